@@ -1,0 +1,119 @@
+"""The transport contract: carry a batch of cmd.exe command lines to a node in one round trip.
+
+A transport knows nothing of guides or actions. It takes command lines (already validated and
+quoted by the caller), runs them on the node in order inside one cmd.exe invocation, and returns
+each command's output and exit code. One call to :meth:`Transport.run` is one round trip.
+
+The batch is wrapped in a small .cmd file whose markers let the output be split per command::
+
+    @echo off
+    echo ::rb:begin:0
+    sc qc "W3SVC"
+    echo ::rb:end:0:%ERRORLEVEL%
+    ...
+
+Concrete transports only implement :meth:`Transport._execute` (run one batch text, return the raw
+stdout, stderr and exit code).
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+MARK_BEGIN = "::rb:begin:"
+MARK_END = "::rb:end:"
+_END_RE = re.compile(r"^::rb:end:(\d+):(-?\d+)\s*$")
+
+
+class TransportError(Exception):
+    """The node could not be reached or the batch could not be run at all."""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    command: str
+    rc: int
+    stdout: str
+
+
+@dataclass
+class BatchResult:
+    results: list[CommandResult]
+    stderr: str = ""
+    seconds: float = 0.0
+
+
+def wrap_batch(commands: list[str]) -> str:
+    """The .cmd text (CRLF) that runs *commands* in order and marks each one's output and rc."""
+    lines = ["@echo off"]
+    for i, cmd in enumerate(commands):
+        if "\r" in cmd or "\n" in cmd:
+            raise ValueError(f"command {i} contains a line break")
+        lines.append(f"echo {MARK_BEGIN}{i}")
+        lines.append(cmd)
+        lines.append(f"echo {MARK_END}{i}:%ERRORLEVEL%")
+    lines.append("exit /b 0")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def split_output(commands: list[str], stdout: str) -> list[CommandResult]:
+    """Split the batch's stdout by the markers. A command whose end marker is missing is rc -1."""
+    out: dict[int, list[str]] = {}
+    rcs: dict[int, int] = {}
+    current: int | None = None
+    for raw in stdout.replace("\r\n", "\n").split("\n"):
+        line = raw.rstrip("\r")
+        if line.startswith(MARK_BEGIN):
+            try:
+                current = int(line[len(MARK_BEGIN):].strip())
+            except ValueError:
+                current = None
+            if current is not None:
+                out.setdefault(current, [])
+            continue
+        m = _END_RE.match(line)
+        if m:
+            rcs[int(m.group(1))] = int(m.group(2))
+            current = None
+            continue
+        if current is not None:
+            out[current].append(line)
+    return [
+        CommandResult(command=c, rc=rcs.get(i, -1), stdout="\n".join(out.get(i, [])).strip("\n"))
+        for i, c in enumerate(commands)
+    ]
+
+
+@dataclass
+class Transport:
+    """Base class. Subclasses set ``name`` and implement ``_execute``."""
+
+    node: str
+    round_trips: int = field(default=0, init=False)
+
+    kind = "base"
+
+    def run(self, commands: list[str]) -> BatchResult:
+        """Run *commands* on the node in one round trip."""
+        if not commands:
+            return BatchResult(results=[])
+        text = wrap_batch(commands)
+        t0 = time.perf_counter()
+        stdout, stderr, _rc = self._execute(text)
+        self.round_trips += 1
+        return BatchResult(
+            results=split_output(commands, stdout), stderr=stderr, seconds=time.perf_counter() - t0
+        )
+
+    def _execute(self, batch_text: str) -> tuple[str, str, int]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections; safe to call twice."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,22 @@
+"""Shared test set-up.
+
+Real components (Wine, sshd, named, Chromium) are started by fixtures in ``tests/plugins/``.
+When one is missing, the test skips with a reason locally and FAILS under CI=true: nothing may
+silently skip in CI.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+pytest_plugins = ["plugins.components", "plugins.wine", "plugins.sshd", "plugins.named"]
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO

@@ -1,0 +1,1 @@
+"""Fixtures for the real named component (filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""Fixtures for the real sshd component (filled in by its issue)."""

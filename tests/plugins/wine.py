@@ -1,0 +1,1 @@
+"""Fixtures for the real wine component (filled in by its issue)."""
