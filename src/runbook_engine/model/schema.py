@@ -1,0 +1,400 @@
+"""Typed model of the knowledge base (kb/): the product family and one guide per folder.
+
+Every human-readable field is a :class:`Text` with both ``ja`` and ``en``. Ids are lower-case
+kebab-case and stable: notebooks, journals and the site refer to them.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:[-.][a-z0-9]+)*$", max_length=64)]
+# Windows service names may hold spaces (ExpressMail's do); they are always quoted in commands.
+ServiceName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,79}$")]
+# Watch ids are bare tokens on ARMLOAD / ARMKILL command lines.
+WatchId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,255}$")]
+WindowsPath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]:\\(?:[A-Za-z0-9 _.()-]+\\?)*$")]
+RegistryKey = Annotated[str, StringConstraints(pattern=r"^HKLM\\(?:[A-Za-z0-9 _.-]+\\)*[A-Za-z0-9 _.-]+$")]
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Strict):
+    """One human text in both languages."""
+
+    ja: Annotated[str, StringConstraints(min_length=1)]
+    en: Annotated[str, StringConstraints(min_length=1)]
+
+    @field_validator("ja", "en")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("text must not be blank")
+        return v.strip("\n")
+
+    def __call__(self, lang: str) -> str:
+        return self.ja if lang == "ja" else self.en
+
+
+def japanese_in(text: str) -> list[str]:
+    """Runs of Japanese characters in *text* (used by the translation checks)."""
+    return re.findall(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]+", text)
+
+
+# --------------------------------------------------------------------------------------------
+# Product family
+# --------------------------------------------------------------------------------------------
+
+
+class Version(Strict):
+    id: Id
+    name: str
+    order: int
+
+
+class Port(Strict):
+    """One communication port record, reused wherever it appears."""
+
+    id: Id
+    protocol: Literal["tcp", "udp"]
+    direction: Literal["in", "out"]
+    side: Literal["local", "remote"]
+    port: int = Field(ge=1, le=65535)
+    purpose: Text
+    peer: Text | None = None
+    versions: list[Id] = Field(min_length=1)
+    condition: Text | None = None
+    source: Text | None = None
+
+
+class ScriptVariable(Strict):
+    name: Annotated[str, StringConstraints(pattern=r"^CLP_[A-Z_]+$")]
+    description: Text
+    values: list[tuple[str, Text]] = Field(default_factory=list)
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _pairs(cls, v):
+        if isinstance(v, list):
+            out = []
+            for item in v:
+                if isinstance(item, dict) and set(item) == {"value", "meaning"}:
+                    out.append((item["value"], item["meaning"]))
+                else:
+                    out.append(item)
+            return out
+        return v
+
+
+class ArmOption(Strict):
+    flag: Annotated[str, StringConstraints(pattern=r"^/[A-Z]+$")]
+    meaning: Text
+    recommended: bool = True
+    note: Text | None = None
+
+
+class ArmCommand(Strict):
+    name: Annotated[str, StringConstraints(pattern=r"^ARM[A-Z]+$")]
+    synopsis: str
+    description: Text
+    options: list[ArmOption] = Field(default_factory=list)
+
+
+class GuideRef(Strict):
+    id: Id
+    title: Text
+    in_kb: bool = False
+
+
+class Family(Strict):
+    id: Id
+    name: Text
+    vendor: Text
+    platform: Text
+    versions: list[Version] = Field(min_length=1)
+    ports: list[Port] = Field(min_length=1)
+    port_note: Text
+    script_variables: list[ScriptVariable]
+    arm_commands: list[ArmCommand]
+    watch_id_rules: Text
+    guides: list[GuideRef]
+    proper_nouns: list[str] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# Guide
+# --------------------------------------------------------------------------------------------
+
+
+class Edition(Strict):
+    id: Id
+    name: Text
+    versions: Text
+    supported: bool
+    conditions: list[Text] = Field(default_factory=list)
+    reasons: list[Text] = Field(default_factory=list)
+
+
+class Scope(Strict):
+    summary: Text
+    min_cluster_version: str
+    applies_to: list[Id] = Field(min_length=1)
+    editions: list[Edition] = Field(min_length=1)
+    security_reason: Text
+    disclaimer: Text
+
+
+class Feature(Strict):
+    id: Id
+    name: Text
+    description: Text
+
+
+class Node(Strict):
+    id: Id
+    name: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9-]{0,14}$")]
+    priority: int = Field(ge=1, le=32)
+
+
+class Topology(Strict):
+    mode: Text
+    mode_description: Text
+    node_count: Text
+    nodes: list[Node] = Field(min_length=2, max_length=4)
+    client_access: Text
+    virtual_ip_note: Text
+    figures: list["Figure"]
+
+    @model_validator(mode="after")
+    def _priorities_unique(self):
+        prios = [n.priority for n in self.nodes]
+        if len(set(prios)) != len(prios):
+            raise ValueError("node priorities must be unique")
+        return self
+
+
+class Figure(Strict):
+    id: Id
+    caption: Text
+    down: list[Id] = Field(default_factory=list)
+    description: Text
+
+
+class Environment(Strict):
+    operating_systems: list[str] = Field(min_length=1)
+    protocol: str
+    file_system: str
+    text: Text
+
+
+class Resource(Strict):
+    id: Id
+    kind: Literal["fip", "disk", "script", "registry"]
+    name: Text
+    detail: Text
+    key: RegistryKey | None = None
+    register_after: Id | None = None
+    note: Text | None = None
+
+
+class Service(Strict):
+    id: Id
+    service: ServiceName
+    display_name: str
+    watch_id: WatchId
+    feature: Id
+    label: Text
+    flags: list[Literal["/S", "/M", "/FOV"]] = Field(default_factory=lambda: ["/S", "/M"])
+    manual_in: Id | None = None
+    scripted: bool = True
+    forbid_kill: bool = False
+    note: Text | None = None
+    phase: Literal["common", "after-priority"] = "common"
+
+    @field_validator("watch_id")
+    @classmethod
+    def _not_nec(cls, v: str) -> str:
+        if v.upper().startswith("NEC_"):
+            raise ValueError("watch ids must not start with NEC_ (reserved by CLUSTERPRO)")
+        return v
+
+
+class SubStep(Strict):
+    id: Id
+    text: Text
+
+
+class Step(Strict):
+    id: Id
+    label: str
+    title: Text
+    text: Text
+    mode: Literal["manual", "automated"]
+    action: Literal["preflight", "services-manual", "script-files", "registry-key", "dns-records"] | None = None
+    when: Id | None = None
+    scope: Literal["first-node", "every-node", "all-nodes", "dns"] = "every-node"
+    substeps: list[SubStep] = Field(default_factory=list)
+    notes: list["Admonition"] = Field(default_factory=list)
+    shows: list[Literal["ports", "services", "dns-records", "scripts", "resources"]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _automated_has_action(self):
+        if self.mode == "automated" and self.action is None:
+            raise ValueError(f"step '{self.id}' is automated but names no action")
+        if self.mode == "manual" and self.action is not None:
+            raise ValueError(f"step '{self.id}' is manual but names action '{self.action}'")
+        return self
+
+
+class Admonition(Strict):
+    kind: Literal["note", "important", "related", "caution"]
+    text: Text
+
+
+class Phase(Strict):
+    id: Id
+    label: str
+    title: Text
+    text: Text
+    steps: list[Step]
+
+
+class Procedure(Strict):
+    intro: Text
+    references: list[Text] = Field(default_factory=list)
+    phases: list[Phase] = Field(min_length=1)
+
+
+class Message(Strict):
+    id: Id
+    text: Text
+
+
+class ScriptConfig(Strict):
+    directory: WindowsPath
+    features: list[Id]
+    messages: list[Message]
+    notes: list[Text]
+    flag_notes: Text
+
+
+class DnsRecordSpec(Strict):
+    id: Id
+    rtype: Literal["A", "MX", "PTR"]
+    target: Text
+    required_for: Text | None = None
+
+
+class Dns(Strict):
+    intro: Text
+    records: list[DnsRecordSpec]
+    note: Text
+    reference: Text
+
+
+class Caution(Strict):
+    id: Id
+    number: int
+    title: Text
+    text: Text
+    notes: list[Admonition] = Field(default_factory=list)
+    shows: list[Literal["ports"]] = Field(default_factory=list)
+
+
+class Cautions(Strict):
+    intro: Text
+    items: list[Caution]
+
+
+class GuideMeta(Strict):
+    id: Id
+    product: Text
+    title: Text
+    edition_label: Text
+    published: str
+    family: Id
+    summary: Text
+    features_overview: list[Text]
+    functional_scope: Text
+    features: list[Feature]
+    related: list[Id] = Field(default_factory=list)
+    scope: Scope
+    topology: Topology
+    environment: Environment
+    ports: list[Id]
+    os_product_patterns: list[str]
+
+
+class Guide(Strict):
+    meta: GuideMeta
+    resources: list[Resource]
+    procedure: Procedure
+    services: list[Service]
+    scripts: ScriptConfig
+    dns: Dns
+    cautions: Cautions
+
+    @property
+    def id(self) -> str:
+        return self.meta.id
+
+    def steps(self) -> list[Step]:
+        return [s for p in self.procedure.phases for s in p.steps]
+
+    def step(self, step_id: str) -> Step:
+        for s in self.steps():
+            if s.id == step_id:
+                return s
+        raise KeyError(step_id)
+
+    def scripted_services(self) -> list[Service]:
+        enabled = set(self.scripts.features)
+        return [s for s in self.services if s.scripted and s.feature in enabled]
+
+    def manual_services(self) -> list[Service]:
+        """Services the guide sets to manual start (all scripted ones, whichever step names them)."""
+        return [s for s in self.services if s.manual_in is not None]
+
+    def message(self, msg_id: str) -> Text:
+        for m in self.scripts.messages:
+            if m.id == msg_id:
+                return m.text
+        raise KeyError(msg_id)
+
+
+Topology.model_rebuild()
+Step.model_rebuild()
+
+
+class SiteLabels(Strict):
+    """UI strings of the site and notebooks, by id."""
+
+    site_name: Text
+    labels: dict[Id, Text]
+
+
+class KnowledgeBase(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    family: Family
+    guides: dict[str, Guide]
+    site: SiteLabels
+
+    def ports_for(self, guide: Guide) -> list[Port]:
+        by_id = {p.id: p for p in self.family.ports}
+        return [by_id[i] for i in guide.meta.ports]
+
+    def label(self, label_id: str) -> Text:
+        return self.site.labels[label_id]
+
+
+def check_ipv4(value: str) -> str:
+    ipaddress.IPv4Address(value)
+    return value
