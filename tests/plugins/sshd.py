@@ -1,1 +1,206 @@
-"""Fixtures for the real sshd component (filled in by its issue)."""
+"""Fixture ``sshd_node``: a real OpenSSH sshd on 127.0.0.1 that behaves like a Windows node.
+
+Every command the client sends is routed by ``ForceCommand`` into Wine's cmd.exe, the way
+OpenSSH on Windows with cmd.exe as its shell runs ``cmd.exe /c <command>``:
+
+* the wrapper writes ``@echo off`` + ``$SSH_ORIGINAL_COMMAND`` (CRLF) into a temporary .cmd file
+  and runs it as ``wine cmd /c Z:\\...``. Handing the command to ``wine cmd /c`` as one argument
+  mangles inner quotes, the file does not;
+* stdin stays connected to the session, so a client can stream data (the SSH transport sends its
+  batch there);
+* the exit code of cmd.exe is the exit status of the session.
+
+The Wine prefix is created once per session under a tmp dir, with ``LC_ALL=ja_JP.UTF-8`` so that
+cmd.exe reads and writes CP932 (Japanese OEM code page) like a Japanese Windows node; ``LANG`` alone
+left Wine's console code page at 0 and garbled CP932 output on a pipe. ``wineserver -p`` keeps
+the prefix warm (≈0.1 s a command instead of seconds).
+"""
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from plugins.components import require, require_executable
+
+SSHD = "/usr/sbin/sshd"
+
+#: Environment under which the test node's Wine runs (also used by the ForceCommand wrapper).
+WINE_ENV = {
+    "WINEDEBUG": "-all",
+    "LC_ALL": "ja_JP.UTF-8",
+    "WINEDLLOVERRIDES": "mscoree,mshtml=",
+}
+
+_WRAPPER = r"""#!/bin/sh
+# ForceCommand wrapper: run the SSH command in Wine's cmd.exe like OpenSSH on Windows does.
+export WINEPREFIX='{prefix}' WINEDEBUG=-all LC_ALL=ja_JP.UTF-8 WINEDLLOVERRIDES='mscoree,mshtml='
+if [ -z "$SSH_ORIGINAL_COMMAND" ]; then
+    echo "this test node only accepts exec requests" >&2
+    exit 1
+fi
+f=$(mktemp '{spool}/c-XXXXXXXX.cmd') || exit 255
+printf '@echo off\r\n%s\r\n' "$SSH_ORIGINAL_COMMAND" > "$f"
+winpath="Z:$(printf '%s' "$f" | tr / '\\')"
+wine cmd /c "$winpath"
+rc=$?
+rm -f "$f"
+exit $rc
+"""
+
+
+@dataclass(frozen=True)
+class SshdNode:
+    """Where the test node listens and what a client needs to log in to it."""
+
+    host: str
+    port: int
+    user: str
+    key_path: Path
+    known_hosts: Path
+    prefix: Path
+    workdir: Path
+
+    def wine_env(self) -> dict[str, str]:
+        """Environment for running ``wine`` directly in the node's prefix (for checks)."""
+        return {**os.environ, **WINE_ENV, "WINEPREFIX": str(self.prefix)}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago on *host*."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _wait_listening(host: str, port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"sshd exited with {proc.returncode} before listening on {port}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"sshd did not listen on {host}:{port} within {timeout} s")
+
+
+def make_wine_prefix(prefix: Path) -> dict[str, str]:
+    """Create a Wine prefix (≈5–10 s), start ``wineserver -p`` for it and warm it once.
+
+    The first ``wine`` call starts services that inherit stdout; warming with stdin/stdout/stderr
+    detached keeps later captured pipes from staying open forever.
+    """
+    env = {**os.environ, **WINE_ENV, "WINEPREFIX": str(prefix)}
+    subprocess.run(
+        ["wineboot", "-i"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, check=True, timeout=180,
+    )
+    subprocess.Popen(
+        ["wineserver", "-p"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    subprocess.run(
+        ["wine", "cmd", "/c", "echo", "warm"], env=env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=120,
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def sshd_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshdNode]:
+    """A running sshd on 127.0.0.1:<free port> whose commands run in Wine's cmd.exe."""
+    require(os.access(SSHD, os.X_OK), f"{SSHD} not found (Debian package openssh-server)")
+    keygen = require_executable("ssh-keygen", "openssh-client")
+    require_executable("wine", "wine")
+    require_executable("wineboot", "wine")
+    require_executable("wineserver", "wine")
+
+    work = tmp_path_factory.mktemp("sshd")
+    spool = work / "spool"
+    spool.mkdir()
+    prefix = work / "prefix"
+    Path("/run/sshd").mkdir(mode=0o755, parents=True, exist_ok=True)
+
+    host_key = work / "ssh_host_ed25519_key"
+    client_key = work / "id_ed25519"
+    for key, comment in ((host_key, "rb-test-host"), (client_key, "rb-test-client")):
+        subprocess.run(
+            [keygen, "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(key)],
+            check=True, stdin=subprocess.DEVNULL,
+        )
+    authorized = work / "authorized_keys"
+    shutil.copyfile(client_key.with_suffix(".pub"), authorized)
+    authorized.chmod(0o600)
+
+    host, port = "127.0.0.1", free_port()
+    host_pub = host_key.with_suffix(".pub").read_text().split()
+    known_hosts = work / "known_hosts"
+    known_hosts.write_text(f"[{host}]:{port} {host_pub[0]} {host_pub[1]}\n")
+
+    wine_env = make_wine_prefix(prefix)
+
+    wrapper = work / "force-command.sh"
+    wrapper.write_text(_WRAPPER.format(prefix=prefix, spool=spool))
+    wrapper.chmod(0o755)
+
+    conf = work / "sshd_config"
+    conf.write_text(
+        "\n".join(
+            [
+                f"Port {port}",
+                f"ListenAddress {host}",
+                f"HostKey {host_key}",
+                "PidFile none",
+                "UsePAM no",
+                "StrictModes no",
+                "PermitRootLogin prohibit-password",
+                "PubkeyAuthentication yes",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                f"AuthorizedKeysFile {authorized}",
+                "AllowTcpForwarding no",
+                "X11Forwarding no",
+                "PrintMotd no",
+                "LogLevel INFO",
+                f"ForceCommand {wrapper}",
+                "",
+            ]
+        )
+    )
+    log = (work / "sshd.log").open("wb")
+    proc = subprocess.Popen(
+        [SSHD, "-D", "-e", "-f", str(conf)], stdin=subprocess.DEVNULL, stdout=log, stderr=log
+    )
+    try:
+        _wait_listening(host, port, proc, timeout=10)
+        yield SshdNode(
+            host=host,
+            port=port,
+            user=pwd.getpwuid(os.getuid()).pw_name,
+            key_path=client_key,
+            known_hosts=known_hosts,
+            prefix=prefix,
+            workdir=work,
+        )
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        subprocess.run(
+            ["wineserver", "-k"], env=wine_env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30, check=False,
+        )

@@ -23,11 +23,35 @@
 
 #define SANDBOX_MARKER "runbook-engine sandbox sc.exe"
 
+/* Windows's own wording for the errors the engine meets (Wine's message table words them
+ * differently); anything else comes from FormatMessage. */
+static const struct {
+    DWORD code;
+    const char *text;
+} MESSAGES[] = {
+    {ERROR_ACCESS_DENIED, "Access is denied."},
+    {ERROR_SERVICE_ALREADY_RUNNING, "An instance of the service is already running."},
+    {ERROR_SERVICE_DISABLED,
+     "The service cannot be started, either because it is disabled or because it has no enabled "
+     "devices associated with it."},
+    {ERROR_SERVICE_DOES_NOT_EXIST, "The specified service does not exist as an installed service."},
+    {ERROR_SERVICE_NOT_ACTIVE, "The service has not been started."},
+    {ERROR_SERVICE_MARKED_FOR_DELETE, "The specified service has been marked for deletion."},
+    {ERROR_SERVICE_EXISTS, "The specified service already exists."},
+};
+
 static void print_error(const char *call, DWORD err)
 {
     char msg[512];
-    DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, err,
-                             0, msg, sizeof msg, NULL);
+    DWORD n = 0;
+    size_t i;
+    msg[0] = '\0';
+    for (i = 0; i < sizeof MESSAGES / sizeof MESSAGES[0]; ++i)
+        if (MESSAGES[i].code == err)
+            n = (DWORD)strlen(lstrcpynA(msg, MESSAGES[i].text, sizeof msg));
+    if (n == 0)
+        n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, err, 0,
+                           msg, sizeof msg, NULL);
     if (n == 0)
         msg[0] = '\0';
     while (n > 0 && (msg[n - 1] == '\r' || msg[n - 1] == '\n' || msg[n - 1] == ' '))

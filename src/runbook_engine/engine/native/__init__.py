@@ -1,0 +1,1 @@
+"""Native Windows helper programs (C sources) for the sandbox cluster; see :mod:`.build`."""

@@ -1,0 +1,48 @@
+"""Where a project's folders are: kb/, snippets/, docs/, runbooks/ and the state folder .runbook/."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+
+    @classmethod
+    def find(cls, start: Path | str | None = None) -> "Project":
+        """The nearest folder at or above *start* (default: $RUNBOOK_ROOT or the cwd) holding kb/."""
+        env = os.environ.get("RUNBOOK_ROOT")
+        here = Path(start or env or Path.cwd()).resolve()
+        for p in (here, *here.parents):
+            if (p / "kb").is_dir() and (p / "snippets").is_dir():
+                return cls(p)
+        return cls(here)
+
+    @property
+    def kb(self) -> Path:
+        return self.root / "kb"
+
+    @property
+    def snippets(self) -> Path:
+        return self.root / "snippets"
+
+    @property
+    def docs(self) -> Path:
+        return self.root / "docs"
+
+    @property
+    def runbooks(self) -> Path:
+        return self.root / "runbooks"
+
+    @property
+    def state(self) -> Path:
+        return Path(os.environ.get("RUNBOOK_STATE", self.root / ".runbook"))
+
+    @cached_property
+    def knowledge(self):
+        from .loader import load
+
+        return load(self.kb)

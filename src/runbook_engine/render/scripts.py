@@ -1,0 +1,63 @@
+"""Render a guide's START.BAT / STOP.BAT from its data and the templates in snippets/scripts/.
+
+Japanese scripts are CP932 (cmd.exe on Japanese Windows reads batch files in the OEM code page),
+English ones ASCII; both have CRLF line endings.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..model.schema import Guide, KnowledgeBase
+from .templates import environment
+
+SCRIPT_NAMES = ("START.BAT", "STOP.BAT")
+ENCODINGS = {"ja": "cp932", "en": "ascii"}
+
+
+@dataclass(frozen=True)
+class Script:
+    guide: str
+    name: str
+    kind: str  # "start" | "stop"
+    lang: str
+    text: str  # with CRLF line endings
+    encoding: str
+
+    @property
+    def data(self) -> bytes:
+        return self.text.encode(self.encoding)
+
+
+def _crlf(text: str) -> str:
+    lines = text.replace("\r\n", "\n").split("\n")
+    # collapse runs of blank lines left by template control blocks
+    out: list[str] = []
+    for line in lines:
+        line = line.rstrip()
+        if line == "" and out and out[-1] == "":
+            continue
+        out.append(line)
+    while out and out[-1] == "":
+        out.pop()
+    return "\r\n".join(out) + "\r\n"
+
+
+def render_script(kb: KnowledgeBase, guide: Guide, name: str, lang: str, snippets: Path) -> Script:
+    services = guide.scripted_services()
+    context = {
+        "guide": guide.meta,
+        "lang": lang,
+        "L": lambda label_id: kb.label(label_id)(lang),
+        "M": lambda msg_id: guide.message(msg_id)(lang),
+        "common": [s for s in services if s.phase == "common"],
+        "late": [s for s in services if s.phase == "after-priority"],
+        "never_stop": [s for s in guide.services if s.forbid_kill],
+    }
+    text = environment(snippets).get_template(f"scripts/{name}.j2").render(**context)
+    kind = "start" if name.upper().startswith("START") else "stop"
+    return Script(guide=guide.id, name=name, kind=kind, lang=lang, text=_crlf(text), encoding=ENCODINGS[lang])
+
+
+def render_scripts(kb: KnowledgeBase, guide: Guide, lang: str, snippets: Path) -> dict[str, Script]:
+    return {n: render_script(kb, guide, n, lang, snippets) for n in SCRIPT_NAMES}
