@@ -99,6 +99,9 @@ _REFUSED = {"FOR", "CALL", "CD", "CHDIR", "PUSHD", "POPD", "SHIFT", "START", "CO
             "FTYPE", "MKLINK", "DPATH", "KEYS", "ELSE"}
 
 
+_WORD_OPS = {"EQU", "NEQ", "LSS", "LEQ", "GTR", "GEQ"}
+
+
 class UnsupportedSyntax(Exception):
     """The script uses syntax outside the supported subset; nothing is guessed."""
 
@@ -435,15 +438,15 @@ def _parse_if(rest: str, line_no: int, raw: str) -> If:
                   _parse_command(then_text, line_no, raw))
     i = _skip_ws(rest, i)
     left, i = _if_token(rest, i)
+    for w in ([left] if left else []) + rest[i:].split(None, 2)[:2]:
+        if w.upper() in _WORD_OPS:
+            raise UnsupportedSyntax(line_no, raw, f"IF comparison operator {w.upper()} is not "
+                                    "supported (use ==)")
     if not left:
         nxt, _ = _word(rest, i)
         return If(negate, icase, "==", "", "", None,
                   f"{nxt or 'IF'} was unexpected at this time.")
     i = _skip_ws(rest, i)
-    op_word, after_op = _word(rest, i)
-    if op_word.upper() in {"EQU", "NEQ", "LSS", "LEQ", "GTR", "GEQ"}:
-        raise UnsupportedSyntax(line_no, raw, f"IF comparison operator {op_word.upper()} is not "
-                                "supported (use ==)")
     if not rest.startswith("==", i):
         return If(negate, icase, "==", left, "", None, "The syntax of the command is incorrect.")
     i = _skip_ws(rest, i + 2)

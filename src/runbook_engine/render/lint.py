@@ -234,8 +234,8 @@ def lint_script(
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        err(line, f"not valid {encoding}: byte 0x{data[exc.start]:02X} at offset {exc.start}")
+        bad_line = data[: exc.start].count(b"\n") + 1
+        err(bad_line, f"not valid {encoding}: byte 0x{data[exc.start]:02X} at offset {exc.start}")
         return _sorted(out)
     except LookupError:
         err(0, f"unknown encoding {encoding!r}")
@@ -291,8 +291,8 @@ def lint_script(
         calls.update(zip(trace.lines, trace.calls))
         if trace.aborted and trace.aborted_line not in missing_goto_lines:
             aborts.setdefault((trace.aborted_line or 0, trace.aborted), []).append(env)
-    for (line_no, why), envs in sorted(aborts.items()):
-        err(line_no, f"script aborts: {why} (e.g. "
+    for (line_no, reason), envs in sorted(aborts.items()):
+        err(line_no, f"script aborts: {reason} (e.g. "
             f"{_env_text(envs[0], ('CLP_EVENT', 'CLP_DISK', 'CLP_SERVER'))})")
 
     # Watch ids, bindings, /FOV, forbidden stops.
@@ -321,12 +321,12 @@ def lint_script(
     for no, call in sorted(calls):
         if call[0] == "ARMKILL" and len(call) >= 2:
             watch = call[1]
-            problem = check_watch_id(watch)
-            if problem:
-                err(no, problem)
-            svc = bound.get(watch.upper())
-            if svc is not None and svc.upper() in forbidden:
-                err(no, f"ARMKILL {watch} stops {svc!r}, which must never be stopped")
+            kill_problem = check_watch_id(watch)
+            if kill_problem:
+                err(no, kill_problem)
+            killed_svc = bound.get(watch.upper())
+            if killed_svc is not None and killed_svc.upper() in forbidden:
+                err(no, f"ARMKILL {watch} stops {killed_svc!r}, which must never be stopped")
         stopped = _stopped_service(call)
         if stopped is not None and stopped.upper() in forbidden:
             err(no, f"{call[0].lower()} stop {stopped!r}: this service must never be stopped")
