@@ -1,0 +1,48 @@
+"""services-manual: the guide's services start manually and are not running before the cluster
+starts them (the guide's step E, and caution 6: SURFNAVI's tools switch them back to automatic)."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..cmdline import arg
+from ..facts.services import ServiceConfig, ServiceState
+from .base import Action, Change, Context
+
+
+class ServicesManual(Action):
+    name = "services-manual"
+
+    def services(self, ctx: Context):
+        return ctx.guide.manual_services()
+
+    def facts(self, ctx: Context):
+        return {s.id: ServiceConfig(s.service) for s in self.services(ctx)}
+
+    def plan(self, ctx: Context, facts: dict[str, Any]) -> list[Change]:
+        rows = []
+        enabled = set(ctx.guide.scripts.features)
+        for s in self.services(ctx):
+            st: ServiceState = facts[s.id]
+            desired = {"start": "demand", "state": "STOPPED"}
+            base = dict(action=self.name, node=ctx.node.name, target=s.service, desired=desired)
+            if not st.exists:
+                if st.error:
+                    rows.append(Change(**base, current=None, status="error", message=st.error))
+                elif s.feature in enabled:
+                    rows.append(Change(**base, current=None, status="error",
+                                       message=f"service '{s.service}' is not installed on {ctx.node.name}"))
+                else:
+                    rows.append(Change(**base, current=None, status="ok", message="absent (feature not used)"))
+                continue
+            current = {"start": st.start, "state": st.state}
+            q = arg(s.service, "service")
+            cmds, undo = [], []
+            if st.start != "demand":
+                cmds.append(f"sc config {q} start= demand")
+                undo.append(f"sc config {q} start= {st.start}")
+            if st.state not in ("STOPPED", None):
+                cmds.append(f"sc stop {q}")
+                undo.append(f"sc start {q}")
+            rows.append(Change(**base, current=current, commands=cmds, undo=list(reversed(undo)),
+                               status="change" if cmds else "ok"))
+        return rows

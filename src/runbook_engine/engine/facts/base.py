@@ -1,0 +1,35 @@
+"""A fact reads one piece of state from a node: the commands to run, and how to read their output.
+
+Facts never run anything themselves: the runner gathers the commands of all facts an action needs
+into one batch (one round trip) and hands each fact its own results.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..transports.base import CommandResult
+
+
+@dataclass(frozen=True)
+class Fact:
+    def commands(self) -> list[str]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def process(self, results: list[CommandResult]) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def gather(transport, facts: dict[str, Fact], extra_before: list[str] | None = None) -> dict[str, Any]:
+    """Run *extra_before* (changes) then every fact's commands in ONE round trip; return processed facts."""
+    commands = list(extra_before or [])
+    spans: dict[str, tuple[int, int]] = {}
+    for key, fact in facts.items():
+        cmds = fact.commands()
+        spans[key] = (len(commands), len(commands) + len(cmds))
+        commands.extend(cmds)
+    batch = transport.run(commands)
+    out: dict[str, Any] = {"__changes__": batch.results[: len(extra_before or [])]}
+    for key, (a, b) in spans.items():
+        out[key] = facts[key].process(batch.results[a:b])
+    return out

@@ -1,0 +1,45 @@
+"""Service facts: start type and state, read with ``sc qc`` and ``sc query``."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..cmdline import arg
+from ..transports.base import CommandResult
+from .base import Fact
+
+START_TYPES = {"2": "auto", "3": "demand", "4": "disabled", "0": "boot", "1": "system"}
+_START = re.compile(r"START_TYPE\s*:\s*(\d+)")
+_STATE = re.compile(r"STATE\s*:\s*(\d+)\s+(\w+)")
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    name: str
+    exists: bool
+    start: str | None = None  # auto | demand | disabled | ...
+    state: str | None = None  # RUNNING | STOPPED | ...
+    error: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"exists": self.exists, "start": self.start, "state": self.state}
+
+
+@dataclass(frozen=True)
+class ServiceConfig(Fact):
+    name: str
+
+    def commands(self) -> list[str]:
+        q = arg(self.name, "service")
+        return [f"sc qc {q}", f"sc query {q}"]
+
+    def process(self, results: list[CommandResult]) -> ServiceState:
+        qc, query = results
+        if qc.rc == 1060 or "1060" in qc.stdout.split("\n", 1)[0]:
+            return ServiceState(self.name, exists=False)
+        if qc.rc != 0:
+            return ServiceState(self.name, exists=False, error=f"sc qc exited {qc.rc}: {qc.stdout.strip()[:200]}")
+        m = _START.search(qc.stdout)
+        start = START_TYPES.get(m.group(1), m.group(1)) if m else None
+        s = _STATE.search(query.stdout)
+        return ServiceState(self.name, exists=True, start=start, state=s.group(2) if s else None)

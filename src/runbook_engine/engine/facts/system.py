@@ -1,0 +1,43 @@
+"""Preflight facts: the OS product name, whether TCP/IP is installed, the data drive's file system."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..cmdline import arg, bare
+from ..transports.base import CommandResult
+from .base import Fact
+
+PRODUCT_KEY = r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion"
+TCPIP_KEY = r"HKLM\SYSTEM\CurrentControlSet\Services\Tcpip"
+
+
+@dataclass(frozen=True)
+class ProductName(Fact):
+    def commands(self) -> list[str]:
+        return [f'reg query {arg(PRODUCT_KEY, "regkey")} /v ProductName']
+
+    def process(self, results: list[CommandResult]) -> str | None:
+        m = re.search(r"ProductName\s+REG_SZ\s+(.+)", results[0].stdout)
+        return m.group(1).strip() if m else None
+
+
+@dataclass(frozen=True)
+class TcpIpInstalled(Fact):
+    def commands(self) -> list[str]:
+        return [f'reg query {arg(TCPIP_KEY, "regkey")} >nul 2>&1 && (echo present) || (echo absent)']
+
+    def process(self, results: list[CommandResult]) -> bool:
+        return results[0].stdout.strip().endswith("present")
+
+
+@dataclass(frozen=True)
+class FileSystem(Fact):
+    drive: str
+
+    def commands(self) -> list[str]:
+        return [f"fsutil fsinfo volumeinfo {bare(self.drive, 'drive')}\\"]
+
+    def process(self, results: list[CommandResult]) -> str | None:
+        m = re.search(r"File System Name\s*:\s*(\S+)", results[0].stdout)
+        return m.group(1) if m else None

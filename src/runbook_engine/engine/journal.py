@@ -1,0 +1,94 @@
+"""Write-ahead journal of a run, and the per-node locks that keep runs from overlapping.
+
+Every change is written (and fsynced) as an ``intent`` with its before-state and undo commands
+before it is applied, then a ``done`` record with the after-state. ``runbook rollback RUN_ID``
+replays the undo commands of the intents in reverse order. Secrets never enter the journal:
+commands carry no credentials, and DNS keys are read from the environment at the moment of use.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+class Journal:
+    def __init__(self, state: Path, run_id: str | None = None):
+        self.run_id = run_id or new_run_id()
+        self.dir = Path(state) / "runs" / self.run_id
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.dir / "journal.jsonl"
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._seq = 0
+
+    def write(self, event: str, **data: Any) -> int:
+        self._seq += 1
+        rec = {"seq": self._seq, "t": time.time(), "event": event, **data}
+        line = (json.dumps(rec, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        os.write(self._fd, line)  # one write of one line: O_APPEND keeps lines whole
+        os.fsync(self._fd)
+        return self._seq
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    @staticmethod
+    def read(state: Path, run_id: str) -> list[dict]:
+        path = Path(state) / "runs" / run_id / "journal.jsonl"
+        if not path.exists():
+            raise FileNotFoundError(f"no journal for run '{run_id}' in {path.parent.parent}")
+        out = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                break  # a torn last line after kill -9: everything before it is intact
+        return out
+
+
+class NodeBusy(Exception):
+    pass
+
+
+@dataclass
+class NodeLock:
+    path: Path
+    fd: int = -1
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(self.fd, 200).decode(errors="replace").strip() or "another run"
+            os.close(self.fd)
+            self.fd = -1
+            raise NodeBusy(f"node is busy: {holder} holds {self.path.name}; wait for it to finish") from None
+        os.ftruncate(self.fd, 0)
+        os.write(self.fd, f"run (pid {os.getpid()})".encode())
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def node_lock(state: Path, cluster: str, node: str, run_id: str) -> NodeLock:
+    return NodeLock(Path(state) / "locks" / f"{cluster}.{node}.lock")
+
+
+def intents(records: list[dict]) -> Iterator[dict]:
+    return (r for r in records if r.get("event") == "intent")

@@ -1,0 +1,38 @@
+"""JSON Schemas of the YAML files, for editors with yaml-language-server (checked fresh by a test)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, create_model
+
+from .loader import GUIDE_FILES
+from .schema import Family, SiteLabels
+
+
+def schemas() -> dict[str, dict]:
+    out: dict[str, dict] = {"family": Family.model_json_schema(), "site": SiteLabels.model_json_schema()}
+    for fname, (section, spec) in GUIDE_FILES.items():
+        if isinstance(spec, tuple):
+            key, item = spec
+            model: type[BaseModel] = create_model(f"{section.title()}File", **{key: (list[item], ...)})
+        else:
+            model = spec
+        name = "guide-meta" if section == "meta" else f"guide-{section}"
+        out[name] = model.model_json_schema()
+    return out
+
+
+def render() -> dict[str, str]:
+    return {f"{name}.schema.json": json.dumps(s, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+            for name, s in schemas().items()}
+
+
+def write_schemas(folder: Path) -> list[Path]:
+    from ..render.files import write_atomic
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in render().items():
+        paths.append(write_atomic(folder / name, text.encode("utf-8")))
+    return paths
