@@ -74,23 +74,15 @@ class Port(Strict):
     source: Text | None = None
 
 
+class VariableValue(Strict):
+    value: Annotated[str, StringConstraints(pattern=r"^[A-Z]+$")]
+    meaning: Text
+
+
 class ScriptVariable(Strict):
     name: Annotated[str, StringConstraints(pattern=r"^CLP_[A-Z_]+$")]
     description: Text
-    values: list[tuple[str, Text]] = Field(default_factory=list)
-
-    @field_validator("values", mode="before")
-    @classmethod
-    def _pairs(cls, v):
-        if isinstance(v, list):
-            out = []
-            for item in v:
-                if isinstance(item, dict) and set(item) == {"value", "meaning"}:
-                    out.append((item["value"], item["meaning"]))
-                else:
-                    out.append(item)
-            return out
-        return v
+    values: list[VariableValue] = Field(default_factory=list)
 
 
 class ArmOption(Strict):

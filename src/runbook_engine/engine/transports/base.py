@@ -8,6 +8,7 @@ The batch is wrapped in a small .cmd file whose markers let the output be split 
 
     @echo off
     echo ::rb:begin:0
+    (call )
     sc qc "W3SVC"
     echo ::rb:end:0:%ERRORLEVEL%
     ...
@@ -51,6 +52,9 @@ def wrap_batch(commands: list[str]) -> str:
         if "\r" in cmd or "\n" in cmd:
             raise ValueError(f"command {i} contains a line break")
         lines.append(f"echo {MARK_BEGIN}{i}")
+        # `(call )` resets ERRORLEVEL to 0 (on Windows and in Wine): builtins such as echo or
+        # `if exist` leave it untouched, and each command must report its own code.
+        lines.append("(call )")
         lines.append(cmd)
         lines.append(f"echo {MARK_END}{i}:%ERRORLEVEL%")
     lines.append("exit /b 0")

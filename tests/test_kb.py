@@ -1,0 +1,202 @@
+"""The knowledge base: it loads, it keeps every fact of the seed, both languages are complete, and
+bad input gets one clear line per error naming file and line, with exit code 2."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from runbook_engine import cli
+from runbook_engine.model import loader
+from runbook_engine.model.jsonschema import render as render_schemas
+from runbook_engine.model.schema import japanese_in
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = REPO.parent / "shared" / "seeds" / "000_9a2ce4643962c062.txt"
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return loader.load(REPO / "kb")
+
+
+@pytest.fixture(scope="module")
+def seed() -> str:
+    if not SEED.exists():
+        pytest.fail(f"seed not found at {SEED}")
+    return SEED.read_text(encoding="utf-8")
+
+
+# --- the seed's facts are all in the model -------------------------------------------------------
+
+def _seed_port_rows(seed: str) -> set[tuple[str, str, int]]:
+    return {(p.lower(), d.lower(), int(n)) for p, d, n in re.findall(r"^(TCP|UDP)\t(IN|OUT)\t(\d+)", seed, re.M)}
+
+
+def test_every_port_of_the_seed_is_one_record_used_by_the_guide(kb, seed):
+    rows = _seed_port_rows(seed)
+    assert len(rows) == 12  # the seed prints 12 distinct rows (twice)
+    ports = {(p.protocol, p.direction, p.port) for p in kb.ports_for(kb.guides["surfnavi"])}
+    assert ports == rows
+
+
+def test_udp_623_applies_from_x20_only_and_389_is_the_domain_join_port(kb):
+    by = {(p.protocol, p.port, p.direction): p for p in kb.family.ports}
+    ipmi = by[("udp", 623, "in")]
+    assert ipmi.versions == ["x2.0", "x2.1"] and ipmi.condition is not None
+    join = by[("udp", 389, "out")]
+    assert join.side == "remote" and "ドメイン参加" in join.purpose.ja
+
+
+def test_the_nine_services_of_step_e_are_set_to_manual_there(kb, seed):
+    block = seed.split("「スタートアップの種類」を「手動」に設定します。", 1)[1].split("※", 1)[0]
+    names = [l.strip().split(" (")[0] for l in block.strip().splitlines() if l.strip()]
+    assert len(names) == 9
+    guide = kb.guides["surfnavi"]
+    in_step_e = [s.display_name for s in guide.services if s.manual_in == "services-manual"]
+    assert sorted(n.lower() for n in names) == sorted(n.lower() for n in in_step_e)
+
+
+def test_every_armload_of_the_seed_sample_is_a_scripted_service(kb, seed):
+    pairs = set()
+    for watch, svc in re.findall(r"^ARMLoad (\w+) /S(?: /M)? \"?([^\"\n]+?)\"?\s*$", seed, re.M | re.I):
+        pairs.add((watch.lower(), svc.strip().lower()))
+    guide = kb.guides["surfnavi"]
+    ours = {(s.watch_id.lower(), s.service.lower()) for s in guide.scripted_services()}
+    assert pairs and pairs == ours
+
+
+def test_icpfsrv_is_never_stopped_and_not_scripted(kb, seed):
+    assert "ICPFSrv" in seed
+    svc = next(s for s in kb.guides["surfnavi"].services if s.service == "ICPFSrv")
+    assert svc.forbid_kill and not svc.scripted
+
+
+def test_versions_editions_os_steps_and_cautions_match_the_seed(kb, seed):
+    guide = kb.guides["surfnavi"]
+    versions = {v.name for v in kb.family.versions}
+    for v in re.findall(r"^CLUSTERPRO X (\d\.\d) for Windows", seed, re.M):
+        assert f"X {v}" in versions
+    assert guide.meta.scope.min_cluster_version == "8.0" and "CLUSTERPRO 8.0以降" in seed
+    assert guide.meta.environment.operating_systems == ["Windows 2000 Server", "Windows Server 2003"]
+    assert guide.meta.environment.file_system == "NTFS" and guide.meta.environment.protocol == "TCP/IP"
+    supported = [e.id for e in guide.meta.scope.editions if e.supported]
+    assert supported == ["intra-dmz-server"] and len(guide.meta.scope.editions) == 5
+    procedure = seed.split("## インストール手順", 1)[1].split("## スクリプト作成の注意事項", 1)[0]
+    seed_labels = re.findall(r"^\s*- ([A-Hl])\) ", procedure, re.M)
+    assert seed_labels == list("ABCDEFGHl")
+    labels = [s.label for s in guide.steps() if len(s.label) == 1]
+    assert labels == list("ABCDEFGHI")  # the seed's "l)" is the ninth letter, I
+    seed_cautions = re.findall(r"^\s*(?:- )?\((\d)\) ", seed.split("## 注意事項")[-1], re.M)
+    assert [c.number for c in guide.cautions.items] == [int(c) for c in seed_cautions] == list(range(1, 9))
+    assert [n.name for n in guide.meta.topology.nodes] == ["SV1", "SV2", "SV3", "SV4"]
+    assert next(r for r in guide.resources if r.kind == "registry").key == r"HKLM\SOFTWARE\NEC\ExpressMail"
+    assert [r.rtype for r in guide.dns.records] == ["A", "MX", "PTR"]
+
+
+# --- translations ----------------------------------------------------------------------------------
+
+def _texts(node, path=()):
+    if isinstance(node, dict):
+        if set(node) == {"ja", "en"}:
+            yield path, node
+            return
+        for k, v in node.items():
+            yield from _texts(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _texts(v, path + (i,))
+
+
+def test_every_text_has_both_languages_and_english_has_no_japanese(kb):
+    allowed = set(kb.family.proper_nouns)
+    count = 0
+    for f in sorted((REPO / "kb").rglob("*.yaml")):
+        for path, t in _texts(yaml.safe_load(f.read_text(encoding="utf-8"))):
+            count += 1
+            assert str(t["ja"]).strip() and str(t["en"]).strip(), (f, path)
+            leftover = [r for r in japanese_in(str(t["en"])) if r not in allowed]
+            assert not leftover, (f.name, path, leftover)
+    assert count > 150
+
+
+def test_json_schemas_are_fresh_and_referenced_from_every_yaml_file():
+    for name, text in render_schemas().items():
+        assert (REPO / "schema" / name).read_text(encoding="utf-8") == text, f"schema/{name} is stale: run runbook schema"
+    for f in (REPO / "kb").rglob("*.yaml"):
+        first = f.read_text(encoding="utf-8").splitlines()[0]
+        m = re.match(r"# yaml-language-server: \$schema=(\S+)", first)
+        assert m, f
+        assert (f.parent / m.group(1)).resolve().exists(), (f, m.group(1))
+
+
+def test_schema_validates_the_yaml_files_as_editors_see_them():
+    jsonschema = pytest.importorskip("jsonschema")
+    for f in (REPO / "kb").rglob("*.yaml"):
+        ref = re.match(r"# yaml-language-server: \$schema=(\S+)", f.read_text(encoding="utf-8")).group(1)
+        schema = json.loads((f.parent / ref).read_text(encoding="utf-8"))
+        jsonschema.validate(yaml.safe_load(f.read_text(encoding="utf-8")), schema)
+
+
+# --- bad input -------------------------------------------------------------------------------------
+
+# (name, file, old, new, expected message fragment). The reported line must be the line of `new`.
+BAD_INPUT = [
+    ("malformed-yaml", "guides/surfnavi/services.yaml", "feature: dns, manual_in", "feature: [dns, manual_in", "YAML syntax"),
+    ("wrong-type", "family/clusterpro-x.yaml", "port: 29002", "port: twenty-nine", "valid integer"),
+    ("missing-en", "guides/surfnavi/cautions.yaml", "title: {ja: 設定変更は全ノードで行う, en: Make every settings change on all nodes}", "title: {ja: 設定変更は全ノードで行う}", "missing translation 'en'"),
+    ("duplicate-step-id", "guides/surfnavi/procedure.yaml", "- id: driver-signing-restore", "- id: driver-signing-ignore", "duplicate step id 'driver-signing-ignore'"),
+    ("port-70000", "family/clusterpro-x.yaml", "port: 29106", "port: 70000", "less than or equal to 65535"),
+    ("unknown-port-reference", "guides/surfnavi/guide.yaml", "  - clp-heartbeat\n", "  - clp-heartbeet\n", "unknown port 'clp-heartbeet'"),
+    ("duplicate-key", "guides/surfnavi/dns.yaml", "    rtype: A\n", "    rtype: A\n    rtype: AAAA\n", "duplicate key 'rtype'"),
+    ("japanese-in-english", "guides/surfnavi/cautions.yaml", "en: Also read the cautions", "en: 注意 Also read the cautions", "Japanese text in the English field"),
+    ("reserved-watch-id", "guides/surfnavi/services.yaml", "watch_id: EMPOP", "watch_id: NEC_POP", "must not start with NEC_"),
+    ("batch-metachar-in-message", "guides/surfnavi/scripts.yaml", "en: Server recovery has finished}", "en: Server recovery & del /q C:\\*}", "unsafe in a cmd.exe script"),
+    ("batch-metachar-in-service", "guides/surfnavi/services.yaml", "service: FMSRVC,", "service: FMSRVC&calc,", "String should match pattern"),
+    ("unknown-field", "guides/surfnavi/resources.yaml", "  - id: fip\n", "  - id: fip\n    colour: blue\n", "unknown field"),
+    ("never-stop-service-scripted", "guides/surfnavi/services.yaml", "    scripted: false\n", "    scripted: true\n", "cannot be scripted"),
+    ("unknown-feature", "guides/surfnavi/procedure.yaml", "when: expressmail", "when: exchange", "unknown feature 'exchange'"),
+    ("metachar-in-path", "guides/surfnavi/scripts.yaml", r"directory: C:\CLUSTERPRO\scripts\failover\surfnavi", r"directory: C:\CLUSTERPRO\x&calc", "String should match pattern"),
+    ("blank-japanese", "family/clusterpro-x.yaml", "purpose: {ja: ハートビート, en: Heartbeat}", "purpose: {ja: ' ', en: Heartbeat}", "blank"),
+]
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    shutil.copytree(REPO / "kb", root / "kb")
+    shutil.copytree(REPO / "snippets", root / "snippets")
+    return root
+
+
+@pytest.mark.parametrize("name,file,old,new,expected", BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
+def test_bad_input_gives_one_clear_line_with_file_and_line_and_exit_2(project_copy, capsys, name, file, old, new, expected):
+    path = project_copy / "kb" / file
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) >= 1, f"fixture text not found: {old!r}"
+    pos = text.index(old)
+    text = text[:pos] + new + text[pos + len(old):]
+    path.write_text(text, encoding="utf-8")
+    line = text[:pos].count("\n") + 1
+    new_lines = range(line, line + max(1, new.strip("\n").count("\n") + 1))
+    rc = cli.main(["--root", str(project_copy), "check"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2
+    hits = [e for e in err if expected in e]
+    assert hits, f"expected {expected!r} in {err}"
+    m = re.match(r"^kb/(\S+?):(\d+): .+", hits[0])
+    assert m, hits[0]
+    assert m.group(1) == file
+    assert int(m.group(2)) in new_lines, (hits[0], list(new_lines))
+
+
+def test_bad_input_corpus_is_large_enough():
+    assert len(BAD_INPUT) >= 12
+
+
+def test_the_check_command_passes_on_the_repository(capsys):
+    assert cli.main(["--root", str(REPO), "check"]) == 0
