@@ -258,7 +258,12 @@ class SshTransport(Transport):
         except asyncssh.Error as exc:
             raise TransportError(f"ssh {self.host}:{self.port}: {exc.reason}") from None
         except (OSError, asyncio.TimeoutError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            if isinstance(exc, OSError) and exc.errno:
+                reason = os.strerror(exc.errno)
+            elif isinstance(exc, asyncio.TimeoutError):
+                reason = f"timed out after {self.connect_timeout:g} s"
+            else:
+                reason = str(exc)
             raise TransportError(
                 f"ssh {self.host}:{self.port}: cannot connect: {reason or type(exc).__name__}"
             ) from None

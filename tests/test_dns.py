@@ -1,0 +1,216 @@
+"""DNS step against a real BIND (see plugins/named.py): TSIG-signed RFC 2136 updates."""
+from __future__ import annotations
+
+import base64
+import logging
+import time
+
+import dns.message
+import dns.query
+import dns.rcode
+import dns.update
+import pytest
+
+from plugins.named import FORWARD_ZONE, REVERSE_ZONE, NamedServer
+from runbook_engine.engine.dns import (
+    Change,
+    DnsUpdateError,
+    Record,
+    apply_changes,
+    apply_plan,
+    fip_records,
+    plan_records,
+    read_records,
+    reverse_name,
+    zone_for,
+)
+
+SECRET_ENV = "RB_TEST_TSIG_SECRET"
+
+
+@pytest.fixture
+def signed(named_server: NamedServer, monkeypatch: pytest.MonkeyPatch) -> NamedServer:
+    monkeypatch.setenv(SECRET_ENV, named_server.secret)
+    return named_server
+
+
+# -- validation (no server) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["fip.example.test", "-bad.example.test.", "bad-.example.test.", "under_score.example.test.",
+     "a..example.test.", ".", "", "x" * 64 + ".example.test.", "sp ace.example.test.",
+     "ünicode.example.test."],
+)
+def test_bad_names_rejected(name: str) -> None:
+    with pytest.raises(ValueError):
+        Record(name, "A", "192.0.2.10", 300)
+
+
+@pytest.mark.parametrize(
+    "ip", ["192.0.2", "192.0.2.256", "192.0.2.010", "192.0.2.1.5", " 192.0.2.1", "::1", "1e3.0.0.1",
+           "192.0.2.-1", "０.0.0.1"],
+)
+def test_bad_ipv4_rejected(ip: str) -> None:
+    with pytest.raises(ValueError, match="IPv4|A record"):
+        Record("fip.example.test.", "A", ip, 300)
+    with pytest.raises(ValueError):
+        reverse_name(ip)
+
+
+def test_other_bad_input_rejected() -> None:
+    with pytest.raises(ValueError, match="record type"):
+        Record("fip.example.test.", "CNAME", "x.example.test.", 300)
+    with pytest.raises(ValueError, match="MX"):
+        Record("example.test.", "MX", "mail.example.test.", 300)
+    with pytest.raises(ValueError, match="MX"):
+        Record("example.test.", "MX", "70000 mail.example.test.", 300)
+    with pytest.raises(ValueError, match="PTR"):
+        Record("10.2.0.192.in-addr.arpa.", "PTR", "host.example.test", 300)
+    with pytest.raises(ValueError, match="TTL"):
+        Record("fip.example.test.", "A", "192.0.2.10", -1)
+
+
+def test_records_are_normalised() -> None:
+    r = Record("FIP.Example.Test.", "a", "192.0.2.10", 60)
+    assert (r.name, r.rtype, r.key) == ("fip.example.test.", "A", ("fip.example.test.", "A"))
+    assert Record("example.test.", "MX", "010 Mail.Example.Test.").value == "10 mail.example.test."
+    assert reverse_name("192.0.2.10") == "10.2.0.192.in-addr.arpa."
+
+
+def test_zone_for_picks_longest() -> None:
+    zones = ["test.", "example.test.", "sub.example.test.", REVERSE_ZONE]
+    assert zone_for("a.sub.example.test.", zones) == "sub.example.test."
+    assert zone_for("fip.example.test.", zones) == "example.test."
+    assert zone_for("example.test.", zones) == "example.test."
+    assert zone_for("10.2.0.192.in-addr.arpa.", zones) == REVERSE_ZONE
+    assert zone_for("xexample.test.", ["example.test.", "test."]) == "test."
+    with pytest.raises(ValueError, match="no zone"):
+        zone_for("fip.example.jp.", zones)
+
+
+def test_plan_add_replace_and_nothing() -> None:
+    a = Record("fip.example.test.", "A", "192.0.2.10", 300)
+    mx = Record("example.test.", "MX", "10 fip.example.test.", 300)
+    ptr = Record("10.2.0.192.in-addr.arpa.", "PTR", "fip.example.test.", 300)
+    current = {a.key: ["192.0.2.10"], mx.key: ["20 old.example.test."], ptr.key: []}
+    plan = plan_records(current, [a, mx, ptr])
+    assert [(c.action, c.key) for c in plan] == [("replace", mx.key), ("add", ptr.key)]
+    assert "20 old.example.test." in str(plan[0])
+    assert plan_records({a.key: ["192.0.2.10"]}, [a, a]) == []
+
+
+# -- against the server ----------------------------------------------------------------------
+
+
+@pytest.mark.named
+def test_unsigned_update_is_refused(named_server: NamedServer) -> None:
+    upd = dns.update.UpdateMessage(FORWARD_ZONE)
+    upd.add("unsigned.example.test.", 300, "A", "192.0.2.99")
+    resp = dns.query.tcp(upd, named_server.host, port=named_server.port, timeout=5)
+    assert resp.rcode() == dns.rcode.REFUSED
+    got = read_records(named_server.host, named_server.port, [("unsigned.example.test.", "A")])
+    assert got == {("unsigned.example.test.", "A"): []}
+
+
+@pytest.mark.named
+def test_signed_update_adds_records_and_is_idempotent(
+    signed: NamedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    host, port = signed.host, signed.port
+    desired = fip_records(
+        "fip.example.test.", "192.0.2.100", mail_domain="example.test.", mx_preference=10,
+        nodes={"node1.example.test.": "192.0.2.11", "node2.example.test.": "192.0.2.12"}, ttl=300,
+    )
+    before = read_records(host, port, desired)
+    assert all(v == [] for v in before.values())
+    plan = plan_records(before, desired)
+    assert {c.action for c in plan} == {"add"} and len(plan) == 5
+
+    caplog.set_level(logging.DEBUG)
+    t0 = time.perf_counter()
+    zones = apply_plan(host, port, signed.zones, plan, signed.key_name, SECRET_ENV)
+    elapsed = time.perf_counter() - t0
+    assert zones == [FORWARD_ZONE, REVERSE_ZONE]
+    assert signed.secret not in caplog.text
+    print(f"\nDNS: 2 signed UPDATEs (5 RRsets) in {elapsed * 1000:.1f} ms")
+
+    after = read_records(host, port, desired)
+    assert after[("fip.example.test.", "A")] == ["192.0.2.100"]
+    assert after[("example.test.", "MX")] == ["10 fip.example.test."]
+    assert after[("100.2.0.192.in-addr.arpa.", "PTR")] == ["fip.example.test."]
+    assert after[("11.2.0.192.in-addr.arpa.", "PTR")] == ["node1.example.test."]
+    assert after[("12.2.0.192.in-addr.arpa.", "PTR")] == ["node2.example.test."]
+    assert plan_records(after, desired) == []
+
+    # a changed FIP replaces the A and its PTR is added; the old PTR is left alone
+    moved = fip_records("fip.example.test.", "192.0.2.101", ttl=300)
+    plan2 = plan_records(read_records(host, port, moved), moved)
+    assert [(c.action, c.key[1]) for c in plan2] == [("replace", "A"), ("add", "PTR")]
+    apply_plan(host, port, signed.zones, plan2, signed.key_name, SECRET_ENV)
+    assert read_records(host, port, moved)[("fip.example.test.", "A")] == ["192.0.2.101"]
+    assert plan_records(read_records(host, port, moved), moved) == []
+
+
+@pytest.mark.named
+def test_add_with_stale_plan_fails_on_prerequisite(signed: NamedServer) -> None:
+    rec = Record("race.example.test.", "A", "192.0.2.50", 300)
+    plan = plan_records({}, [rec])
+    apply_changes(signed.host, signed.port, FORWARD_ZONE, plan, signed.key_name, SECRET_ENV)
+    other = [Change("add", rec.key, (Record("race.example.test.", "A", "192.0.2.51", 300),))]
+    with pytest.raises(DnsUpdateError, match="YXRRSET"):
+        apply_changes(signed.host, signed.port, FORWARD_ZONE, other, signed.key_name, SECRET_ENV)
+
+
+@pytest.mark.named
+def test_wrong_secret_fails_clearly_without_the_secret(
+    named_server: NamedServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    wrong = base64.b64encode(b"definitely-not-the-right-key-000").decode()
+    monkeypatch.setenv(SECRET_ENV, wrong)
+    caplog.set_level(logging.DEBUG)
+    plan = plan_records({}, [Record("wrong.example.test.", "A", "192.0.2.77", 300)])
+    with pytest.raises(DnsUpdateError) as ei:
+        apply_changes(
+            named_server.host, named_server.port, FORWARD_ZONE, plan, named_server.key_name,
+            SECRET_ENV,
+        )
+    msg = str(ei.value)
+    print(f"\nwrong secret -> {msg}")
+    assert FORWARD_ZONE in msg and f"{named_server.host}:{named_server.port}" in msg
+    assert wrong not in msg and named_server.secret not in msg
+    assert wrong not in caplog.text
+    assert "BADSIG" in msg and SECRET_ENV in msg
+    assert ei.value.__cause__ is None and wrong not in repr(ei.value.__context__)
+    got = read_records(named_server.host, named_server.port, plan[0].records)
+    assert got[("wrong.example.test.", "A")] == []
+
+
+@pytest.mark.named
+def test_unknown_key_name_fails_clearly(signed: NamedServer) -> None:
+    plan = plan_records({}, [Record("badkey.example.test.", "A", "192.0.2.79", 300)])
+    with pytest.raises(DnsUpdateError, match="BADKEY"):
+        apply_changes(signed.host, signed.port, FORWARD_ZONE, plan, "no-such-key", SECRET_ENV)
+
+
+@pytest.mark.named
+def test_secret_env_missing_or_malformed(
+    named_server: NamedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = plan_records({}, [Record("x.example.test.", "A", "192.0.2.78", 300)])
+    args = (named_server.host, named_server.port, FORWARD_ZONE, plan, named_server.key_name)
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    with pytest.raises(DnsUpdateError, match=SECRET_ENV):
+        apply_changes(*args, SECRET_ENV)
+    monkeypatch.setenv(SECRET_ENV, "not base64 !!")
+    with pytest.raises(DnsUpdateError, match="base64") as ei:
+        apply_changes(*args, SECRET_ENV)
+    assert "not base64 !!" not in str(ei.value)
+
+
+@pytest.mark.named
+def test_change_outside_zone_rejected(signed: NamedServer) -> None:
+    plan = plan_records({}, [Record("fip.example.test.", "A", "192.0.2.10", 300)])
+    with pytest.raises(ValueError, match="zone"):
+        apply_changes(signed.host, signed.port, REVERSE_ZONE, plan, signed.key_name, SECRET_ENV)
