@@ -151,7 +151,7 @@ class Record:
 class Change:
     """Make the RRset *key* hold exactly *records* (``add``: it is empty now; ``replace``: it differs)."""
 
-    action: Literal["add", "replace"]
+    action: Literal["add", "replace", "delete"]
     key: RecordKey
     records: tuple[Record, ...]
     current: tuple[str, ...] = field(default=())
@@ -346,6 +346,9 @@ def apply_changes(
     )
     for ch in changes:
         name, rtype = ch.key
+        if ch.action == "delete":  # rollback of an RRset that did not exist before
+            upd.delete(name, rtype)
+            continue
         ttl = min(r.ttl for r in ch.records)
         if ch.action == "add":
             upd.absent(name, rtype)

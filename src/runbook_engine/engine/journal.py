@@ -27,8 +27,9 @@ class Journal:
         self.dir = Path(state) / "runs" / self.run_id
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / "journal.jsonl"
+        # a run may append to its journal from several steps (a notebook run): continue the numbering
+        self._seq = sum(1 for _ in self.path.open("rb")) if self.path.exists() else 0
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self._seq = 0
 
     def write(self, event: str, **data: Any) -> int:
         self._seq += 1

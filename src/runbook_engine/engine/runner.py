@@ -88,7 +88,8 @@ def automated_steps(guide: Guide, only: list[str] | None = None) -> list:
 class Runner:
     def __init__(self, project: Project, inventory: Inventory, *, guide_id: str | None = None,
                  nodes: list[str] | None = None, steps: list[str] | None = None,
-                 state: Path | None = None, on_result: Callable[[StepResult], None] | None = None):
+                 state: Path | None = None, on_result: Callable[[StepResult], None] | None = None,
+                 run_id: str | None = None):
         self.project = project
         self.kb: KnowledgeBase = project.knowledge
         self.inventory = inventory
@@ -101,13 +102,14 @@ class Runner:
         self.steps = automated_steps(self.guide, steps)
         self.state = Path(state or project.state)
         self.on_result = on_result
+        self.run_id = run_id
 
     # ------------------------------------------------------------------------------------
     def run(self, mode: str) -> RunReport:
         if mode not in MODES:
             raise ValueError(mode)
         t0 = time.perf_counter()
-        journal = Journal(self.state) if mode == "apply" else None
+        journal = Journal(self.state, self.run_id) if mode == "apply" else None
         report = RunReport(run_id=journal.run_id if journal else "-", mode=mode, guide=self.guide.id)
         if journal:
             journal.write("run", mode=mode, guide=self.guide.id, cluster=self.inventory.cluster,

@@ -19,7 +19,9 @@ WatchId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,255}$")]
 WindowsPath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]:\\(?:[A-Za-z0-9 _.()-]+\\?)*$")]
 RegistryKey = Annotated[str, StringConstraints(pattern=r"^HKLM\\(?:[A-Za-z0-9 _.-]+\\)*[A-Za-z0-9 _.-]+$")]
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
+_JA = "\u3000-\u30ff\u3400-\u9fff\uff00-\uffef"
+_JA_GAP = re.compile(f"(?<=[{_JA}]) +(?=[{_JA}])")
+_JA_PUNCT_GAP = re.compile("(?<=[、。「」『』（）]) +")
 
 
 class Strict(BaseModel):
@@ -38,6 +40,13 @@ class Text(Strict):
         if not v.strip():
             raise ValueError("text must not be blank")
         return v.strip("\n")
+
+    @field_validator("ja")
+    @classmethod
+    def _japanese_folding(cls, v: str) -> str:
+        """YAML folds line breaks into spaces; Japanese puts no space between words or after 、。"""
+        v = _JA_GAP.sub("", v)
+        return _JA_PUNCT_GAP.sub("", v)
 
     def __call__(self, lang: str) -> str:
         return self.ja if lang == "ja" else self.en

@@ -1,0 +1,105 @@
+"""The embedded sandbox cluster: Wine nodes shaped like freshly installed nodes of a guide
+(its services registered with AUTOMATIC start, its registry keys present, the script folder
+created), a BIND server standing in for the active and standby DNS, and the inventory that
+ties them together. It is the default target when no inventory is given.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+from ..model.project import Project
+from ..model.schema import Guide, KnowledgeBase
+from ..render.files import write_atomic
+from .dnsserver import NamedError, start_named
+from .sandbox import NodeImage, create_sandbox, destroy_sandbox
+
+TSIG_ENV = "RUNBOOK_TSIG_SECRET"
+SANDBOX_FIP = {"address": "192.0.2.10", "hostname": "surfnavi", "domain": "example.test", "mx_preference": 10}
+FORWARD_ZONE = "example.test."
+REVERSE_ZONE = "2.0.192.in-addr.arpa."
+
+
+def image_for(guide: Guide) -> NodeImage:
+    """A node as the guide's installation leaves it before the engine runs: every service the
+    guide knows registered with automatic start, the registry keys present, the script folder."""
+    return NodeImage(
+        services=[(s.service, s.display_name) for s in guide.services],
+        registry_keys=[(r.key, {"SandboxNote": "created by runbook sandbox create"})
+                       for r in guide.resources if r.kind == "registry" and r.key],
+        windows_version="win2003",
+        dirs=[guide.scripts.directory],
+    )
+
+
+def sandbox_root(project: Project) -> Path:
+    return project.state / "sandbox"
+
+
+def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int = 4, guide_id: str = "surfnavi",
+                   dns: bool = True, fresh: bool = False) -> Path:
+    """Create (or refresh) the sandbox and write its inventory; returns the inventory path."""
+    if not 1 <= nodes <= 8:
+        raise ValueError("a sandbox has 1 to 8 nodes")
+    guide = kb.guides[guide_id]
+    root = sandbox_root(project)
+    names = [f"sv{i}" for i in range(1, nodes + 1)]
+    prefixes = create_sandbox(root, image_for(guide), names, fresh=fresh)
+    inventory: dict = {
+        "cluster": "sandbox",
+        "guide": guide_id,
+        "fip": dict(SANDBOX_FIP),
+        "nodes": [{"name": n, "transport": "wine", "lang": "ja", "hostname": n,
+                   "ip": f"192.0.2.{10 + i}", "prefix": str(prefixes[n])}
+                  for i, n in enumerate(names, start=1)],
+        "dns": [],
+    }
+    if dns:
+        try:
+            inventory["dns"] = _start_dns(root)
+        except NamedError as exc:
+            print(f"note: no sandbox DNS ({exc}); the DNS step will be skipped")
+    text = "# written by `runbook sandbox create`: the embedded Wine sandbox cluster\n" + yaml.safe_dump(
+        inventory, sort_keys=False, allow_unicode=True)
+    return write_atomic(root / "inventory.yaml", text.encode("utf-8"))
+
+
+def _start_dns(root: Path) -> list[dict]:
+    """Two named instances (active and standby DNS) sharing one TSIG key. The secret goes to a
+    0600 file that the user exports as RUNBOOK_TSIG_SECRET: the engine reads secrets only from
+    the environment."""
+    servers = []
+    secret_file = root / "dns" / "tsig.secret"
+    secret = secret_file.read_text().strip() if secret_file.exists() else None
+    for name in ("dns-active", "dns-standby"):
+        work = root / "dns" / name
+        port_file = work / "port"
+        port = int(port_file.read_text()) if port_file.exists() else None
+        srv = start_named(work, (FORWARD_ZONE, REVERSE_ZONE), "runbook-sandbox", port=port, secret=secret)
+        write_atomic(port_file, str(srv.port).encode())
+        if secret is None:
+            secret = srv.secret
+            old = os.umask(0o077)
+            try:
+                write_atomic(secret_file, secret.encode())
+            finally:
+                os.umask(old)
+        servers.append({"name": name, "server": srv.host, "port": srv.port, "key_name": srv.key_name,
+                        "key_secret_env": TSIG_ENV, "forward_zone": FORWARD_ZONE, "reverse_zone": REVERSE_ZONE})
+    return servers
+
+
+def destroy_cluster(project: Project) -> None:
+    from .dnsserver import stop_named
+
+    root = sandbox_root(project)
+    for name in ("dns-active", "dns-standby"):
+        stop_named(root / "dns" / name)
+    destroy_sandbox(root)
+
+
+def tsig_secret(project: Project) -> str | None:
+    f = sandbox_root(project) / "dns" / "tsig.secret"
+    return f.read_text().strip() if f.exists() else None
