@@ -74,9 +74,9 @@ def run_dns_step(runner, step, mode: str, journal: Journal | None):
                     journal.write("done", ref=seq, node=PREFIX + srv.name, target=r.target,
                                   after=sorted(after.get(tuple(r.target.split(" ")), [])), ok=not left)
                 for r in res.rows:
-                    if r.status == "change":
+                    if r.status == "change":  # shown as "before -> after"
                         r.status = "changed"
-                        r.current = sorted(after.get(tuple(r.target.split(" ")), [])) or None
+                        r.desired = sorted(after.get(tuple(r.target.split(" ")), [])) or None
                 res.status = "error" if left else "changed"
                 if left:
                     res.message = f"{len(left)} record set(s) still differ after the update"

@@ -37,7 +37,7 @@ class StepResult:
 
     @property
     def changes(self) -> int:
-        return sum(1 for r in self.rows if r.status == "change")
+        return sum(1 for r in self.rows if r.status in ("change", "changed"))
 
     def as_dict(self) -> dict:
         return {
@@ -126,10 +126,10 @@ class Runner:
                 report.results.extend(run_dns_step(self, step, mode, journal))
         if mode == "verify":
             report.drift = cross_node_drift(report.results)
-        # keep the report in step order, then node order
+        # keep the report in node order, then step order
         order = {s.id: i for i, s in enumerate(self.steps)}
         node_order = {n.name: i for i, n in enumerate(self.nodes)}
-        report.results.sort(key=lambda r: (order.get(r.step, 99), node_order.get(r.node, 99), r.node))
+        report.results.sort(key=lambda r: (node_order.get(r.node, 99), r.node, order.get(r.step, 99)))
         report.seconds = time.perf_counter() - t0
         if journal:
             journal.write("end", exit_code=report.exit_code, failed_nodes=report.failed_nodes)
@@ -218,9 +218,9 @@ class Runner:
     def _merge(before: Change, after: Change) -> Change:
         """The row as applied: what it was, what it is now."""
         merged = Change(**{**after.__dict__})
-        merged.status = "changed" if before.status == "change" and after.status == "ok" else after.status
-        merged.current = after.current
-        merged.message = after.message or (f"was {before.current}" if before.status == "change" else "")
+        if before.status == "change" and after.status == "ok":
+            # shown as "before -> after"
+            merged.status, merged.current, merged.desired = "changed", before.current, after.current
         merged.commands = before.commands
         return merged
 

@@ -30,7 +30,7 @@ class Change:
 
     @property
     def changes(self) -> bool:
-        return self.status == "change"
+        return self.status in ("change", "changed")
 
     def row(self) -> dict:
         d = asdict(self)

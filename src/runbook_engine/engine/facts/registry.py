@@ -28,18 +28,20 @@ class RegistryKey(Fact):
         k = arg(self.key, "regkey")
         reg = temp_name(self.tag + ".reg")
         b64 = temp_name(self.tag + ".b64")
+        # each command reports its own exit code through the batch markers: no `&& ||` chains
+        # (Wine's cmd runs both branches of `a && (b) || (c)`)
         return [
-            f"reg query {k} >nul 2>&1 && (echo present) || (echo absent)",
-            f'reg export {k} "{reg}" /y >nul 2>&1 && certutil -f -encode "{reg}" "{b64}" >nul',
+            f"reg query {k}",
+            f'reg export {k} "{reg}" /y',
+            f'if exist "{reg}" certutil -f -encode "{reg}" "{b64}" >nul',
             f'if exist "{b64}" type "{b64}"',
             f'if exist "{reg}" del /q "{reg}"',
             f'if exist "{b64}" del /q "{b64}"',
         ]
 
     def process(self, results: list[CommandResult]) -> RegistryExport:
-        exists = results[0].stdout.strip().endswith("present")
-        if not exists:
+        if results[0].rc != 0:
             return RegistryExport(self.key, exists=False)
-        lines = [l.strip() for l in results[2].stdout.splitlines() if l.strip() and not l.startswith("-----")]
+        lines = [l.strip() for l in results[3].stdout.splitlines() if l.strip() and not l.startswith("-----")]
         data = base64.b64decode("".join(lines)) if lines else None
         return RegistryExport(self.key, exists=True, export=data)

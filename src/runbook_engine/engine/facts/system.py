@@ -9,7 +9,8 @@ from ..transports.base import CommandResult
 from .base import Fact
 
 PRODUCT_KEY = r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion"
-TCPIP_KEY = r"HKLM\SYSTEM\CurrentControlSet\Services\Tcpip"
+# "IP Address" (Windows 2000/2003), "IPv4 Address" (later), "IP アドレス"/"IPv4 アドレス" (Japanese)
+_IPV4_LINE = re.compile(r"IP(?:v4)? ?(?:Address|アドレス)[ .]*:\s*\d{1,3}(?:\.\d{1,3}){3}", re.I)
 
 
 @dataclass(frozen=True)
@@ -24,11 +25,14 @@ class ProductName(Fact):
 
 @dataclass(frozen=True)
 class TcpIpInstalled(Fact):
+    """TCP/IP is bound to an adapter: ``ipconfig`` lists an IPv4 address ("IP Address" on
+    Windows 2000/2003, "IPv4 Address" later)."""
+
     def commands(self) -> list[str]:
-        return [f'reg query {arg(TCPIP_KEY, "regkey")} >nul 2>&1 && (echo present) || (echo absent)']
+        return ["ipconfig"]
 
     def process(self, results: list[CommandResult]) -> bool:
-        return results[0].stdout.strip().endswith("present")
+        return results[0].rc == 0 and bool(_IPV4_LINE.search(results[0].stdout))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,76 @@
+"""Fixture ``sandbox``: the embedded sandbox cluster (4 Wine nodes shaped by the SURFNAVI guide and
+two BIND servers with TSIG), in a state folder of its own, for engine, notebook and proof tests.
+
+The Wine template is cached across runs under .runbook/sandbox-test-cache/cluster-templates
+(keyed by the image digest); nodes are cloned fresh per fixture instance.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from plugins.components import require_executable
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE_CACHE = REPO / ".runbook" / "sandbox-test-cache" / "cluster-templates"
+
+
+@dataclass
+class Sandbox:
+    project: object
+    state: Path
+    inventory: Path
+    secret: str
+
+    def inv(self):
+        from runbook_engine.engine.inventory import load_inventory
+
+        return load_inventory(self.inventory)
+
+    def transport(self, node: str):
+        from runbook_engine.engine.transports import open_transport
+
+        return open_transport(self.inv().node(node))
+
+
+def make_sandbox(state: Path, nodes: int = 4, dns: bool = True) -> Sandbox:
+    require_executable("wine", "wine")
+    require_executable("x86_64-w64-mingw32-gcc", "gcc-mingw-w64-x86-64")
+    if dns:
+        require_executable("named", "bind9")
+    from runbook_engine.engine.cluster import TSIG_ENV, create_cluster, tsig_secret
+    from runbook_engine.model.project import Project
+
+    project = Project(REPO)
+    os.environ["RUNBOOK_STATE"] = str(state)
+    TEMPLATE_CACHE.mkdir(parents=True, exist_ok=True)
+    (state / "sandbox").mkdir(parents=True, exist_ok=True)
+    link = state / "sandbox" / "templates"
+    if not link.exists():
+        link.symlink_to(TEMPLATE_CACHE, target_is_directory=True)
+    inv = create_cluster(project, project.knowledge, nodes=nodes, dns=dns, fresh=True)
+    secret = tsig_secret(project) or ""
+    os.environ[TSIG_ENV] = secret
+    return Sandbox(project=project, state=state, inventory=inv, secret=secret)
+
+
+def destroy(sb: Sandbox) -> None:
+    from runbook_engine.engine.cluster import destroy_cluster
+
+    destroy_cluster(sb.project)
+    os.environ.pop("RUNBOOK_STATE", None)
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    state = tmp_path_factory.mktemp("state")
+    sb = make_sandbox(state)
+    try:
+        yield sb
+    finally:
+        destroy(sb)
+        shutil.rmtree(state / "sandbox" / "nodes", ignore_errors=True)

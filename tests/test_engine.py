@@ -1,0 +1,226 @@
+"""The engine on the real sandbox cluster (Wine nodes, our sc.exe/certutil.exe, BIND with TSIG):
+plan -> apply -> plan is empty, verify finds drift made behind its back, rollback restores the
+exact before-state, kill -9 never leaves a half-written file, one run per node at a time, an
+unreachable node fails alone, and data never reaches a command line unvalidated."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from runbook_engine.engine.cmdline import UnsafeArgument, arg
+from runbook_engine.engine.journal import Journal, NodeLock
+from runbook_engine.engine.runner import Runner, rollback
+from runbook_engine.render.scripts import render_scripts
+
+pytestmark = [pytest.mark.wine, pytest.mark.named]
+REPO = Path(__file__).resolve().parents[1]
+
+
+def snapshot(sb, node: str) -> dict:
+    """The node's state as the guide sees it, read straight from the node."""
+    guide = sb.project.knowledge.guides["surfnavi"]
+    t = sb.transport(node)
+    try:
+        cmds = []
+        for s in guide.services:
+            cmds.append(f'sc qc "{s.service}"')
+        folder = guide.scripts.directory
+        for name in ("START.BAT", "STOP.BAT"):
+            cmds.append(f'if exist "{folder}\\{name}" (certutil -f -encode "{folder}\\{name}" "%TEMP%\\snap.b64" >nul & type "%TEMP%\\snap.b64") else (echo absent)')
+        res = t.run(cmds).results
+    finally:
+        t.close()
+    return {c.command: c.stdout for c in res}
+
+
+def runner(sb, **kw) -> Runner:
+    return Runner(sb.project, sb.inv(), state=sb.state, **kw)
+
+
+def test_plan_apply_plan_converges_with_zero_changes_and_few_round_trips(sandbox):
+    first = runner(sandbox).run("plan")
+    by = {(r.node, r.step): r for r in first.results}
+    manual = sandbox.project.knowledge.guides["surfnavi"].manual_services()
+    assert by[("sv1", "services-manual")].changes == len(manual) == 16  # all start AUTO on a fresh node
+    assert by[("sv1", "script-files")].changes == 2
+    assert by[("sv1", "preflight")].status == "converged", by[("sv1", "preflight")].rows
+    assert by[("sv1", "registry-key")].status == "converged"
+    assert by[("dns:dns-active", "dns-records")].status == "pending"
+    assert first.exit_code == 1  # not converged yet
+    for r in first.results:
+        if not r.node.startswith("dns:"):
+            assert r.round_trips == 1, (r.node, r.step, r.round_trips)
+
+    applied = runner(sandbox).run("apply")
+    assert applied.exit_code == 0, [(r.node, r.step, r.status, r.message) for r in applied.results]
+    for r in applied.results:
+        if not r.node.startswith("dns:"):
+            assert r.round_trips <= 2, (r.node, r.step, r.round_trips)
+
+    again = runner(sandbox).run("plan")
+    assert sum(r.changes for r in again.results) == 0
+    assert again.exit_code == 0
+    second_apply = runner(sandbox).run("apply")
+    assert sum(r.changes for r in second_apply.results) == 0
+    assert all(r.status == "converged" for r in second_apply.results)
+
+
+def test_script_files_on_the_node_are_byte_for_byte_the_rendered_scripts(sandbox):
+    runner(sandbox, steps=["script-files"]).run("apply")
+    kb = sandbox.project.knowledge
+    guide = kb.guides["surfnavi"]
+    want = render_scripts(kb, guide, "ja", sandbox.project.snippets)
+    from runbook_engine.engine.transports.wine import windows_to_unix
+
+    prefix = sandbox.inv().node("sv2").prefix
+    for name, script in want.items():
+        path = windows_to_unix(prefix, guide.scripts.directory + "\\" + name)
+        assert path.read_bytes() == script.data
+        assert b"\r\n" in script.data and b"\n" not in script.data.replace(b"\r\n", b"")
+
+
+def test_verify_reports_a_service_switched_back_to_automatic_behind_the_engines_back(sandbox):
+    runner(sandbox).run("apply")
+    clean = runner(sandbox).run("verify")
+    assert clean.exit_code == 0 and clean.drift == []
+    t = sandbox.transport("sv3")
+    try:
+        rc = t.run(['sc config "SURFNAVITunnelProxy" start= auto']).results[0].rc
+    finally:
+        t.close()
+    assert rc == 0
+    drift = runner(sandbox).run("verify")
+    assert drift.exit_code == 1
+    kinds = {(d["kind"], d.get("node"), d["target"]) for d in drift.drift}
+    assert ("differs-from-guide", "sv3", "SURFNAVITunnelProxy") in kinds
+    assert ("differs-between-nodes", None, "SURFNAVITunnelProxy") in kinds
+    runner(sandbox).run("apply")
+    assert runner(sandbox).run("verify").exit_code == 0
+
+
+def test_rollback_restores_the_exact_before_state(tmp_path_factory):
+    from plugins.cluster import destroy, make_sandbox
+
+    sb = make_sandbox(tmp_path_factory.mktemp("rb-state"), nodes=2)
+    try:
+        before = {n: snapshot(sb, n) for n in ("sv1", "sv2")}
+        report = runner(sb).run("apply")
+        assert report.exit_code == 0
+        assert snapshot(sb, "sv1") != before["sv1"]
+        back = rollback(sb.project, sb.inv(), report.run_id, state=sb.state)
+        assert back.exit_code == 0, [(r.node, r.message) for r in back.results]
+        after = {n: snapshot(sb, n) for n in ("sv1", "sv2")}
+        assert after == before
+        # and the DNS records are gone again
+        plan = runner(sb, steps=["dns-records"]).run("plan")
+        assert all(r.status == "pending" for r in plan.results)
+    finally:
+        destroy(sb)
+
+
+def _apply_process(sb) -> subprocess.Popen:
+    env = {**os.environ, "RUNBOOK_STATE": str(sb.state)}
+    return subprocess.Popen([sys.executable, "-m", "runbook_engine.cli", "--root", str(REPO), "apply",
+                             "--inventory", str(sb.inventory), "--node", "sv1", "--step", "script-files",
+                             "--step", "services-manual"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+@pytest.mark.parametrize("kill_after_records", [1, 2, 3, 5])
+def test_kill_9_during_apply_leaves_no_half_written_file_and_a_rerun_converges(tmp_path_factory, kill_after_records):
+    from plugins.cluster import destroy, make_sandbox
+    from runbook_engine.engine.transports.wine import windows_to_unix
+
+    sb = make_sandbox(tmp_path_factory.mktemp("kill-state"), nodes=1, dns=False)
+    try:
+        kb = sb.project.knowledge
+        guide = kb.guides["surfnavi"]
+        want = render_scripts(kb, guide, "ja", sb.project.snippets)
+        proc = _apply_process(sb)
+        deadline = time.monotonic() + 120
+        journal = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            runs = list((sb.state / "runs").glob("*/journal.jsonl")) if (sb.state / "runs").exists() else []
+            if runs and sum(1 for _ in runs[0].open()) >= kill_after_records:
+                journal = runs[0]
+                break
+            time.sleep(0.01)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        prefix = sb.inv().node("sv1").prefix
+        for name, script in want.items():
+            path = windows_to_unix(prefix, guide.scripts.directory + "\\" + name)
+            assert not path.exists() or path.read_bytes() == script.data, "half-written script"
+        leftovers = list(windows_to_unix(prefix, guide.scripts.directory).glob("*.rbtmp"))
+        # a temp file may remain after a kill, but never under the script's own name
+        assert all(p.name.endswith(".rbtmp") for p in leftovers)
+        rerun = runner(sb, nodes=["sv1"], steps=["script-files", "services-manual"]).run("apply")
+        assert rerun.exit_code == 0, [(r.step, r.status, r.message) for r in rerun.results]
+        assert sum(r.changes for r in runner(sb, nodes=["sv1"]).run("plan").results if r.step != "dns-records") == 0
+        if journal is not None:
+            records = Journal.read(sb.state, journal.parent.name)  # a torn line is tolerated
+            assert records[0]["event"] == "run"
+    finally:
+        destroy(sb)
+
+
+def test_a_second_run_on_the_same_node_refuses_with_a_clear_message(sandbox):
+    with NodeLock(sandbox.state / "locks" / f"sandbox.sv2.lock"):
+        report = runner(sandbox, nodes=["sv1", "sv2"], steps=["preflight"]).run("plan")
+    by = {r.node: r for r in report.results}
+    assert by["sv2"].status == "error" and "busy" in by["sv2"].message
+    assert by["sv1"].status == "converged"
+
+
+def test_an_unreachable_node_fails_alone_and_the_summary_names_it(sandbox, tmp_path):
+    import yaml
+
+    from runbook_engine.engine.dnsserver import free_port
+
+    data = yaml.safe_load(sandbox.inventory.read_text())
+    kh = tmp_path / "known_hosts"
+    kh.write_text("")
+    data["nodes"].append({"name": "ghost", "transport": "ssh", "host": "127.0.0.1", "port": free_port(),
+                          "user": "root", "known_hosts": str(kh)})
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(yaml.safe_dump(data))
+    from runbook_engine.engine.inventory import load_inventory
+
+    report = Runner(sandbox.project, load_inventory(inv), state=sandbox.state, steps=["preflight"]).run("plan")
+    assert report.failed_nodes == ["ghost"]
+    ghost = next(r for r in report.results if r.node == "ghost")
+    assert ghost.status == "unreachable" and "127.0.0.1" in ghost.message
+    assert all(r.status == "converged" for r in report.results if r.node != "ghost")
+    assert report.exit_code == 1
+
+
+@pytest.mark.parametrize("value,kind", [
+    ('W3SVC" & del /q C:\\*', "service"),
+    ("W3SVC & calc", "service"),
+    ("C:\\x\\y & calc", "path"),
+    ("C:\\x\\%PATH%", "path"),
+    ('HKLM\\SOFTWARE\\"x', "regkey"),
+    ("C:\\a\r\nb", "path"),
+])
+def test_metacharacters_never_reach_a_command_line(value, kind):
+    with pytest.raises(UnsafeArgument):
+        arg(value, kind)
+
+
+def test_an_inventory_with_a_metacharacter_path_is_rejected_with_file_and_line(tmp_path, capsys):
+    from runbook_engine import cli
+
+    inv = tmp_path / "inv.yaml"
+    inv.write_text("cluster: c1\nnodes:\n  - name: sv1\n    transport: wine\n    prefix: /tmp/x\n"
+                   "    script_dir: C:\\x & calc\n")
+    rc = cli.main(["--root", str(REPO), "plan", "--inventory", str(inv)])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert f"{inv}:6: " in err and "script_dir" in err
