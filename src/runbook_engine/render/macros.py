@@ -1,0 +1,507 @@
+"""Macros of the manual site (mkdocs-macros module ``runbook_engine.render.macros``).
+
+Pages in docs/ hold structure and macro calls only; every visible text comes from kb/ through the
+functions below, in the language of the build (``theme.language``, set per build by
+render/site.py). Tables, admonitions and diagrams are returned as Markdown.
+"""
+from __future__ import annotations
+
+import html
+import posixpath
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..model.project import Project
+from ..model.schema import Admonition, Guide, KnowledgeBase, Port, Step, Text
+from .diagrams import topology_mermaid
+from .scripts import SCRIPT_NAMES, render_scripts
+
+#: Admonition type of Material and the label of its title, per kind of note in kb/.
+ADMONITIONS = {
+    "note": ("note", "admonition-note"),
+    "important": ("warning", "admonition-important"),
+    "related": ("info", "admonition-related"),
+    "caution": ("danger", "admonition-caution"),
+}
+
+PAGES = {
+    "home": "index.md",
+    "compatibility": "compatibility.md",
+    "guide": "{guide}/index.md",
+    "overview": "{guide}/overview.md",
+    "environment": "{guide}/environment.md",
+    "procedure": "{guide}/procedure.md",
+    "scripts": "{guide}/scripts.md",
+    "cautions": "{guide}/cautions.md",
+    "ports": "{guide}/ports.md",
+    "errata": "{guide}/errata.md",
+    "runbook": "{guide}/runbook.md",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Markdown building blocks
+# --------------------------------------------------------------------------------------------
+
+
+def cell(text: str) -> str:
+    """Text for one Markdown table cell (pipes escaped, one line)."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
+    header = list(header)
+    out = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        out.append("| " + " | ".join(cell(c) for c in row) + " |")
+    return "\n".join(out) + "\n"
+
+
+def indent(text: str, by: str = "    ") -> str:
+    return "\n".join(by + line if line.strip() else "" for line in text.splitlines())
+
+
+def admonition(kind: str, title: str, body: str) -> str:
+    return f'!!! {kind} "{title}"\n\n{indent(body)}\n'
+
+
+def code(text: str) -> str:
+    """Inline code safe in a table cell (HTML, so backticks and pipes cannot break it)."""
+    return "<code>" + html.escape(text, quote=False).replace("|", "&#124;") + "</code>"
+
+
+# --------------------------------------------------------------------------------------------
+# The renderer: one per build language
+# --------------------------------------------------------------------------------------------
+
+
+class Site:
+    def __init__(self, project: Project, lang: str, page_path=lambda: "index.md"):
+        self.project = project
+        self.kb: KnowledgeBase = project.knowledge
+        self.lang = lang
+        self._page_path = page_path
+
+    # ---- language and links --------------------------------------------------------------
+    def T(self, text: Text | None) -> str:
+        return text(self.lang) if text is not None else ""
+
+    def L(self, label_id: str, **fmt: str) -> str:
+        text = self.kb.label(label_id)(self.lang)
+        return text.format(**fmt) if fmt else text
+
+    def guide(self, guide_id: str) -> Guide:
+        return self.kb.guides[guide_id]
+
+    def link(self, target: str) -> str:
+        """*target* (a path under docs/, optionally with #anchor) relative to the current page."""
+        path, _, anchor = target.partition("#")
+        here = posixpath.dirname(self._page_path())
+        rel = posixpath.relpath(path, here or ".") if path else ""
+        return rel + (f"#{anchor}" if anchor else "")
+
+    def page_link(self, page: str, guide_id: str = "", anchor: str = "") -> str:
+        path = PAGES[page].format(guide=guide_id)
+        return self.link(path + (f"#{anchor}" if anchor else ""))
+
+    def note(self, adm: Admonition) -> str:
+        kind, label = ADMONITIONS[adm.kind]
+        return admonition(kind, self.L(label), self.T(adm.text))
+
+    def version_names(self, ids: Iterable[str]) -> str:
+        names = {v.id: v.name for v in self.kb.family.versions}
+        return ", ".join(names[i] for i in ids)
+
+    # ---- home and compatibility ----------------------------------------------------------
+    def site_name(self) -> str:
+        return self.T(self.kb.site.site_name)
+
+    def site_intro(self) -> str:
+        return self.L("site-intro", family=self.T(self.kb.family.name))
+
+    def guide_list(self) -> str:
+        out = []
+        for ref in self.kb.family.guides:
+            if ref.id in self.kb.guides:
+                g = self.kb.guides[ref.id]
+                out.append(f"- [{self.T(g.meta.title)}]({self.page_link('guide', ref.id)}): {self.T(g.meta.summary)}")
+            else:
+                out.append(f"- {self.T(ref.title)} ({self.L('not-in-kb')})")
+        return "\n".join(out) + "\n"
+
+    def compatibility_matrix(self) -> str:
+        versions = self.kb.family.versions
+        header = [self.L("guide"), self.L("edition"), *(v.name for v in versions), self.L("conditions")]
+        rows = []
+        for gid, g in self.kb.guides.items():
+            title = f"[{self.T(g.meta.product)}]({self.page_link('guide', gid)})"
+            for ed in g.meta.scope.editions:
+                marks = [
+                    self.L("supported") if ed.supported and v.id in g.meta.scope.applies_to else self.L("not-supported")
+                    for v in versions
+                ]
+                notes = "<br>".join(self.T(t) for t in (*ed.conditions, *ed.reasons))
+                rows.append([title, f"{self.T(ed.name)} {self.T(ed.versions)}", *marks, notes])
+        return table(header, rows)
+
+    def related_guides(self) -> str:
+        out = [
+            f"- {self.T(ref.title)} ({self.L('not-in-kb')})"
+            for ref in self.kb.family.guides
+            if ref.id not in self.kb.guides
+        ]
+        return "\n".join(out) + "\n" if out else ""
+
+    # ---- guide index (scope) -------------------------------------------------------------
+    def editions_table(self, guide_id: str) -> str:
+        g = self.guide(guide_id)
+        header = [self.L("edition"), self.L("version"), self.L("support"), self.L("conditions")]
+        rows = []
+        for ed in g.meta.scope.editions:
+            rows.append([
+                self.T(ed.name),
+                self.T(ed.versions),
+                self.L("supported") if ed.supported else self.L("not-supported"),
+                "<br>".join(self.T(t) for t in (*ed.conditions, *ed.reasons)),
+            ])
+        return table(header, rows)
+
+    def applies_to(self, guide_id: str) -> str:
+        g = self.guide(guide_id)
+        return f"**{self.L('applies-to')}**: {self.T(self.kb.family.name)} {self.version_names(g.meta.scope.applies_to)}\n"
+
+    def security_reason(self, guide_id: str) -> str:
+        return admonition("warning", self.L("security-reason"), self.T(self.guide(guide_id).meta.scope.security_reason))
+
+    def disclaimer(self, guide_id: str) -> str:
+        return admonition("note", self.L("disclaimer"), self.T(self.guide(guide_id).meta.scope.disclaimer))
+
+    def guide_pages(self, guide_id: str) -> str:
+        pages = ["overview", "environment", "procedure", "scripts", "cautions", "ports", "errata", "runbook"]
+        return "\n".join(f"- [{self.L(p)}]({self.page_link(p, guide_id)})" for p in pages) + "\n"
+
+    def source(self, guide_id: str) -> str:
+        m = self.guide(guide_id).meta
+        return f"{self.L('published')}: {self.T(m.edition_label)} ({m.published})\n"
+
+    # ---- overview ------------------------------------------------------------------------
+    def features_overview(self, guide_id: str) -> str:
+        return "\n\n".join(self.T(t) for t in self.guide(guide_id).meta.features_overview) + "\n"
+
+    def features(self, guide_id: str) -> str:
+        g = self.guide(guide_id)
+        return table([self.L("feature"), self.L("detail")], [[self.T(f.name), self.T(f.description)] for f in g.meta.features])
+
+    def operation_mode(self, guide_id: str) -> str:
+        t = self.guide(guide_id).meta.topology
+        return f"**{self.T(t.mode)}** ({self.T(t.node_count)})\n\n{self.T(t.mode_description)}\n"
+
+    def topology_figures(self, guide_id: str) -> str:
+        g = self.guide(guide_id)
+        out = []
+        for i, fig in enumerate(g.meta.topology.figures, start=1):
+            out.append(f"**{self.L('figure')} {i}. {self.T(fig.caption)}**\n")
+            out.append("```mermaid\n" + topology_mermaid(self.kb, g, fig, self.lang) + "\n```\n")
+            out.append(self.T(fig.description) + "\n")
+        return "\n".join(out)
+
+    def client_access(self, guide_id: str) -> str:
+        t = self.guide(guide_id).meta.topology
+        return f"{self.T(t.client_access)}\n\n{self.T(t.virtual_ip_note)}\n"
+
+    def priority_order(self, guide_id: str) -> str:
+        nodes = sorted(self.guide(guide_id).meta.topology.nodes, key=lambda n: n.priority)
+        return "\n".join(f"{n.priority}. {n.name}" for n in nodes) + "\n"
+
+    # ---- environment ---------------------------------------------------------------------
+    def operating_environment(self, guide_id: str) -> str:
+        e = self.guide(guide_id).meta.environment
+        rows = [
+            [self.L("os"), "<br>".join(e.operating_systems)],
+            [self.L("protocol"), e.protocol],
+            [self.L("file-system"), e.file_system],
+        ]
+        return self.T(e.text) + "\n\n" + table([self.L("detail"), self.L("value")], rows)
+
+    def functional_scope(self, guide_id: str) -> str:
+        return self.T(self.guide(guide_id).meta.functional_scope) + "\n"
+
+    # ---- procedure -----------------------------------------------------------------------
+    def procedure_intro(self, guide_id: str) -> str:
+        p = self.guide(guide_id).procedure
+        out = self.T(p.intro) + "\n"
+        if p.references:
+            body = "\n".join(f"- {self.T(r)}" for r in p.references)
+            out += "\n" + admonition("info", self.L("admonition-related"), body)
+        return out
+
+    def phase_heading(self, phase) -> str:
+        return f"({phase.label}) {self.T(phase.title)} {{ #phase-{phase.id} }}"
+
+    def step_heading(self, step: Step) -> str:
+        return f"{step.label}. {self.T(step.title)} {{ #{step.id} }}"
+
+    def feature_name(self, guide_id: str, feature_id: str) -> str:
+        for f in self.guide(guide_id).meta.features:
+            if f.id == feature_id:
+                return self.T(f.name)
+        raise KeyError(feature_id)
+
+    def step_body(self, guide_id: str, step: Step) -> str:
+        mode = self.L("mode-automated") if step.mode == "automated" else self.L("mode-manual")
+        facts = [f"**{self.L('mode')}**: {mode}"]
+        if step.action:
+            facts.append(f"**{self.L('automated-by')}**: `{step.action}`")
+        if step.when:
+            facts.append(f"**{self.L('only-when')}**: {self.L('when-feature', feature=self.feature_name(guide_id, step.when))}")
+        out = ['<div class="rb-step-mode" markdown>', "<br>\n".join(facts), "</div>", "", self.T(step.text), ""]
+        if step.substeps:
+            out += [f"- {self.T(s.text)}" for s in step.substeps] + [""]
+        for shown in step.shows:
+            out.append(self.shows(guide_id, shown))
+        for n in step.notes:
+            out.append(self.note(n))
+        return "\n".join(out) + "\n"
+
+    def shows(self, guide_id: str, what: str) -> str:
+        return {
+            "resources": self.resources_table,
+            "services": self.services_table,
+            "ports": self.ports_tables,
+            "dns-records": self.dns_records,
+            "scripts": self.scripts_link,
+        }[what](guide_id)
+
+    def resources_table(self, guide_id: str) -> str:
+        g = self.guide(guide_id)
+        rows = []
+        notes = []
+        for r in g.resources:
+            detail = self.T(r.detail)
+            if r.key:
+                detail += f"<br>{self.L('registry-key')}: {code(r.key)}"
+            rows.append([self.T(r.name), detail])
+            if r.note:
+                notes.append(admonition("warning", self.L("admonition-important"), self.T(r.note)))
+        return table([self.L("resource"), self.L("detail")], rows) + "\n" + "\n".join(notes)
+
+    def services_table(self, guide_id: str) -> str:
+        g = self.guide(guide_id)
+        header = [self.L("service-name"), self.L("display-name"), self.L("watch-id"), self.L("flags"), self.L("feature"), self.L("set-in-step")]
+        rows = []
+        for s in g.manual_services():
+            step = g.step(s.manual_in)
+            where = f"[{step.label}. {self.T(step.title)}]({self.page_link('procedure', guide_id, step.id)})"
+            rows.append([code(s.service), s.display_name, code(s.watch_id), " ".join(s.flags), self.feature_name(guide_id, s.feature), where])
+        out = table(header, rows)
+        for s in g.services:
+            if s.note:
+                out += "\n" + admonition("warning", self.L("admonition-important"), self.T(s.note))
+        return out
+
+    def ports_tables(self, guide_id: str) -> str:
+        """The guide's ports as two tables, as the original prints them: local ports (inbound)
+        and remote ports (outbound). One source: the family's port records."""
+        ports = self.kb.ports_for(self.guide(guide_id))
+        out = []
+        for direction, side_label in (("in", "local-port"), ("out", "remote-port")):
+            chosen = [p for p in ports if p.direction == direction]
+            if not chosen:
+                continue
+            header = [self.L("protocol"), self.L("direction"), self.L(side_label), self.L("purpose"), self.L("peer"), self.L("applies-to"), self.L("condition")]
+            rows = [self._port_row(p) for p in chosen]
+            out.append(f"**{self.L(side_label)}: {self.L(direction)}**\n")
+            out.append('<div class="rb-ports" data-direction="' + direction + '" markdown>\n\n' + table(header, rows) + "\n</div>\n")
+        return "\n".join(out)
+
+    def _port_row(self, p: Port) -> list[str]:
+        return [
+            p.protocol.upper(),
+            self.L(p.direction),
+            str(p.port),
+            self.T(p.purpose),
+            self.T(p.peer),
+            self.version_names(p.versions),
+            self.T(p.condition) or "—",
+        ]
+
+    def port_note(self) -> str:
+        return self.T(self.kb.family.port_note) + "\n"
+
+    def dns_records(self, guide_id: str) -> str:
+        d = self.guide(guide_id).dns
+        rows = [[r.rtype, self.T(r.target), self.T(r.required_for) or "—"] for r in d.records]
+        out = self.T(d.intro) + "\n\n" + table([self.L("record"), self.L("value"), self.L("required")], rows)
+        out += "\n" + self.T(d.note) + "\n\n" + admonition("info", self.L("admonition-related"), self.T(d.reference))
+        return out
+
+    def download_links(self, guide_id: str) -> str:
+        items = []
+        for name in SCRIPT_NAMES:
+            label = self.L("start-script") if name.upper().startswith("START") else self.L("stop-script")
+            href = self.link(f"downloads/{guide_id}/{self.lang}/{name}")
+            items.append(f"- [{label} ({name})]({href}){{ download=\"{name}\" }}")
+        return "\n".join(items) + "\n"
+
+    def scripts_link(self, guide_id: str) -> str:
+        g = self.guide(guide_id)
+        return (
+            f"**{self.L('script-directory')}**: {code(g.scripts.directory)}\n\n"
+            f"**{self.L('download')}** ([{self.L('scripts')}]({self.page_link('scripts', guide_id)})):\n\n"
+            + self.download_links(guide_id)
+        )
+
+    def notebook_link(self, guide_id: str) -> str:
+        """Download link of the guide's runbook notebook (copied into the site when it exists in
+        runbooks/; until then its name only, so that the build has no broken link)."""
+        name = f"{guide_id}.{self.lang}.ipynb"
+        if (self.project.runbooks / name).is_file():
+            target = f"[{name}]({self.link('runbooks/' + name)}){{ download=\"{name}\" }}"
+        else:
+            target = code(name)
+        return f"{self.L('notebook-intro')}: {target}\n"
+
+    # ---- scripts page --------------------------------------------------------------------
+    def scripts(self, guide_id: str):
+        return render_scripts(self.kb, self.guide(guide_id), self.lang, self.project.snippets)
+
+    def script_tabs(self, guide_id: str) -> str:
+        out = []
+        for name, script in self.scripts(guide_id).items():
+            label = self.L("start-script") if script.kind == "start" else self.L("stop-script")
+            body = "```bat\n" + script.text.replace("\r\n", "\n").rstrip("\n") + "\n```"
+            out.append(f'=== "{name}"\n\n    **{label}**\n\n{indent(body)}\n')
+        return "\n".join(out)
+
+    def script_directory(self, guide_id: str) -> str:
+        return f"**{self.L('script-directory')}**: {code(self.guide(guide_id).scripts.directory)}\n"
+
+    def variables_table(self) -> str:
+        rows = []
+        for v in self.kb.family.script_variables:
+            values = "<br>".join(f"{code(val)}: {self.T(meaning)}" for val, meaning in map(value_pair, v.values))
+            rows.append([code(v.name), self.T(v.description), values])
+        return table([self.L("variable-name"), self.L("detail"), self.L("variable-value")], rows)
+
+    def arm_commands(self) -> str:
+        out = [table(
+            [self.L("arm-commands"), self.L("synopsis"), self.L("detail")],
+            [[code(c.name), code(c.synopsis), self.T(c.description)] for c in self.kb.family.arm_commands],
+        )]
+        for c in self.kb.family.arm_commands:
+            if not c.options:
+                continue
+            rows = [[code(o.flag), self.T(o.meaning), self.L("recommended") if o.recommended else self.L("not-recommended")] for o in c.options]
+            out.append(f"\n**{c.name}**\n\n" + table([self.L("flags"), self.L("option-meaning"), self.L("recommended")], rows))
+            for o in c.options:
+                if o.note:
+                    out.append("\n" + admonition("warning", f"{o.flag}: {self.L('not-recommended') if not o.recommended else self.L('admonition-note')}", self.T(o.note)))
+        return "\n".join(out)
+
+    def flag_notes(self, guide_id: str) -> str:
+        return self.T(self.guide(guide_id).scripts.flag_notes) + "\n"
+
+    def watch_id_rules(self) -> str:
+        return self.T(self.kb.family.watch_id_rules) + "\n"
+
+    def script_notes(self, guide_id: str) -> str:
+        return "\n".join(f"- {self.T(n)}" for n in self.guide(guide_id).scripts.notes) + "\n"
+
+    def case_table(self, guide_id: str, name: str) -> str:
+        """What the script does for every combination of CLP_EVENT / CLP_DISK / CLP_SERVER, found
+        by simulating the rendered script (engine.batchsim). Rows whose outcome does not depend
+        on a variable show that variable as "any"."""
+        from ..engine.batchsim import simulate_all
+
+        script = self.scripts(guide_id)[name]
+        variables: dict[str, list[str | None]] = {}
+        for v in self.kb.family.script_variables:
+            values: list[str | None] = [value_pair(x)[0] for x in v.values]
+            if v.name == "CLP_EVENT":
+                values.append(None)  # run outside CLUSTERPRO: the script's "not running" branch
+            variables[v.name] = values
+        results = simulate_all(script.text, variables)
+        rows = merge_cases(variables, results)
+        header = [*variables, self.L("commands"), self.L("aborted")]
+        out_rows = []
+        for values, trace in rows:
+            shown = []
+            for val in values:
+                if val == "*":
+                    shown.append(f"({self.L('any-value')})")
+                elif val is None:
+                    shown.append(f"({self.L('unset-value')})")
+                else:
+                    shown.append(code(val))
+            calls = "<br>".join(code(format_call(c)) for c in trace.calls) or "—"
+            out_rows.append([*shown, calls, trace.aborted or "—"])
+        intro = self.L("case-table-intro", script=name)
+        return intro + "\n\n" + '<div class="rb-cases" data-script="' + name + '" markdown>\n\n' + table(header, out_rows) + "\n</div>\n"
+
+
+def value_pair(item: Any) -> tuple[str, Text]:
+    """(value, meaning) of one documented value of a script variable."""
+    if isinstance(item, tuple):
+        return item[0], item[1]
+    return item.value, item.meaning
+
+
+def format_call(call: tuple[str, ...]) -> str:
+    return " ".join([call[0], *(f'"{a}"' if (" " in a or not a) else a for a in call[1:])])
+
+
+def merge_cases(variables: dict[str, list], results: list[tuple[dict, Any]]) -> list[tuple[tuple, Any]]:
+    """Collapse environments with the same outcome: a variable whose every value gives the same
+    trace (the other variables fixed) becomes ``"*"``. Order follows the first environment."""
+    names = list(variables)
+    rows = [(tuple(env.get(n) for n in names), trace) for env, trace in results]
+
+    def key(trace):
+        return (tuple(trace.calls), trace.aborted)
+
+    changed = True
+    while changed:
+        changed = False
+        for i, name in enumerate(names):
+            domain = set(variables[name])
+            groups: dict[tuple, list[int]] = {}
+            for idx, (vals, trace) in enumerate(rows):
+                if vals[i] == "*":
+                    continue
+                groups.setdefault((vals[:i] + vals[i + 1:], key(trace)), []).append(idx)
+            merged: dict[int, tuple] = {}
+            drop: set[int] = set()
+            for (rest, _), idxs in groups.items():
+                if {rows[j][0][i] for j in idxs} == domain and len(idxs) > 1:
+                    first = idxs[0]
+                    merged[first] = rows[first][0][:i] + ("*",) + rows[first][0][i + 1:]
+                    drop.update(idxs[1:])
+            if merged:
+                rows = [(merged.get(j, vals), trace) for j, (vals, trace) in enumerate(rows) if j not in drop]
+                changed = True
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# mkdocs-macros entry point
+# --------------------------------------------------------------------------------------------
+
+
+def define_env(env: Any) -> None:
+    config_dir = Path(env.conf["config_file_path"]).parent
+    project = Project.find(config_dir)
+    lang = str(env.conf["theme"]["language"] or "ja")
+
+    def page_path() -> str:
+        page = getattr(env, "page", None)
+        return page.file.src_uri if page is not None else "index.md"
+
+    site = Site(project, lang, page_path)
+    env.variables["lang"] = lang
+    env.variables["kb"] = site.kb
+    for name in dir(site):
+        if name.startswith("_"):
+            continue
+        attr = getattr(site, name)
+        if callable(attr):
+            env.macro(attr, name)

@@ -1,0 +1,263 @@
+"""Fixtures for the manual site: one build per test session, the built pages parsed, the site
+served on 127.0.0.1, Material's own search worker run under node, and Debian's Chromium.
+
+* ``built_site``: ``build_site`` into a session tmp dir (ja at the root, en under en/).
+* ``site_pages``: every built HTML page parsed with :mod:`html.parser` (links, tables, code).
+* ``site_server``: the built site over http.server on 127.0.0.1 (a free port).
+* ``material_search``: runs ``material/templates/assets/javascripts/workers/search.*.min.js``
+  under node with a minimal ``self``/``postMessage``/``importScripts`` shim, sends the worker's
+  setup message ``{type: 0, data: {config, docs, options}}`` with a language's
+  search_index.json, then one ``{type: 2, data: query}`` per query, and returns the page of each
+  result group in rank order (the worker answers ``{type: 3, data: {items: [[hit, ...], ...]}}``).
+* ``chromium``: a headless Chromium (playwright) started with the flags from the project notes.
+
+Node and Chromium are real components: missing, they skip locally and fail under CI=true.
+"""
+from __future__ import annotations
+
+import functools
+import html.parser
+import http.server
+import json
+import os
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from plugins.components import require, require_executable
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing built pages
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    context: dict[str, str]  # attributes of the nearest enclosing div with a data-* attribute or rb-* class
+    header: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class ParsedPage:
+    path: Path  # relative to the site root
+    links: list[tuple[str, str, str]] = field(default_factory=list)  # (tag, attribute, url)
+    tables: list[Table] = field(default_factory=list)
+    code_blocks: list[str] = field(default_factory=list)  # text of <pre><code> blocks
+    alternates: list[tuple[str, str]] = field(default_factory=list)  # (hreflang, href) of the switch
+
+    def tables_with(self, **context: str) -> list[Table]:
+        return [t for t in self.tables if all(t.context.get(k) == v for k, v in context.items())]
+
+
+class _PageParser(html.parser.HTMLParser):
+    def __init__(self, page: ParsedPage) -> None:
+        super().__init__(convert_charrefs=True)
+        self.page = page
+        self.divs: list[dict[str, str]] = []
+        self.table: Table | None = None
+        self.row: list[str] | None = None
+        self.cell: list[str] | None = None
+        self.in_head_row = False
+        self.pre = 0
+        self.code: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: (v or "") for k, v in attrs}
+        for attr in ("href", "src"):
+            if attr in a:
+                self.page.links.append((tag, attr, a[attr]))
+        if tag == "a" and "md-select__link" in a.get("class", ""):
+            self.page.alternates.append((a.get("hreflang", ""), a.get("href", "")))
+        if tag == "div":
+            self.divs.append(a)
+        elif tag == "table":
+            ctx = next((d for d in reversed(self.divs) if any(k.startswith("data-") for k in d) or "rb-" in d.get("class", "")), {})
+            self.table = Table(dict(ctx), [], [])
+        elif tag == "tr" and self.table is not None:
+            self.row = []
+        elif tag in ("td", "th") and self.row is not None:
+            self.cell = []
+        elif tag == "br" and self.cell is not None:
+            self.cell.append("\n")
+        elif tag == "pre":
+            self.pre += 1
+        elif tag == "code" and self.pre:
+            self.code = []
+
+    def handle_endtag(self, tag):
+        if tag == "div" and self.divs:
+            self.divs.pop()
+        elif tag in ("td", "th") and self.cell is not None and self.row is not None:
+            self.row.append("".join(self.cell).strip())
+            self.cell = None
+        elif tag == "tr" and self.row is not None and self.table is not None:
+            if not self.table.header:
+                self.table.header = self.row
+            else:
+                self.table.rows.append(self.row)
+            self.row = None
+        elif tag == "table" and self.table is not None:
+            self.page.tables.append(self.table)
+            self.table = None
+        elif tag == "code" and self.code is not None:
+            self.page.code_blocks.append("".join(self.code))
+            self.code = None
+        elif tag == "pre":
+            self.pre = max(0, self.pre - 1)
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+        if self.code is not None:
+            self.code.append(data)
+
+
+def parse_page(root: Path, path: Path) -> ParsedPage:
+    page = ParsedPage(path.relative_to(root))
+    parser = _PageParser(page)
+    parser.feed(path.read_text(encoding="utf-8"))
+    parser.close()
+    return page
+
+
+# --------------------------------------------------------------------------------------------
+# Fixtures
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory):
+    """The site built once per session: ``BuildReport`` (``.out`` is the site root)."""
+    from runbook_engine.model.project import Project
+    from runbook_engine.render.site import build_site, mermaid_js
+
+    project = Project.find(REPO)
+    try:
+        mermaid_js(project)
+    except Exception as exc:  # noqa: BLE001 - reported as the reason
+        require(False, str(exc))
+    return build_site(project, tmp_path_factory.mktemp("site") / "out")
+
+
+@pytest.fixture(scope="session")
+def site_pages(built_site) -> dict[str, ParsedPage]:
+    """Every built HTML page, by its path relative to the site root (``en/surfnavi/index.html``)."""
+    root = built_site.out
+    return {str(p.relative_to(root)): parse_page(root, p) for p in sorted(root.rglob("*.html"))}
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # noqa: D102 - keep test output clean
+        pass
+
+
+@pytest.fixture(scope="session")
+def site_server(built_site) -> Iterator[str]:
+    """Base URL (``http://127.0.0.1:PORT/``) of the built site served by http.server."""
+    handler = functools.partial(_QuietHandler, directory=str(built_site.out))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+_NODE_SHIM = r"""
+// Run Material's search worker under node: the worker calls addEventListener("message"),
+// postMessage() and importScripts() (for lunr's language support, relative to its own folder).
+const fs = require("fs"), path = require("path"), vm = require("vm");
+const [workerPath, indexPath, queriesPath] = process.argv.slice(2);
+const workerDir = path.dirname(workerPath);
+const listeners = [];
+let reply = null;
+globalThis.self = globalThis;
+globalThis.addEventListener = (type, fn) => { if (type === "message") listeners.push(fn); };
+globalThis.postMessage = (msg) => { const r = reply; reply = null; r(msg); };
+globalThis.importScripts = (...urls) => {
+  for (const url of urls)
+    vm.runInThisContext(fs.readFileSync(path.resolve(workerDir, url), "utf8"), { filename: url });
+};
+vm.runInThisContext(fs.readFileSync(workerPath, "utf8"), { filename: workerPath });
+const send = (msg) => new Promise((resolve) => { reply = resolve; listeners.forEach((fn) => fn({ data: msg })); });
+(async () => {
+  const index = JSON.parse(fs.readFileSync(indexPath, "utf8"));
+  const ready = await send({ type: 0, data: { config: index.config, docs: index.docs, options: { suggest: false } } });
+  if (ready.type !== 1) throw new Error("worker did not answer the setup with type 1");
+  const out = {};
+  for (const q of JSON.parse(fs.readFileSync(queriesPath, "utf8"))) {
+    const res = await send({ type: 2, data: q });
+    if (res.type !== 3) throw new Error("worker did not answer a query with type 3");
+    out[q] = res.data.items.map((group) => ({
+      page: group[0].location.split("#")[0],
+      hits: group.map((hit) => [hit.location, hit.score]),
+    }));
+  }
+  process.stdout.write(JSON.stringify(out));
+})().catch((err) => { console.error(err); process.exit(1); });
+"""
+
+
+def material_worker() -> Path:
+    import material
+
+    workers = Path(material.__file__).parent / "templates" / "assets" / "javascripts" / "workers"
+    found = sorted(workers.glob("search.*.min.js"))
+    assert found, f"Material's search worker not found in {workers}"
+    return found[0]
+
+
+@pytest.fixture(scope="session")
+def material_search(built_site, tmp_path_factory) -> Callable[[str, list[str]], dict[str, list[dict]]]:
+    """``search(lang, queries)`` → ``{query: [{"page": location, "hits": [...]}, ...]}`` in rank
+    order, computed by Material's search worker (the same code the browser runs) under node."""
+    node = require_executable("node", "nodejs")
+    work = tmp_path_factory.mktemp("search")
+    shim = work / "run-worker.js"
+    shim.write_text(_NODE_SHIM, encoding="utf-8")
+    # the worker loads ../lunr/... relative to itself: use the copy in the built site
+    worker = built_site.out / "assets" / "javascripts" / "workers" / material_worker().name
+
+    def search(lang: str, queries: list[str]) -> dict[str, list[dict]]:
+        index = built_site.out / ("en/" if lang == "en" else "") / "search" / "search_index.json"
+        qfile = work / f"queries-{lang}.json"
+        qfile.write_text(json.dumps(queries, ensure_ascii=False), encoding="utf-8")
+        proc = subprocess.run(
+            [node, str(shim), str(worker), str(index), str(qfile)],
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    return search
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """A headless Debian Chromium driven by playwright (flags from the project notes)."""
+    require(os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} not found (Debian package chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - a test dependency
+        require(False, "playwright (python) is not installed")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -1,0 +1,172 @@
+"""Promises of the site build: twin pages in both languages, a language switch to the twin, no
+broken internal link, no request leaving the site, exact download bytes, and an atomic swap."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+from plugins.browser import REPO
+
+
+SITE = "http://site.invalid/"
+
+
+def _resolve(root: Path, page: Path, url: str) -> Path | None:
+    """The file a same-site *url* on *page* points to (None if the url leaves the site)."""
+    parts = urlsplit(url)
+    if parts.scheme in ("mailto", "javascript", "data", "tel"):
+        return None
+    full = urljoin(SITE + page.as_posix(), url)
+    if not full.startswith(SITE):
+        return None
+    path = urlsplit(full).path.lstrip("/")
+    target = root / path
+    if path == "" or path.endswith("/") or target.is_dir():
+        target = target / "index.html"
+    return target
+
+
+def _is_external(url: str) -> bool:
+    parts = urlsplit(url)
+    return bool(parts.scheme in ("http", "https") or url.startswith("//"))
+
+
+def _pages(site_pages, lang: str) -> set[str]:
+    en = {p for p in site_pages if p.startswith("en/")}
+    return en if lang == "en" else set(site_pages) - en
+
+
+def test_site_every_japanese_page_has_an_english_twin_and_back(site_pages):
+    ja = _pages(site_pages, "ja")
+    en = {p.removeprefix("en/") for p in _pages(site_pages, "en")}
+    assert ja == en
+    assert "surfnavi/procedure/index.html" in ja
+
+
+def test_site_language_switch_of_every_page_links_to_its_twin(built_site, site_pages):
+    root = built_site.out
+    for rel, page in site_pages.items():
+        is_en = rel.startswith("en/")
+        twin_rel = rel.removeprefix("en/") if is_en else "en/" + rel
+        if rel.endswith("404.html"):
+            # rendered for an absolute base url: the switch links to each language's root
+            assert dict(page.alternates) == {"ja": "/", "en": "/en/"}, rel
+            continue
+        links = dict(page.alternates)
+        assert set(links) == {"ja", "en"}, rel
+        other = "ja" if is_en else "en"
+        same = "en" if is_en else "ja"
+        assert _resolve(root, Path(rel), links[other]) == root / twin_rel, (rel, links[other])
+        assert _resolve(root, Path(rel), links[same]) == root / rel, (rel, links[same])
+
+
+def test_site_has_no_broken_internal_link(built_site, site_pages):
+    root = built_site.out
+    broken = []
+    for rel, page in site_pages.items():
+        for tag, attr, url in page.links:
+            if url.startswith("#") or _is_external(url):
+                continue
+            target = _resolve(root, Path(rel), url)
+            if target is not None and not target.is_file():
+                broken.append((rel, tag, url))
+    assert broken == []
+
+
+def test_site_makes_no_request_that_leaves_the_site(site_pages):
+    """Everything a page loads (src=, <link href=) is local: no CDN, no web fonts, no analytics."""
+    leaving = [
+        (rel, tag, url)
+        for rel, page in site_pages.items()
+        for tag, attr, url in page.links
+        if (attr == "src" or tag == "link") and _is_external(url)
+    ]
+    assert leaving == []
+
+
+def test_site_loads_mermaid_locally_so_material_does_not_fetch_it(built_site, site_pages):
+    assert (built_site.out / "assets/javascripts/mermaid.min.js").is_file()
+    assert (built_site.out / "en/assets/javascripts/mermaid.min.js").is_file()
+    page = site_pages["surfnavi/overview/index.html"]
+    assert any(url.endswith("assets/javascripts/mermaid.min.js") for tag, attr, url in page.links if tag == "script")
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_site_downloads_are_the_rendered_scripts_byte_for_byte(built_site, lang):
+    from runbook_engine.model.project import Project
+    from runbook_engine.render.scripts import render_scripts
+
+    project = Project.find(REPO)
+    kb = project.knowledge
+    base = built_site.out / ("en" if lang == "en" else "")
+    for gid, guide in kb.guides.items():
+        for name, script in render_scripts(kb, guide, lang, project.snippets).items():
+            data = (base / "downloads" / gid / lang / name).read_bytes()
+            assert data == script.data, (gid, lang, name)
+            assert b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
+
+
+def test_site_report_counts_pages_and_seconds_per_language(built_site, site_pages):
+    assert set(built_site.languages) == {"ja", "en"}
+    for lang, b in built_site.languages.items():
+        assert b.seconds > 0
+        assert b.pages == len(_pages(site_pages, lang)) - 1  # 404.html is not a page of the nav
+
+
+# --------------------------------------------------------------------------------------------
+# Atomic build
+# --------------------------------------------------------------------------------------------
+
+
+def _scratch_project(tmp_path: Path) -> Path:
+    """A project folder sharing the repo's kb/, snippets/, overrides/ and src/, with its own docs/."""
+    root = tmp_path / "project"
+    root.mkdir()
+    for name in ("kb", "snippets", "overrides", "src", "runbooks"):
+        if (REPO / name).exists():
+            (root / name).symlink_to(REPO / name)
+    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(REPO / "docs", root / "docs")
+    return root
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_site_failed_build_leaves_the_previous_site_untouched(tmp_path, monkeypatch, built_site):
+    from runbook_engine.model.project import Project
+    from runbook_engine.render.site import build_site, mermaid_js
+
+    monkeypatch.setenv("RUNBOOK_MERMAID_JS", str(mermaid_js(Project.find(REPO))))
+    root = _scratch_project(tmp_path)
+    out = tmp_path / "out"
+    build_site(Project(root), out)
+    before = _snapshot(out)
+    assert "surfnavi/procedure/index.html" in before
+
+    page = root / "docs" / "surfnavi" / "errata.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\n{{ no_such_macro('surfnavi') }}\n", encoding="utf-8")
+    with pytest.raises(Exception):  # noqa: B017 - any error must propagate
+        build_site(Project(root), out)
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "project"]  # no staging left
+
+
+def test_site_without_mermaid_fails_with_an_install_hint(tmp_path, monkeypatch):
+    from runbook_engine.model.project import Project
+    from runbook_engine.render.site import SiteBuildError, build_site
+
+    monkeypatch.setenv("RUNBOOK_MERMAID_JS", str(tmp_path / "missing" / "mermaid.min.js"))
+    out = tmp_path / "out"
+    with pytest.raises(SiteBuildError, match="npm pack mermaid@11") as exc:
+        build_site(Project.find(REPO), out)
+    assert "\n" not in str(exc.value)
+    assert not out.exists()

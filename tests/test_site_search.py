@@ -1,0 +1,111 @@
+"""Search finds the right page in each language: each language has its own index with its own
+settings, and Material's own search worker ranks the page an engineer wants first.
+
+Expected first pages, and why:
+
+* フェイルオーバーグループ → procedure: step 0-1 creates the failover group (its title says so);
+  the overview only mentions it in passing.
+* 切替パーティション → procedure: the switch partition is created as a resource in step 0-1 and used
+  by steps A and D (IIS home directories, ExpressMail data); that is where an engineer acts on it.
+* ポート番号 → ports: the page titled ポート番号 holds the port tables.
+* 手動 → procedure: step E sets the services to manual start (its title).
+* failover group (en) → procedure, step 0-1 "Create the failover group".
+* packet filter (en) → procedure: steps G and I (unbind it from the interconnect, allow the
+  cluster's ports through it) are what an engineer does about the packet filter.
+"""
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+import pytest
+
+from plugins.browser import REPO
+
+JA_QUERIES = {
+    "フェイルオーバーグループ": "surfnavi/procedure/",
+    "切替パーティション": "surfnavi/procedure/",
+    "ポート番号": "surfnavi/ports/",
+    "手動": "surfnavi/procedure/",
+}
+EN_QUERIES = {
+    "failover group": "surfnavi/procedure/",
+    "packet filter": "surfnavi/procedure/",
+}
+
+
+def _index(built_site, lang: str) -> dict:
+    path = built_site.out / ("en/" if lang == "en" else "") / "search" / "search_index.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_site_search_index_of_each_language_holds_only_its_pages(built_site):
+    from runbook_engine.model.project import Project
+
+    kb = Project.find(REPO).knowledge
+    ja, en = _index(built_site, "ja"), _index(built_site, "en")
+    for index in (ja, en):
+        assert index["docs"], "empty search index"
+        assert not any(d["location"].startswith(("en/", "/en/", "../")) for d in index["docs"])
+    ja_titles = {d["title"] for d in ja["docs"] if "#" not in d["location"]}
+    en_titles = {d["title"] for d in en["docs"] if "#" not in d["location"]}
+    for label in ("procedure", "ports", "cautions", "scripts"):
+        assert kb.label(label)("ja") in ja_titles and kb.label(label)("ja") not in en_titles
+        assert kb.label(label)("en") in en_titles and kb.label(label)("en") not in ja_titles
+    # no Japanese text in the English index (but the quoted proper nouns), none missing in ja
+    from runbook_engine.model.schema import japanese_in
+
+    allowed = set(kb.family.proper_nouns)
+    stray = {run for d in en["docs"] for run in japanese_in(d["text"] + d["title"])} - allowed
+    assert stray == set()
+
+
+def test_site_search_config_is_the_one_configured_per_language(built_site):
+    from runbook_engine.render.site import JA_SEPARATOR
+
+    ja, en = _index(built_site, "ja")["config"], _index(built_site, "en")["config"]
+    assert ja["lang"] == ["ja"]
+    assert ja["pipeline"] == ["stopWordFilter"]
+    assert ja["separator"] == JA_SEPARATOR
+    assert en["lang"] == ["en"]
+    assert en["separator"] != JA_SEPARATOR
+
+
+def test_site_japanese_search_ranks_the_right_page_first(material_search):
+    results = material_search("ja", list(JA_QUERIES))
+    got = {q: (results[q][0]["page"] if results[q] else None) for q in JA_QUERIES}
+    assert got == JA_QUERIES
+
+
+def test_site_english_search_ranks_the_right_page_first(material_search):
+    results = material_search("en", list(EN_QUERIES))
+    got = {q: (results[q][0]["page"] if results[q] else None) for q in EN_QUERIES}
+    assert got == EN_QUERIES
+
+
+@pytest.mark.browser
+def test_site_search_box_in_chromium_finds_the_port_page(chromium, site_server):
+    """The same search through the real UI: type in the box, then a key (Material searches on
+    keyup); the first result links to the ports page. No request leaves 127.0.0.1."""
+    page = chromium.new_page()
+    leaving: list[str] = []
+    page.on("request", lambda r: leaving.append(r.url) if not r.url.startswith((site_server, "data:", "blob:")) else None)
+    try:
+        page.goto(site_server + "surfnavi/")
+        box = page.locator("input[data-md-component=search-query]")
+        box.click()
+        box.fill("ポート番号")
+        box.press("End")
+        first = page.locator(".md-search-result__item a").first
+        first.wait_for(timeout=15000)
+        assert urlsplit(first.get_attribute("href")).path == "/surfnavi/ports/"
+        page.goto(site_server + "surfnavi/overview/")
+        # Material replaces each <pre class="mermaid"> by a <div class="mermaid"> (closed shadow
+        # root) once the local mermaid rendered it
+        page.wait_for_function(
+            "document.querySelectorAll('div.mermaid').length >= 2 && !document.querySelector('pre.mermaid')",
+            timeout=15000,
+        )
+    finally:
+        page.close()
+    assert leaving == []

@@ -1,0 +1,114 @@
+"""The tables and code blocks of the built site say exactly what the knowledge base says: they
+are compared with the model here, not with the macros that printed them."""
+from __future__ import annotations
+
+import pytest
+
+from plugins.browser import REPO
+
+LANGS = ["ja", "en"]
+
+
+@pytest.fixture(scope="module")
+def project():
+    from runbook_engine.model.project import Project
+
+    return Project.find(REPO)
+
+
+def _page(site_pages, lang: str, rel: str):
+    return site_pages[("en/" if lang == "en" else "") + rel]
+
+
+def _expected_port_rows(kb, guide, lang, direction):
+    names = {v.id: v.name for v in kb.family.versions}
+    return [
+        [
+            p.protocol.upper(),
+            kb.label(p.direction)(lang),
+            str(p.port),
+            p.purpose(lang),
+            p.peer(lang) if p.peer else "",
+            ", ".join(names[v] for v in p.versions),
+            p.condition(lang) if p.condition else "—",
+        ]
+        for p in kb.ports_for(guide)
+        if p.direction == direction
+    ]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("rel", ["surfnavi/ports/index.html", "surfnavi/procedure/index.html", "surfnavi/cautions/index.html"])
+def test_site_ports_tables_equal_the_guides_port_records(site_pages, project, lang, rel):
+    kb = project.knowledge
+    guide = kb.guides["surfnavi"]
+    page = _page(site_pages, lang, rel)
+    for direction, side in (("in", "local-port"), ("out", "remote-port")):
+        tables = page.tables_with(**{"data-direction": direction})
+        assert len(tables) == 1, (rel, direction)
+        assert tables[0].header[2] == kb.label(side)(lang)
+        assert tables[0].rows == _expected_port_rows(kb, guide, lang, direction)
+    shown = sum(len(t.rows) for t in page.tables_with(**{"class": "rb-ports"}))
+    assert shown == len(kb.ports_for(guide))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_site_services_table_equals_the_guides_manual_services(site_pages, project, lang):
+    kb = project.knowledge
+    guide = kb.guides["surfnavi"]
+    page = _page(site_pages, lang, "surfnavi/procedure/index.html")
+    header = kb.label("service-name")(lang)
+    tables = [t for t in page.tables if t.header and t.header[0] == header]
+    assert len(tables) == 1
+    features = {f.id: f.name(lang) for f in guide.meta.features}
+    expected = []
+    for s in guide.manual_services():
+        step = guide.step(s.manual_in)
+        expected.append([s.service, s.display_name, s.watch_id, " ".join(s.flags), features[s.feature], f"{step.label}. {step.title(lang)}"])
+    assert tables[0].rows == expected
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_site_compatibility_matrix_equals_the_model(site_pages, project, lang):
+    kb = project.knowledge
+    page = _page(site_pages, lang, "compatibility/index.html")
+    tables = [t for t in page.tables if t.header and t.header[0] == kb.label("guide")(lang)]
+    assert len(tables) == 1
+    table = tables[0]
+    versions = kb.family.versions
+    assert table.header[2:2 + len(versions)] == [v.name for v in versions]
+    expected = []
+    for g in kb.guides.values():
+        for ed in g.meta.scope.editions:
+            marks = [
+                kb.label("supported" if ed.supported and v.id in g.meta.scope.applies_to else "not-supported")(lang)
+                for v in versions
+            ]
+            notes = "\n".join(t(lang) for t in (*ed.conditions, *ed.reasons))
+            expected.append([g.meta.product(lang), f"{ed.name(lang)} {ed.versions(lang)}", *marks, notes])
+    assert table.rows == expected
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_site_lists_related_guides_as_not_yet_in_this_site(built_site, project, lang):
+    import html
+
+    kb = project.knowledge
+    for rel in ("compatibility/index.html", "index.html"):
+        text = html.unescape((built_site.out / ("en/" if lang == "en" else "") / rel).read_text(encoding="utf-8"))
+        for ref in kb.family.guides:
+            if ref.id not in kb.guides:
+                assert f"{ref.title(lang)} ({kb.label('not-in-kb')(lang)})" in text, (rel, ref.id)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_site_script_code_blocks_equal_the_rendered_scripts(site_pages, project, lang):
+    from runbook_engine.render.scripts import render_scripts
+
+    kb = project.knowledge
+    page = _page(site_pages, lang, "surfnavi/scripts/index.html")
+    scripts = render_scripts(kb, kb.guides["surfnavi"], lang, project.snippets)
+    blocks = [b.rstrip("\n") for b in page.code_blocks]
+    for name, script in scripts.items():
+        shown = script.text.replace("\r\n", "\n").rstrip("\n")
+        assert blocks.count(shown) == 1, name
