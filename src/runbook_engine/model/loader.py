@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from .errors import KbError, KbInvalid
 from .schema import (
     Cautions,
+    Errata,
     Dns,
     Family,
     Guide,
@@ -39,7 +40,9 @@ GUIDE_FILES: dict[str, tuple[str, type[BaseModel] | tuple[str, type[BaseModel]]]
     "scripts.yaml": ("scripts", ScriptConfig),
     "dns.yaml": ("dns", Dns),
     "cautions.yaml": ("cautions", Cautions),
+    "errata.yaml": ("errata", Errata),
 }
+OPTIONAL_FILES = {"errata.yaml"}
 
 
 class LineDict(dict):
@@ -186,7 +189,8 @@ def load_guide(folder: Path, root: Path) -> tuple[Guide | None, dict[str, Any], 
         path = folder / fname
         name = rel(path, root)
         if not path.exists():
-            errors.append(KbError(name, 1, "file is missing"))
+            if fname not in OPTIONAL_FILES:
+                errors.append(KbError(name, 1, "file is missing"))
             continue
         try:
             data = read_yaml(path, root)

@@ -314,6 +314,20 @@ class Cautions(Strict):
     items: list[Caution]
 
 
+class Erratum(Strict):
+    id: Id
+    script: Literal["START.BAT", "STOP.BAT"]
+    defect: Text
+    effect: Text
+    fix: Text
+    proof: Text
+
+
+class Errata(Strict):
+    intro: Text
+    items: list[Erratum] = Field(min_length=1)
+
+
 class GuideMeta(Strict):
     id: Id
     product: Text
@@ -341,6 +355,7 @@ class Guide(Strict):
     scripts: ScriptConfig
     dns: Dns
     cautions: Cautions
+    errata: Errata | None = None
 
     @property
     def id(self) -> str:
