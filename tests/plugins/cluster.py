@@ -6,7 +6,9 @@ The Wine template is cached across runs under .runbook/sandbox-test-cache/cluste
 """
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 from plugins.components import require_executable
 
 REPO = Path(__file__).resolve().parents[2]
+SESSION_SECRET = base64.b64encode(secrets.token_bytes(32)).decode()
 TEMPLATE_CACHE = REPO / ".runbook" / "sandbox-test-cache" / "cluster-templates"
 
 
@@ -45,10 +48,14 @@ def make_sandbox(state: Path, nodes: int = 4, dns: bool = True) -> Sandbox:
     from runbook_engine.engine.cluster import TSIG_ENV, create_cluster, tsig_secret
     from runbook_engine.model.project import Project
 
-    project = Project(REPO)
-    os.environ["RUNBOOK_STATE"] = str(state)
+    project = Project(REPO, state_dir=state)
     TEMPLATE_CACHE.mkdir(parents=True, exist_ok=True)
     (state / "sandbox").mkdir(parents=True, exist_ok=True)
+    # every sandbox of a test session shares one TSIG secret, so the environment variable the
+    # engine reads is right for all of them
+    secret_file = state / "sandbox" / "dns" / "tsig.secret"
+    secret_file.parent.mkdir(parents=True, exist_ok=True)
+    secret_file.write_text(SESSION_SECRET)
     link = state / "sandbox" / "templates"
     if not link.exists():
         link.symlink_to(TEMPLATE_CACHE, target_is_directory=True)
@@ -62,7 +69,6 @@ def destroy(sb: Sandbox) -> None:
     from runbook_engine.engine.cluster import destroy_cluster
 
     destroy_cluster(sb.project)
-    os.environ.pop("RUNBOOK_STATE", None)
 
 
 @pytest.fixture(scope="module")

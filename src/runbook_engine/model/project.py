@@ -10,6 +10,7 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Project:
     root: Path
+    state_dir: Path | None = None  # default: $RUNBOOK_STATE or <root>/.runbook
 
     @classmethod
     def find(cls, start: Path | str | None = None) -> "Project":
@@ -39,7 +40,14 @@ class Project:
 
     @property
     def state(self) -> Path:
+        if self.state_dir is not None:
+            return Path(self.state_dir)
         return Path(os.environ.get("RUNBOOK_STATE", self.root / ".runbook"))
+
+    @property
+    def vendor(self) -> Path:
+        """Third-party files installed by the set-up script (mermaid.min.js), not committed."""
+        return self.root / ".runbook" / "vendor"
 
     @cached_property
     def knowledge(self):

@@ -412,14 +412,11 @@ class Site:
         by simulating the rendered script (engine.batchsim). Rows whose outcome does not depend
         on a variable show that variable as "any"."""
         from ..engine.batchsim import simulate_all
+        from ..engine.scriptproof import case_variables
 
         script = self.scripts(guide_id)[name]
-        variables: dict[str, list[str | None]] = {}
-        for v in self.kb.family.script_variables:
-            values: list[str | None] = [value_pair(x)[0] for x in v.values]
-            if v.name == "CLP_EVENT":
-                values.append(None)  # run outside CLUSTERPRO: the script's "not running" branch
-            variables[v.name] = values
+        # the same cases the Wine differential proof runs (engine/scriptproof.py)
+        variables = case_variables(self.kb.family)
         results = simulate_all(script.text, variables)
         rows = merge_cases(variables, results)
         header = [*variables, self.L("commands"), self.L("aborted")]
@@ -437,6 +434,44 @@ class Site:
             out_rows.append([*shown, calls, trace.aborted or "—"])
         intro = self.L("case-table-intro", script=name)
         return intro + "\n\n" + '<div class="rb-cases" data-script="' + name + '" markdown>\n\n' + table(header, out_rows) + "\n</div>\n"
+
+    # ---- errata page ---------------------------------------------------------------------
+    def errata_intro(self, guide_id: str) -> str:
+        """The guide's errata intro and a link to the scripts page ("" without errata)."""
+        e = self.guide(guide_id).errata
+        if e is None:
+            return ""
+        return (f"{self.T(e.intro)}\n\n"
+                f"[{self.L('errata-scripts-link')}]({self.page_link('scripts', guide_id)})\n")
+
+    def errata(self, guide_id: str) -> str:
+        """One section per erratum of the guide (errata.yaml): defect, effect, what our scripts
+        do, how it is proved. Headings and field names are labels; the anchor is the id."""
+        e = self.guide(guide_id).errata
+        if e is None:
+            return ""
+        out = []
+        for n, item in enumerate(e.items, start=1):
+            scripts = f"[{item.script}]({self.page_link('scripts', guide_id)})"
+            fields = [
+                (self.L("errata-script"), scripts),
+                (self.L("defect"), self.T(item.defect)),
+                (self.L("effect"), self.T(item.effect)),
+                (self.L("our-fix"), self.T(item.fix)),
+                (self.L("how-proved"), self.T(item.proof)),
+            ]
+            body = "\n\n".join(f"**{label}**: {' '.join(text.split())}" for label, text in fields)
+            out.append(
+                f"## {self.L('erratum-heading', n=str(n), script=item.script)} {{ #{item.id} }}\n\n"
+                f'<div class="rb-erratum" data-erratum="{item.id}" markdown>\n\n{body}\n\n</div>\n'
+            )
+        return "\n".join(out)
+
+    def errata_link(self, guide_id: str) -> str:
+        """A line pointing from the scripts page to the errata page ("" without errata)."""
+        if self.guide(guide_id).errata is None:
+            return ""
+        return f"{self.L('errata-see')}: [{self.L('errata')}]({self.page_link('errata', guide_id)})\n"
 
 
 def value_pair(item: Any) -> tuple[str, Text]:

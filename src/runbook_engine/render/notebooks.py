@@ -150,22 +150,30 @@ def run_notebook(project: Project, req: RunRequest) -> dict:
               "inventory": req.inventory, "confirm": req.confirm, "answers": req.answers,
               "operator": req.operator, "run_dir": str(run_dir)}
     inject_parameters(nb, params)
-    env_before = os.environ.get("RUNBOOK_NONINTERACTIVE")
-    os.environ["RUNBOOK_NONINTERACTIVE"] = "1"
-    os.environ["RUNBOOK_ROOT"] = str(project.root)
+    # the kernel inherits this process's environment: say where the project and its state are,
+    # and that nobody is at the keyboard (manual steps then wait instead of prompting)
+    kernel_env = {"RUNBOOK_NONINTERACTIVE": "1", "RUNBOOK_ROOT": str(project.root), "RUNBOOK_STATE": str(project.state)}
+    saved = {k: os.environ.get(k) for k in kernel_env}
+    os.environ.update(kernel_env)
     t0 = time.perf_counter()
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT, startup_timeout=STARTUP_TIMEOUT, kernel_name="python3",
-                            allow_errors=False, resources={"metadata": {"path": str(project.root)}})
+    from jupyter_client.manager import KernelManager
+
+    # IPC sockets in the run folder: kernel traffic never touches a TCP port
+    km = KernelManager(kernel_name="python3", transport="ipc", ip=str(run_dir / "kernel"))
+    client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, startup_timeout=STARTUP_TIMEOUT,
+                            kernel_name="python3", allow_errors=False,
+                            resources={"metadata": {"path": str(project.root)}})
     error = None
     try:
         client.execute()
     except CellExecutionError as exc:
         error = str(exc).strip().splitlines()[-1] if str(exc).strip() else "cell failed"
     finally:
-        if env_before is None:
-            os.environ.pop("RUNBOOK_NONINTERACTIVE", None)
-        else:
-            os.environ["RUNBOOK_NONINTERACTIVE"] = env_before
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     seconds = time.perf_counter() - t0
     out_path = run_dir / f"{req.guide}.{req.lang}.{req.node}.ipynb"
     write_atomic(out_path, nbformat.writes(nb).encode("utf-8"))

@@ -78,7 +78,7 @@ class BuildReport:
 def mermaid_js(project: Project) -> Path:
     """The local mermaid.min.js; Material would fetch it from unpkg without one."""
     env = os.environ.get(MERMAID_ENV)
-    path = Path(env) if env else project.state / "vendor" / "mermaid" / "mermaid.min.js"
+    path = Path(env) if env else project.vendor / "mermaid" / "mermaid.min.js"
     if not path.is_file():
         raise SiteBuildError(
             f"mermaid.min.js not found at {path}: install it with "
