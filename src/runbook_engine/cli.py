@@ -65,9 +65,14 @@ def cmd_build(args) -> int:
     from .render.notebooks import write_notebooks
     from .render.site import build_site
 
+    from .render.site import SiteBuildError
+
     written = write_notebooks(project)
     out = Path(args.out) if args.out else project.root / "site"
-    report = build_site(project, out)
+    try:
+        report = build_site(project, out)
+    except SiteBuildError as exc:
+        return _fail_input([f"error: {exc}"])
     print(f"notebooks: {len(written)} written to {project.runbooks}")
     print(f"site: {out} ({report})")
     return EXIT_OK

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ CELL_TIMEOUT = 600  # seconds for one cell (a 4-step apply on a cold Wine node s
 STARTUP_TIMEOUT = 60
 
 
+_LINK = re.compile(r"\[([^\]]+)\]\([^)\s]+\)")
 NOTEBOOK_TABLES = ("resources", "services", "ports", "dns-records")  # the same tables as the site
 
 
@@ -34,7 +36,8 @@ def _tables(project: Project, guide: Guide, step, lang: str) -> list[str]:
     from .macros import Site
 
     site = Site(project, lang)
-    return [site.shows(guide.id, name).strip() for name in step.shows if name in NOTEBOOK_TABLES]
+    # links in the tables point at site pages, which a notebook does not have: keep their text
+    return [_LINK.sub(r"\1", site.shows(guide.id, name).strip()) for name in step.shows if name in NOTEBOOK_TABLES]
 
 
 def build_notebook(project: Project, guide: Guide, lang: str) -> nbformat.NotebookNode:

@@ -234,10 +234,28 @@ def _build_language(project: Project, lang: str, site_dir: Path, config_file: Pa
         return html
 
     cfg.plugins.events["post_page"].append(count_pages)
+    import logging
+
+    class Collect(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.WARNING)
+            self.messages: list[str] = []
+
+        def emit(self, record):
+            self.messages.append(" ".join(record.getMessage().split()))
+
+    collect = Collect()
+    loggers = [logging.getLogger("mkdocs"), logging.getLogger("mkdocs_macros")]
+    for lg in loggers:
+        lg.addHandler(collect)
     try:
         build(cfg)
-    except SystemExit as exc:  # mkdocs-macros exits (code 100) on a macro error
-        raise SiteBuildError(f"{lang} build failed (exit code {exc.code}): see the log above") from None
+    except SystemExit as exc:  # strict mode and mkdocs-macros exit on an error
+        detail = "; ".join(m for m in collect.messages if "Aborted" not in m)[:600] or f"exit code {exc.code}"
+        raise SiteBuildError(f"{lang} build failed: {detail}") from None
+    finally:
+        for lg in loggers:
+            lg.removeHandler(collect)
     return LanguageBuild(lang, time.perf_counter() - start, len(pages), site_dir)
 
 
