@@ -224,3 +224,48 @@ def test_an_inventory_with_a_metacharacter_path_is_rejected_with_file_and_line(t
     err = capsys.readouterr().err
     assert rc == 2
     assert f"{inv}:6: " in err and "script_dir" in err
+
+
+@pytest.mark.sshd
+def test_apply_over_ssh_converges_a_windows_like_node_reached_through_a_real_sshd(tmp_path_factory):
+    """A sandbox node behind a real sshd on 127.0.0.1 whose ForceCommand runs cmd.exe (as OpenSSH
+    on Windows does): the same plan, the same commands, the same convergence as over Wine."""
+    import yaml
+
+    from plugins.cluster import destroy, make_sandbox
+    from plugins.sshd import start_sshd, stop_process
+    from runbook_engine.engine.inventory import load_inventory
+    from runbook_engine.engine.transports.wine import ensure_wineserver, node_env
+
+    state = tmp_path_factory.mktemp("ssh-state")
+    sb = make_sandbox(state, nodes=1, dns=False)
+    prefix = sb.inv().node("sv1").prefix
+    ensure_wineserver(prefix)
+    work = tmp_path_factory.mktemp("sshd-node")
+    proc, ssh = start_sshd(work, prefix, node_env(prefix))
+    try:
+        inv = tmp_path_factory.mktemp("inv") / "inventory.yaml"
+        inv.write_text(yaml.safe_dump({
+            "cluster": "ssh-test", "guide": "surfnavi",
+            "nodes": [{"name": "win1", "transport": "ssh", "host": ssh.host, "port": ssh.port, "user": ssh.user,
+                       "key": str(ssh.key_path), "known_hosts": str(ssh.known_hosts)}]}))
+        inventory = load_inventory(inv)
+        plan = Runner(sb.project, inventory, state=state).run("plan")
+        by = {r.step: r for r in plan.results}
+        assert by["services-manual"].changes == 16 and by["script-files"].changes == 2, \
+            [(r.step, r.status, r.message) for r in plan.results]
+        assert all(r.round_trips == 1 for r in plan.results if r.step != "dns-records")
+        applied = Runner(sb.project, inventory, state=state).run("apply")
+        assert applied.exit_code == 0, [(r.step, r.status, r.message) for r in applied.results]
+        again = Runner(sb.project, inventory, state=state).run("plan")
+        assert sum(r.changes for r in again.results) == 0
+        from runbook_engine.engine.transports.wine import windows_to_unix
+
+        kb = sb.project.knowledge
+        guide = kb.guides["surfnavi"]
+        want = render_scripts(kb, guide, "ja", sb.project.snippets)
+        for name, script in want.items():
+            assert windows_to_unix(prefix, guide.scripts.directory + "\\" + name).read_bytes() == script.data
+    finally:
+        stop_process(proc)
+        destroy(sb)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import shlex
 import shutil
 import socket
 import subprocess
@@ -42,7 +43,7 @@ WINE_ENV = {
 
 _WRAPPER = r"""#!/bin/sh
 # ForceCommand wrapper: run the SSH command in Wine's cmd.exe like OpenSSH on Windows does.
-export WINEPREFIX='{prefix}' WINEDEBUG=-all LC_ALL=ja_JP.UTF-8 WINEDLLOVERRIDES='mscoree,mshtml='
+{exports}
 if [ -z "$SSH_ORIGINAL_COMMAND" ]; then
     echo "this test node only accepts exec requests" >&2
     exit 1
@@ -116,19 +117,12 @@ def make_wine_prefix(prefix: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
-def sshd_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshdNode]:
-    """A running sshd on 127.0.0.1:<free port> whose commands run in Wine's cmd.exe."""
-    require(os.access(SSHD, os.X_OK), f"{SSHD} not found (Debian package openssh-server)")
+def start_sshd(work: Path, prefix: Path, wine_env: dict[str, str]):
+    """Start sshd on 127.0.0.1 whose ForceCommand runs every command in Wine's cmd.exe in
+    *prefix* with *wine_env*; returns (process, SshdNode). The caller stops the process."""
     keygen = require_executable("ssh-keygen", "openssh-client")
-    require_executable("wine", "wine")
-    require_executable("wineboot", "wine")
-    require_executable("wineserver", "wine")
-
-    work = tmp_path_factory.mktemp("sshd")
     spool = work / "spool"
-    spool.mkdir()
-    prefix = work / "prefix"
+    spool.mkdir(exist_ok=True)
     Path("/run/sshd").mkdir(mode=0o755, parents=True, exist_ok=True)
 
     host_key = work / "ssh_host_ed25519_key"
@@ -147,10 +141,10 @@ def sshd_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshdNode]:
     known_hosts = work / "known_hosts"
     known_hosts.write_text(f"[{host}]:{port} {host_pub[0]} {host_pub[1]}\n")
 
-    wine_env = make_wine_prefix(prefix)
-
+    keep = ("WINEPREFIX", "WINEDEBUG", "LC_ALL", "LANG", "LOCPATH", "WINEDLLOVERRIDES", "WINEPATH")
+    exports = "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in wine_env.items() if k in keep)
     wrapper = work / "force-command.sh"
-    wrapper.write_text(_WRAPPER.format(prefix=prefix, spool=spool))
+    wrapper.write_text(_WRAPPER.format(exports=exports, spool=spool))
     wrapper.chmod(0o755)
 
     conf = work / "sshd_config"
@@ -181,25 +175,43 @@ def sshd_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshdNode]:
     proc = subprocess.Popen(
         [SSHD, "-D", "-e", "-f", str(conf)], stdin=subprocess.DEVNULL, stdout=log, stderr=log
     )
+    log.close()
     try:
         _wait_listening(host, port, proc, timeout=10)
-        yield SshdNode(
-            host=host,
-            port=port,
-            user=pwd.getpwuid(os.getuid()).pw_name,
-            key_path=client_key,
-            known_hosts=known_hosts,
-            prefix=prefix,
-            workdir=work,
-        )
+    except BaseException:
+        proc.kill()
+        raise
+    node = SshdNode(host=host, port=port, user=pwd.getpwuid(os.getuid()).pw_name, key_path=client_key,
+                    known_hosts=known_hosts, prefix=prefix, workdir=work)
+    return proc, node
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def sshd_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshdNode]:
+    """A running sshd on 127.0.0.1:<free port> whose commands run in Wine's cmd.exe."""
+    require(os.access(SSHD, os.X_OK), f"{SSHD} not found (Debian package openssh-server)")
+    require_executable("ssh-keygen", "openssh-client")
+    require_executable("wine", "wine")
+    require_executable("wineboot", "wine")
+    require_executable("wineserver", "wine")
+
+    work = tmp_path_factory.mktemp("sshd")
+    prefix = work / "prefix"
+    wine_env = make_wine_prefix(prefix)
+    proc, node = start_sshd(work, prefix, {**WINE_ENV, "WINEPREFIX": str(prefix)})
+    try:
+        yield node
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        stop_process(proc)
         subprocess.run(
             ["wineserver", "-k"], env=wine_env, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30, check=False,

@@ -19,7 +19,8 @@ class FileContent(Fact):
         p = arg(self.path, "path")
         tmp = temp_name(self.tag + ".b64")
         return [
-            f'if exist {p} (echo present) else (echo absent)',
+            # no `else`: Wine's cmd mis-parses `if ... (a) else (b)` after another `if` on one line
+            f"if exist {p} echo present",
             f'if exist {p} certutil -f -encode {p} "{tmp}" >nul',
             f'if exist "{tmp}" type "{tmp}"',
             f'if exist "{tmp}" del /q "{tmp}"',
@@ -27,7 +28,7 @@ class FileContent(Fact):
 
     def process(self, results: list[CommandResult]) -> bytes | None:
         exists, enc, typed, _ = results
-        if exists.stdout.strip() != "present":
+        if exists.rc != 0 or exists.stdout.strip() != "present":
             return None
         if enc.rc != 0:
             raise RuntimeError(f"certutil -encode of {self.path} failed (rc {enc.rc})")

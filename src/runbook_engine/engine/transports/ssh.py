@@ -33,6 +33,19 @@ line only saves it and runs it::
 * The batch is encoded in the node's OEM code page (``cp932`` by default) before it is sent,
   stdout and stderr are decoded with the same code page.
 
+One-line delivery (the default, ``delivery="oneline"``)
+-------------------------------------------------------
+Measured here: Wine's ``more`` inserts a ``-- More... --`` line every 24 lines even when its output
+is a file, which breaks any batch longer than a screen. The default delivery therefore sends the
+batch as ONE command line with delayed expansion, each command in parentheses::
+
+    cmd /d /v:on /c "(echo ::rb:begin:0) & (call ) & (sc qc "W3SVC") & (echo ::rb:end:0:!ERRORLEVEL!) & ..."
+
+``!ERRORLEVEL!`` expands when each command has run. Command lines are limited to 8191
+characters, so a long batch is sent as several such lines, each one exec request (and one round
+trip); commands never contain ``!`` (every value is validated before it reaches a command).
+The stdin delivery above stays available as ``delivery="stdin"``.
+
 Connection
 ----------
 One asyncssh connection per transport, kept open on a private event loop running in a daemon
@@ -56,7 +69,7 @@ from typing import Any, Coroutine, Literal, TypeVar
 
 import asyncssh
 
-from .base import Transport, TransportError
+from .base import MARK_BEGIN, MARK_END, BatchResult, CommandResult, Transport, TransportError, split_output
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +120,37 @@ def split_exit_marker(stdout: str) -> tuple[str, int | None]:
     return stdout[: m.start()] + stdout[end:], int(m.group(1))
 
 
+ONELINE_LIMIT = 7000  # characters; cmd.exe's limit is 8191
+
+
+def _oneline_parts(i: int, command: str) -> str:
+    if "!" in command or "\r" in command or "\n" in command:
+        raise ValueError(f"command {i} cannot travel on one line (contains '!' or a line break)")
+    return f"(echo {MARK_BEGIN}{i}) & (call ) & ({command}) & (echo {MARK_END}{i}:!ERRORLEVEL!)"
+
+
+def oneline_chunks(commands: list[str]) -> list[list[str]]:
+    """Split *commands* so that each chunk's one-line form stays under ONELINE_LIMIT."""
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for c in commands:
+        part = len(_oneline_parts(len(chunks[-1]), c)) + 3
+        if part > ONELINE_LIMIT:
+            raise ValueError(f"command too long for one cmd.exe line: {c[:60]}...")
+        if chunks[-1] and size + part > ONELINE_LIMIT:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(c)
+        size += part
+    return chunks
+
+
+def oneline_command(commands: list[str]) -> str:
+    """``cmd /d /v:on /c "..."``: the commands in order, each with its markers and own exit code."""
+    body = " & ".join(_oneline_parts(i, c) for i, c in enumerate(commands))
+    return f'cmd /d /v:on /c "{body}"'
+
+
 class SshTransport(Transport):
     """Run batches on a Windows node over SSH (OpenSSH server, cmd.exe shell).
 
@@ -140,6 +184,7 @@ class SshTransport(Transport):
         password_env: str | None = None,
         encoding: str = "cp932",
         reader: Reader = "more",
+        delivery: str = "oneline",
         connect_timeout: float = 15.0,
         command_timeout: float = 600.0,
     ) -> None:
@@ -162,6 +207,9 @@ class SshTransport(Transport):
         self.password_env = password_env
         self.encoding = encoding
         self.reader: Reader = reader
+        if delivery not in ("oneline", "stdin"):
+            raise ValueError(f"unknown delivery {delivery!r} (oneline or stdin)")
+        self.delivery = delivery
         self.connect_timeout = connect_timeout
         self.command_timeout = command_timeout
         #: seconds the last (re)connect took, for measurements
@@ -292,6 +340,26 @@ class SshTransport(Transport):
         except (asyncssh.Error, OSError) as exc:
             reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
             raise TransportError(f"ssh {self.target}: batch failed: {reason}") from None
+
+    def run(self, commands: list[str]) -> BatchResult:
+        """Run *commands*: one exec request per command line of at most ONELINE_LIMIT characters."""
+        if self.delivery != "oneline" or not commands or not all(c.isascii() for c in commands):
+            # non-ASCII text travels on stdin in the node's code page (the exec command line
+            # itself is sent as UTF-8): the stdin delivery below
+            return super().run(commands)
+        t0 = time.perf_counter()
+        results: list[CommandResult] = []
+        errors: list[str] = []
+        for chunk in oneline_chunks(commands):
+            line = oneline_command(chunk)
+            result = self._call(self._exec(line, b""), self.connect_timeout + self.command_timeout + 10)
+            self.round_trips += 1
+            out_b = result.stdout if isinstance(result.stdout, bytes) else b""
+            err_b = result.stderr if isinstance(result.stderr, bytes) else b""
+            results.extend(split_output(chunk, out_b.decode(self.encoding, errors="replace")))
+            if err_b:
+                errors.append(err_b.decode(self.encoding, errors="replace"))
+        return BatchResult(results=results, stderr="".join(errors), seconds=time.perf_counter() - t0)
 
     def _execute(self, batch_text: str) -> tuple[str, str, int]:
         """Send *batch_text* on stdin of one exec request; return (stdout, stderr, exit code)."""
