@@ -10,6 +10,12 @@ served on 127.0.0.1, Material's own search worker run under node, and Debian's C
   search_index.json, then one ``{type: 2, data: query}`` per query, and returns the page of each
   result group in rank order (the worker answers ``{type: 3, data: {items: [[hit, ...], ...]}}``).
 * ``chromium``: a headless Chromium (playwright) started with the flags from the project notes.
+* ``site_page``: a fresh browser context and page on the served site, with clipboard permissions
+  for 127.0.0.1 and every request the page makes recorded (``.requests``, ``.leaving()``).
+* ``screenshot_dir``: ``test-artifacts/screenshots/`` at the repository root (created on demand).
+
+Parsed pages also carry their headings (``.headings``: level, id, text without the permalink) and
+the text of ``rb-*`` blocks with the id of the heading they follow (``.blocks``).
 
 Node and Chromium are real components: missing, they skip locally and fail under CI=true.
 """
@@ -51,12 +57,28 @@ class Table:
 
 
 @dataclass
+class Heading:
+    level: int
+    id: str
+    text: str  # without the permalink sign
+
+
+@dataclass
+class Block:
+    cls: str  # class attribute of the rb-* div
+    heading: str  # id of the heading it follows ("" before the first)
+    text: str
+
+
+@dataclass
 class ParsedPage:
     path: Path  # relative to the site root
     links: list[tuple[str, str, str]] = field(default_factory=list)  # (tag, attribute, url)
     tables: list[Table] = field(default_factory=list)
     code_blocks: list[str] = field(default_factory=list)  # text of <pre><code> blocks
     alternates: list[tuple[str, str]] = field(default_factory=list)  # (hreflang, href) of the switch
+    headings: list[Heading] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
 
     def tables_with(self, **context: str) -> list[Table]:
         return [t for t in self.tables if all(t.context.get(k) == v for k, v in context.items())]
@@ -73,9 +95,19 @@ class _PageParser(html.parser.HTMLParser):
         self.in_head_row = False
         self.pre = 0
         self.code: list[str] | None = None
+        self.heading: tuple[int, str, list[str]] | None = None
+        self.headerlink = 0  # depth inside <a class="headerlink"> (the permalink sign)
+        self.blocks: list[tuple[int, str, str, list[str]]] = []  # (div depth, class, heading, text)
 
     def handle_starttag(self, tag, attrs):
         a = {k: (v or "") for k, v in attrs}
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            self.heading = (int(tag[1]), a.get("id", ""), [])
+        elif tag == "a" and self.heading is not None and "headerlink" in a.get("class", "").split():
+            self.headerlink += 1
+        if tag == "div" and any(c.startswith("rb-") for c in a.get("class", "").split()):
+            last = self.page.headings[-1].id if self.page.headings else ""
+            self.blocks.append((len(self.divs) + 1, a.get("class", ""), last, []))
         for attr in ("href", "src"):
             if attr in a:
                 self.page.links.append((tag, attr, a[attr]))
@@ -98,6 +130,15 @@ class _PageParser(html.parser.HTMLParser):
             self.code = []
 
     def handle_endtag(self, tag):
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6") and self.heading is not None:
+            level, hid, parts = self.heading
+            self.page.headings.append(Heading(level, hid, " ".join("".join(parts).split())))
+            self.heading = None
+        elif tag == "a" and self.headerlink:
+            self.headerlink -= 1
+        if tag == "div" and self.blocks and self.blocks[-1][0] == len(self.divs):
+            _, cls, hid, parts = self.blocks.pop()
+            self.page.blocks.append(Block(cls, hid, "".join(parts).strip()))
         if tag == "div" and self.divs:
             self.divs.pop()
         elif tag in ("td", "th") and self.cell is not None and self.row is not None:
@@ -119,6 +160,10 @@ class _PageParser(html.parser.HTMLParser):
             self.pre = max(0, self.pre - 1)
 
     def handle_data(self, data):
+        if self.heading is not None and not self.headerlink:
+            self.heading[2].append(data)
+        for block in self.blocks:
+            block[3].append(data)
         if self.cell is not None:
             self.cell.append(data)
         if self.code is not None:
@@ -261,3 +306,49 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Browser pages on the served site
+# --------------------------------------------------------------------------------------------
+
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    """Where browser tests save screenshots (kept as CI artefacts)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+@dataclass
+class SitePage:
+    """A playwright page on the served site and every request it made, in order."""
+
+    page: object
+    base: str  # http://127.0.0.1:PORT/
+    requests: list[str] = field(default_factory=list)
+
+    def leaving(self) -> list[str]:
+        """Requests to anything but the local site (data: and blob: urls stay in the page)."""
+        return [u for u in self.requests if not u.startswith((self.base, "data:", "blob:"))]
+
+    def goto(self, rel: str) -> None:
+        self.page.goto(self.base + rel)
+
+
+@pytest.fixture
+def site_page(chromium, site_server) -> Iterator[SitePage]:
+    """A new context (clipboard read/write granted for the site's origin) and page; each request
+    is recorded through ``page.on("request")``."""
+    origin = site_server.rstrip("/")
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=origin)
+    page = context.new_page()
+    sp = SitePage(page, site_server)
+    page.on("request", lambda r: sp.requests.append(r.url))
+    try:
+        yield sp
+    finally:
+        context.close()

@@ -40,7 +40,8 @@ class ServicesManual(Action):
             if st.start != "demand":
                 cmds.append(f"sc config {q} start= demand")
                 undo.append(f"sc config {q} start= {st.start}")
-            if st.state not in ("STOPPED", None):
+            # `sc stop` returns at once with STOP_PENDING: a stop already under way needs no command
+            if st.state not in ("STOPPED", "STOP_PENDING", None):
                 cmds.append(f"sc stop {q}")
                 undo.append(f"sc start {q}")
             rows.append(Change(**base, current=current, commands=cmds, undo=list(reversed(undo)),

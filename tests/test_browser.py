@@ -1,0 +1,216 @@
+"""The built site in a real browser (Debian's Chromium through playwright, served on 127.0.0.1):
+the language switch goes to the twin page and back, search finds the right page in its own
+language only, Mermaid diagrams render as SVG, the script tabs switch, the copy button copies the
+script, and no request leaves 127.0.0.1. Screenshots of the key pages of both languages are saved
+under test-artifacts/screenshots/.
+
+tests/test_site_search.py already runs the same searches through Material's worker under node
+(ranking) and one search plus the Mermaid swap in Chromium; here every query goes through the UI.
+"""
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+import pytest
+
+from plugins.browser import REPO
+
+pytestmark = pytest.mark.browser
+
+GUIDE = "surfnavi"
+#: query → the page it must find first, per language (why: see tests/test_site_search.py; step E
+#: "Set services to manual start" is where an engineer looks for "manual start").
+QUERIES = {
+    "ja": {
+        "フェイルオーバーグループ": "surfnavi/procedure/",
+        "切替パーティション": "surfnavi/procedure/",
+        "ポート番号": "surfnavi/ports/",
+        "手動": "surfnavi/procedure/",
+    },
+    "en": {
+        "failover group": "surfnavi/procedure/",
+        "packet filter": "surfnavi/procedure/",
+        "manual start": "surfnavi/procedure/",
+    },
+}
+PREFIX = {"ja": "", "en": "en/"}
+KEY_PAGES = {"home": "", "procedure": f"{GUIDE}/procedure/", "scripts": f"{GUIDE}/scripts/", "ports": f"{GUIDE}/ports/"}
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path
+
+
+def _switch_language(page, lang: str) -> None:
+    """Open the language menu in the header, then click the other language's entry (after the
+    page settled: Material's own click handler for language links reads sitemap.xml first)."""
+    page.wait_for_load_state("networkidle")
+    page.locator(".md-header__option .md-select > button").click()
+    link = page.locator(f"a.md-select__link[hreflang={lang}]")
+    link.wait_for(state="visible", timeout=5000)
+    with page.expect_navigation():
+        link.click()
+
+
+TWIN_PAGES = ["", f"{GUIDE}/procedure/", f"{GUIDE}/scripts/", "compatibility/"]
+#: Material's own click handler for language links (bundle: it keys on the head's
+#: <link rel=alternate> roots) sends a click on "English" from a Japanese page to the English
+#: *root* when the target page is not in that root's sitemap.xml, and the sitemaps are empty
+#: (no site_url); whether it does is a race between the two sitemap fetches, fixed here by
+#: :func:`_japanese_sitemap_last`. The English → Japanese direction is not affected (the Japanese root is a prefix
+#: of the current url, so the handler lets the click through). The `target="_self"` on the links of
+#: overrides/partials/alternate.html makes the handler skip them; these tests keep the bad order.
+
+
+def _japanese_sitemap_last(site_page) -> None:
+    """Deliver the Japanese root's sitemap.xml after the English one. Material's handler keeps
+    the sitemaps in the order they arrive and takes the first root that prefixes a clicked link;
+    which arrives first is a race, so the tests fix the order that a user hits about half the time."""
+    def slow(route):
+        time.sleep(0.3)
+        route.continue_()
+
+    site_page.page.route(site_page.base + "sitemap.xml", slow)
+
+
+@pytest.mark.parametrize("rel", TWIN_PAGES)
+def test_browser_language_switch_goes_from_english_to_the_japanese_twin(site_page, rel):
+    page = site_page.page
+    _japanese_sitemap_last(site_page)
+    site_page.goto("en/" + rel)
+    assert page.evaluate("document.documentElement.lang") == "en"
+    _switch_language(page, "ja")
+    assert _path(page.url) == "/" + rel
+    assert page.evaluate("document.documentElement.lang") == "ja"
+    assert site_page.leaving() == []
+
+
+@pytest.mark.parametrize("rel", TWIN_PAGES)
+def test_browser_language_switch_goes_to_the_twin_page_and_back(site_page, rel):
+    page = site_page.page
+    _japanese_sitemap_last(site_page)
+    site_page.goto(rel)
+    assert page.evaluate("document.documentElement.lang") == "ja"
+    _switch_language(page, "en")
+    assert _path(page.url) == "/en/" + rel
+    assert page.evaluate("document.documentElement.lang") == "en"
+    _switch_language(page, "ja")
+    assert _path(page.url) == "/" + rel
+    assert page.evaluate("document.documentElement.lang") == "ja"
+    assert site_page.leaving() == []
+
+
+def _search(page, query: str) -> list[str]:
+    """Type *query* in Material's search box, press a key (it searches on keyup), return the
+    paths of the result links in rank order."""
+    box = page.locator("input[data-md-component=search-query]")
+    box.click()
+    box.fill(query)
+    box.press("End")
+    page.locator(".md-search-result__item a").first.wait_for(timeout=15000)
+    # results for this query (Material fills the list as it ranks)
+    page.wait_for_function(
+        "q => document.querySelector('[data-md-component=search-query]').value === q"
+        " && document.querySelectorAll('.md-search-result__item a').length > 0", arg=query, timeout=15000)
+    return [_path(h) for h in page.locator(".md-search-result__item a").evaluate_all("els => els.map(e => e.href)")]
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_browser_search_finds_the_right_page_in_its_own_language_only(site_page, lang):
+    page = site_page.page
+    got, strays = {}, {}
+    for query, want in QUERIES[lang].items():
+        site_page.goto(PREFIX[lang] + f"{GUIDE}/")
+        results = _search(page, query)
+        got[query] = results[0].split("#")[0] if results else None
+        other = [r for r in results if r.startswith("/en/") != (lang == "en")]
+        if other:
+            strays[query] = other
+    assert got == {q: "/" + PREFIX[lang] + want for q, want in QUERIES[lang].items()}
+    assert strays == {}
+    assert site_page.leaving() == []
+
+
+def _svg_in_shadow_roots(page) -> int:
+    """SVG elements below shadow roots (Material renders Mermaid into a closed shadow root, which
+    page scripts cannot enter; the DevTools DOM with pierce=true can)."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        root = cdp.send("DOM.getDocument", {"depth": -1, "pierce": True})["root"]
+    finally:
+        cdp.detach()
+    count = 0
+
+    def walk(node, in_shadow: bool) -> None:
+        nonlocal count
+        if in_shadow and node.get("nodeName", "").lower() == "svg":
+            count += 1
+        for child in node.get("children", []):
+            walk(child, in_shadow)
+        for sr in node.get("shadowRoots", []):
+            walk(sr, True)
+
+    walk(root, False)
+    return count
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_browser_mermaid_diagrams_render_as_svg(site_page, built_site, lang):
+    page = site_page.page
+    rel = PREFIX[lang] + f"{GUIDE}/overview/"
+    source = (built_site.out / rel / "index.html").read_text(encoding="utf-8")
+    diagrams = source.count('class="mermaid"')
+    assert diagrams >= 2
+    site_page.goto(rel)
+    page.wait_for_function(
+        f"document.querySelectorAll('div.mermaid').length >= {diagrams} && !document.querySelector('pre.mermaid')",
+        timeout=15000)
+    page.wait_for_timeout(200)
+    assert _svg_in_shadow_roots(page) >= diagrams
+    assert site_page.leaving() == []
+
+
+def _script(built_site, lang: str, name: str) -> str:
+    from runbook_engine.render.scripts import ENCODINGS
+
+    data = (built_site.out / PREFIX[lang] / "downloads" / GUIDE / lang / name).read_bytes()
+    return data.decode(ENCODINGS[lang]).replace("\r\n", "\n").rstrip("\n")
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_browser_script_tabs_switch_and_the_copy_button_copies_the_script(site_page, built_site, lang):
+    page = site_page.page
+    site_page.goto(PREFIX[lang] + f"{GUIDE}/scripts/")
+    tabs = page.locator(".tabbed-set").first
+    blocks = tabs.locator(".tabbed-block")
+    labels = tabs.locator(".tabbed-labels > label")
+    assert labels.all_inner_texts() == ["START.BAT", "STOP.BAT"]
+    for i, name in ((1, "STOP.BAT"), (0, "START.BAT"), (1, "STOP.BAT")):
+        labels.nth(i).click()
+        assert blocks.nth(i).is_visible() and not blocks.nth(1 - i).is_visible(), name
+        shown = blocks.nth(i).locator("pre code").inner_text().rstrip("\n")
+        assert shown == _script(built_site, lang, name), name
+        page.evaluate("navigator.clipboard.writeText('')")
+        code_block = blocks.nth(i).locator("pre").first
+        code_block.hover()
+        code_block.locator("button.md-code__button[data-md-type=copy]").click()
+        page.wait_for_function("async () => (await navigator.clipboard.readText()) !== ''", timeout=5000)
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied.replace("\r\n", "\n").rstrip("\n") == _script(built_site, lang, name), name
+    assert site_page.leaving() == []
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_browser_key_pages_load_without_a_request_leaving_127_0_0_1_and_are_screenshotted(site_page, screenshot_dir, lang):
+    page = site_page.page
+    for key, rel in KEY_PAGES.items():
+        site_page.goto(PREFIX[lang] + rel)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("document.documentElement.lang") == lang
+        assert page.title()
+        out = screenshot_dir / f"{lang}-{key}.png"
+        page.screenshot(path=str(out), full_page=False)
+        assert out.stat().st_size > 10_000, out
+    assert site_page.requests, "no request recorded"
+    assert site_page.leaving() == []

@@ -1,0 +1,359 @@
+"""The site says what the engine does: the built HTML (both languages) is compared with the
+engine's plan for a fresh sandbox node, the bytes the engine writes, the runbook notebooks and the
+batch simulator, never with the macros that printed the HTML.
+
+Tests without a sandbox compare the site with the engine's own functions (``ScriptFiles.wanted``,
+``automated_steps``, ``batchsim.simulate_all``); the ``wine``/``named`` tests compare it with what
+the engine plans and writes on a real sandbox node (one 4-node sandbox for the module: the plan is
+taken before anything is applied).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from plugins.browser import REPO
+
+LANGS = ["ja", "en"]
+GUIDE = "surfnavi"
+#: sc.exe's name of the "Manual" startup type, which step E's title on the site promises
+#: (スタートアップの種類を手動に / Set services to manual start).
+MANUAL_START = "demand"
+
+ARMLOAD = re.compile(r'^ARMLOAD\s+(\S+)\s+(?:\S+\s+)*"([^"]+)"$')
+ARMKILL = re.compile(r"^ARMKILL\s+(\S+)$")
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def project():
+    from runbook_engine.model.project import Project
+
+    return Project.find(REPO)
+
+
+def _page(site_pages, lang: str, rel: str):
+    return site_pages[("en/" if lang == "en" else "") + rel]
+
+
+def _download(built_site, lang: str, name: str) -> bytes:
+    base = built_site.out / ("en" if lang == "en" else "")
+    return (base / "downloads" / GUIDE / lang / name).read_bytes()
+
+
+def _engine_context(project, lang: str):
+    """The engine's context for a node of *lang* (the scripts depend on nothing else of the node)."""
+    from runbook_engine.engine.actions import Context
+    from runbook_engine.engine.inventory import NodeSpec
+
+    kb = project.knowledge
+    node = NodeSpec(name="sv1", transport="local", lang=lang)
+    return Context(kb=kb, guide=kb.guides[GUIDE], inventory=None, node=node, snippets=project.snippets)
+
+
+def _services_table(site_pages, kb, lang: str):
+    page = _page(site_pages, lang, f"{GUIDE}/procedure/index.html")
+    header = kb.label("service-name")(lang)
+    tables = [t for t in page.tables if t.header and t.header[0] == header]
+    assert len(tables) == 1, "one services table on the procedure page"
+    return tables[0]
+
+
+def _script_text(data: bytes, lang: str) -> str:
+    from runbook_engine.render.scripts import ENCODINGS
+
+    return data.decode(ENCODINGS[lang])
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------------------------
+# Ports
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_site_ports_tables_show_exactly_the_port_records_the_guide_uses(site_pages, project, lang):
+    """Every page with port tables shows each (protocol, direction, port) of the guide once."""
+    kb = project.knowledge
+    want = Counter((p.protocol, p.direction, p.port) for p in kb.ports_for(kb.guides[GUIDE]))
+    direction_of = {kb.label(d)(lang): d for d in ("in", "out")}
+    pages = {rel: page for rel, page in site_pages.items()
+             if rel.startswith("en/") == (lang == "en") and page.tables_with(**{"class": "rb-ports"})}
+    assert f"{'en/' if lang == 'en' else ''}{GUIDE}/ports/index.html" in pages
+    for rel, page in pages.items():
+        shown = Counter()
+        for table in page.tables_with(**{"class": "rb-ports"}):
+            for row in table.rows:
+                shown[(row[0].lower(), direction_of[row[1]], int(row[2]))] += 1
+            # the table's data-direction agrees with the direction column of its rows
+            assert {direction_of[r[1]] for r in table.rows} == {table.context["data-direction"]}, rel
+        assert shown == want, rel
+
+
+# --------------------------------------------------------------------------------------------
+# Services: procedure table, START.BAT / STOP.BAT, the engine's plan
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_site_services_table_equals_start_bat_armloads_and_stop_bat_armkills_in_reverse(built_site, site_pages, project, lang):
+    table = _services_table(site_pages, project.knowledge, lang)
+    services = [r[0] for r in table.rows]
+    watch_ids = [r[2] for r in table.rows]
+    assert len(services) == len(set(services)) > 0
+
+    start = _script_text(_download(built_site, lang, "START.BAT"), lang).splitlines()
+    stop = _script_text(_download(built_site, lang, "STOP.BAT"), lang).splitlines()
+    loads = [m.groups() for m in map(ARMLOAD.match, start) if m]
+    kills = [m.group(1) for m in map(ARMKILL.match, stop) if m]
+    assert {svc for _, svc in loads} == set(services)
+    assert {w for w, _ in loads} == set(watch_ids)
+    assert set(kills) == set(watch_ids)
+    # one block per started section (NORMAL, FAILOVER): START in table order, STOP in reverse
+    sections = len(loads) // len(services)
+    assert sections == 2
+    assert [w for w, _ in loads] == watch_ids * sections
+    assert kills == list(reversed(watch_ids)) * sections
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_cluster_start_and_failover_path_starts_and_stops_the_tables_services(built_site, site_pages, project, lang):
+    """On every path where CLUSTERPRO starts or fails over the group with the disk connected, the
+    simulated START.BAT loads the table's services in its order and STOP.BAT kills them in reverse."""
+    from runbook_engine.engine.batchsim import simulate_all
+
+    kb = project.knowledge
+    watch_ids = [r[2] for r in _services_table(site_pages, kb, lang).rows]
+    variables = {v.name: [x.value if hasattr(x, "value") else x[0] for x in v.values] for v in kb.family.script_variables}
+    paths = 0
+    for name, verb, want in (("START.BAT", "ARMLOAD", watch_ids), ("STOP.BAT", "ARMKILL", list(reversed(watch_ids)))):
+        text = _script_text(_download(built_site, lang, name), lang)
+        for env, trace in simulate_all(text, variables):
+            if env["CLP_EVENT"] in ("START", "FAILOVER") and env["CLP_DISK"] != "FAILURE":
+                paths += 1
+                assert trace.aborted is None, (name, env, trace.aborted)
+                assert [c[1] for c in trace.calls if c[0] == verb] == want, (name, env)
+    assert paths >= 8
+
+
+@pytest.mark.wine
+@pytest.mark.named
+@pytest.mark.parametrize("lang", LANGS)
+def test_site_services_table_equals_the_engines_services_manual_plan_on_a_fresh_node(fresh_plan, site_pages, project, lang):
+    table = _services_table(site_pages, project.knowledge, lang)
+    services = [r[0] for r in table.rows]
+    rows_by_node = {r.node: r.rows for r in fresh_plan.results if r.step == "services-manual"}
+    assert set(rows_by_node) == {"sv1", "sv2", "sv3", "sv4"}
+    for node, rows in rows_by_node.items():
+        assert [r.target for r in rows] == services, node
+        for r in rows:
+            # a fresh node has every service on automatic start: each row is a change to manual
+            assert r.desired["start"] == MANUAL_START, (node, r.target, r.desired)
+            assert r.status == "change" and r.current["start"] != MANUAL_START, (node, r.target, r.current)
+            assert any(c.endswith(f"start= {MANUAL_START}") for c in r.commands), (node, r.commands)
+
+
+# --------------------------------------------------------------------------------------------
+# Scripts: page, downloads, engine bytes, bytes on a node
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_site_scripts_page_and_downloads_equal_the_bytes_the_engine_writes(built_site, site_pages, project, lang):
+    from runbook_engine.engine.actions.scripts import ScriptFiles
+
+    wanted = ScriptFiles().wanted(_engine_context(project, lang))
+    assert sorted(wanted) == ["START.BAT", "STOP.BAT"]
+    page = _page(site_pages, lang, f"{GUIDE}/scripts/index.html")
+    blocks = [b.rstrip("\n") for b in page.code_blocks]
+    for name, data in wanted.items():
+        assert b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b""), f"{name}: not CRLF only"
+        assert _download(built_site, lang, name) == data, name
+        shown = _script_text(data, lang).replace("\r\n", "\n").rstrip("\n")
+        assert blocks.count(shown) == 1, name
+
+
+@pytest.mark.wine
+@pytest.mark.named
+def test_engine_plans_on_a_fresh_node_to_write_the_sites_downloads(fresh_plan, built_site, sandbox):
+    guide = sandbox.project.knowledge.guides[GUIDE]
+    for node in ("sv1", "sv2", "sv3", "sv4"):
+        rows = next(r.rows for r in fresh_plan.results if r.node == node and r.step == "script-files")
+        lang = sandbox.inv().node(node).lang
+        want = {f"{guide.scripts.directory}\\{n}": _digest(_download(built_site, lang, n)) for n in ("START.BAT", "STOP.BAT")}
+        assert {r.target: r.desired for r in rows} == want, node
+        assert all(r.status == "change" and r.current is None for r in rows), node  # fresh: absent
+
+
+@pytest.mark.wine
+@pytest.mark.named
+def test_scripts_the_engine_wrote_on_a_node_are_the_sites_downloads_byte_for_byte(applied_scripts, built_site, sandbox):
+    from runbook_engine.engine.transports.wine import windows_to_unix
+
+    guide = sandbox.project.knowledge.guides[GUIDE]
+    node = sandbox.inv().node(applied_scripts)
+    for name in ("START.BAT", "STOP.BAT"):
+        written = windows_to_unix(node.prefix, f"{guide.scripts.directory}\\{name}").read_bytes()
+        assert written == _download(built_site, node.lang, name), name
+
+
+# --------------------------------------------------------------------------------------------
+# Steps: procedure page, notebooks, guide, engine
+# --------------------------------------------------------------------------------------------
+
+
+def _notebook_steps(nb: dict) -> list[tuple[str, str]]:
+    return [(c["metadata"]["runbook"]["step"], c["metadata"]["runbook"]["mode"])
+            for c in nb["cells"] if c["cell_type"] == "code" and "runbook" in c.get("metadata", {})]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_site_step_list_equals_the_notebooks_step_cells_and_the_guides_steps(built_site, site_pages, project, lang):
+    from runbook_engine.engine.runner import automated_steps
+    from runbook_engine.render.notebooks import build_notebook, notebook_path
+
+    kb = project.knowledge
+    guide = kb.guides[GUIDE]
+    page = _page(site_pages, lang, f"{GUIDE}/procedure/index.html")
+    headings = [h for h in page.headings if h.level == 3]
+    shown = [h.id for h in headings]
+    labels = [h.text.split(". ", 1)[0] for h in headings]
+    automated_label = kb.label("mode-automated")(lang)
+    mode_of = {b.heading: b.text for b in page.blocks if "rb-step-mode" in b.cls.split()}
+    shown_automated = [h.id for h in headings if automated_label in mode_of[h.id]]
+
+    assert shown == [s.id for s in guide.steps()]
+    assert labels == [s.label for s in guide.steps()]
+    committed = json.loads(notebook_path(project, GUIDE, lang).read_text(encoding="utf-8"))
+    fresh = json.loads(json.dumps(build_notebook(project, guide, lang)))
+    served = json.loads((built_site.out / ("en" if lang == "en" else "") / "runbooks" / f"{GUIDE}.{lang}.ipynb").read_text(encoding="utf-8"))
+    for name, nb in (("committed", committed), ("regenerated", fresh), ("site download", served)):
+        steps = _notebook_steps(nb)
+        assert [s for s, _ in steps] == shown, name
+        assert [s for s, m in steps if m == "automated"] == shown_automated, name
+        assert nb["metadata"]["runbook"]["steps"] == shown, name
+    assert shown_automated == [s.id for s in automated_steps(guide)]
+
+
+@pytest.mark.wine
+@pytest.mark.named
+def test_engine_plans_exactly_the_automated_steps_the_site_shows(fresh_plan, site_pages, project):
+    kb = project.knowledge
+    page = _page(site_pages, "ja", f"{GUIDE}/procedure/index.html")
+    automated_label = kb.label("mode-automated")("ja")
+    shown = [b.heading for b in page.blocks if "rb-step-mode" in b.cls.split() and automated_label in b.text]
+    planned = list(dict.fromkeys(r.step for r in fresh_plan.results))
+    assert sorted(planned, key=shown.index) == shown and set(planned) == set(shown)
+
+
+# --------------------------------------------------------------------------------------------
+# Case tables: scripts page vs the simulator
+# --------------------------------------------------------------------------------------------
+
+
+def _format_call(call: tuple[str, ...]) -> str:
+    return " ".join([call[0], *(f'"{a}"' if (" " in a or not a) else a for a in call[1:])])
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("name", ["START.BAT", "STOP.BAT"])
+def test_site_case_tables_equal_the_simulators_traces(built_site, site_pages, project, lang, name):
+    """Every environment of CLP_EVENT (documented values and unset) × CLP_DISK × CLP_SERVER is
+    covered by exactly one row (an "(any)" cell covers every value) and the row shows the
+    commands and the abort of the simulated run of the downloaded script."""
+    from runbook_engine.engine.batchsim import simulate_all
+
+    kb = project.knowledge
+    variables: dict[str, list] = {}
+    for v in kb.family.script_variables:
+        variables[v.name] = [x.value if hasattr(x, "value") else x[0] for x in v.values]
+    variables["CLP_EVENT"] = [*variables["CLP_EVENT"], None]
+    traces = {tuple(env.get(n) for n in variables): trace
+              for env, trace in simulate_all(_script_text(_download(built_site, lang, name), lang), variables)}
+
+    page = _page(site_pages, lang, f"{GUIDE}/scripts/index.html")
+    tables = page.tables_with(**{"data-script": name})
+    assert len(tables) == 1
+    table = tables[0]
+    assert table.header[:len(variables)] == list(variables)
+    any_cell, unset_cell = f"({kb.label('any-value')(lang)})", f"({kb.label('unset-value')(lang)})"
+    covered: Counter = Counter()
+    for row in table.rows:
+        choices = []
+        for var, cell in zip(variables, row):
+            choices.append(variables[var] if cell == any_cell else [None] if cell == unset_cell else [cell])
+        envs = [()]
+        for c in choices:
+            envs = [e + (v,) for e in envs for v in c]
+        for env in envs:
+            assert env in traces, (row, env)
+            covered[env] += 1
+            trace = traces[env]
+            shown_calls = row[len(variables)].split("\n") if row[len(variables)] != "—" else []
+            assert shown_calls == [_format_call(c) for c in trace.calls], (name, env)
+            assert row[len(variables) + 1] == (trace.aborted or "—"), (name, env)
+    assert set(covered) == set(traces) and set(covered.values()) == {1}
+
+
+# --------------------------------------------------------------------------------------------
+# Sandbox fixtures (module scope: the plan is taken before anything is applied)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fresh_plan(sandbox):
+    from runbook_engine.engine.runner import Runner
+
+    return Runner(sandbox.project, sandbox.inv(), state=sandbox.state).run("plan")
+
+
+@pytest.fixture(scope="module")
+def applied_scripts(fresh_plan, sandbox) -> str:
+    """script-files applied on sv1 (after the fresh plan was taken); the node's name."""
+    from runbook_engine.engine.runner import Runner
+
+    report = Runner(sandbox.project, sandbox.inv(), state=sandbox.state, nodes=["sv1"], steps=["script-files"]).run("apply")
+    assert report.exit_code == 0, [(r.node, r.step, r.status, r.message) for r in report.results]
+    return "sv1"
+
+
+# --------------------------------------------------------------------------------------------
+# The proofs prove something: every mutation of tests/mutations.yaml is caught
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.mutation
+@pytest.mark.wine
+@pytest.mark.named
+@pytest.mark.browser
+@pytest.mark.timeout(1800)
+def test_every_mutation_is_caught(capsys):
+    """Slow (a few minutes): copies the repository, applies each mutation alone and runs the
+    tests named for it there (tests/mutation_harness.py). Deselect locally with -m "not mutation"."""
+    import os
+    import shutil
+
+    from plugins.components import require, require_executable
+
+    import mutation_harness
+
+    for name, package in (("wine", "wine"), ("x86_64-w64-mingw32-gcc", "gcc-mingw-w64-x86-64"), ("named", "bind9"), ("git", "git")):
+        require_executable(name, package)
+    require(os.access("/usr/bin/chromium", os.X_OK), "/usr/bin/chromium not found (Debian package chromium)")
+    report = mutation_harness.run_all(log=lambda line: None)
+    with capsys.disabled():
+        print("\n" + report.summary())
+    survivors = {o.mutation.id: o.error or o.tail for o in report.survivors}
+    assert survivors == {}, f"score {report.caught}/{len(report.outcomes)}"
