@@ -10,31 +10,16 @@ signed with the generated hmac-sha256 key are applied. Recursion is off.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from plugins.components import require_executable
-from runbook_engine.engine.dnsserver import start_named
+from runbook_engine.engine.dnsserver import NamedServer, start_named
 
 KEY_NAME = "rb-test-key"
 FORWARD_ZONE = "example.test."
 REVERSE_ZONE = "2.0.192.in-addr.arpa."
-
-
-@dataclass(frozen=True)
-class NamedServer:
-    """Where the test DNS server listens and the TSIG key that may update its zones."""
-
-    host: str
-    port: int
-    key_name: str
-    secret: str
-    algorithm: str
-    zones: tuple[str, ...]
-    workdir: Path
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +30,6 @@ def named_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NamedServ
     work = tmp_path_factory.mktemp("named")
     srv = start_named(work, (FORWARD_ZONE, REVERSE_ZONE), KEY_NAME)
     try:
-        yield NamedServer(host=srv.host, port=srv.port, key_name=srv.key_name, secret=srv.secret,
-                          algorithm=srv.algorithm, zones=srv.zones, workdir=work)
+        yield srv
     finally:
         srv.stop()
