@@ -83,6 +83,7 @@ def test_generated_scripts_run_in_wine_exactly_as_simulated_in_every_case(
     variables = case_variables(kb.family)
     failures: list[str] = []
     runs = 0
+    retried: list[str] = []
     seconds = 0.0
     began = time.perf_counter()
     for lang in LANGS:
@@ -91,6 +92,7 @@ def test_generated_scripts_run_in_wine_exactly_as_simulated_in_every_case(
             results = differential(transport, script, variables, directory=guide.scripts.directory)
             assert [r.env for r in results] == cases(variables)
             runs += len(results)
+            retried += [f"{lang}/{name} {r.case()}" for r in results if r.retried]
             seconds += sum(r.seconds for r in results)
             bad = [r for r in results if not r.equal or r.wine_aborted or r.sim_aborted
                    or r.cmd_stderr]
@@ -103,7 +105,8 @@ def test_generated_scripts_run_in_wine_exactly_as_simulated_in_every_case(
     with capsys.disabled():
         print(f"\n[differential] {runs} Wine runs (16 cases x 2 scripts x 2 languages), warm: "
               f"{seconds:.2f} s in cmd.exe ({seconds / runs * 1000:.0f} ms a run), "
-              f"{wall:.2f} s with the simulator and file writes")
+              f"{wall:.2f} s with the simulator and file writes; "
+              f"{len(retried)} case(s) run twice{': ' + ', '.join(retried) if retried else ''}")
     assert runs == 64
     assert not failures, "\n\n".join(failures)
 

@@ -95,6 +95,7 @@ class CaseResult:
     wine_aborted: bool  # stderr carries the GOTO-not-found message
     sim_aborted: str | None  # batchsim Trace.aborted
     seconds: float  # wall time of the Wine run
+    retried: bool = False  # the first Wine run disagreed and the case was run once more
 
     @property
     def equal(self) -> bool:
@@ -152,8 +153,16 @@ def differential(
             sim = simulate(script.text, env, script=script.name)
             began = time.perf_counter()
             rows, stderr, rc = transport.run_script(path_windows, env, trace)
+            retried = False
+            if [list(r) for r in rows] != [list(c) for c in sim.calls]:
+                # Measured: under heavy load about one Wine run in a few hundred records no ARM
+                # call at all (a stub process that never ran). A real disagreement repeats; the
+                # retry is reported (CaseResult.retried) and printed by the tests.
+                rows, stderr, rc = transport.run_script(path_windows, env, trace)
+                retried = True
             seconds = time.perf_counter() - began
             results.append(CaseResult(
+                retried=retried,
                 env=env,
                 wine=[list(r) for r in rows],
                 simulated=[list(c) for c in sim.calls],
