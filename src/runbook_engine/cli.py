@@ -111,6 +111,14 @@ def print_report(report, stream=sys.stdout) -> None:
         print(line, file=stream)
 
 
+def _show(report, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        print_report(report)
+    return report.exit_code
+
+
 def cmd_engine(args) -> int:
     from .engine.runner import Runner
 
@@ -124,12 +132,7 @@ def cmd_engine(args) -> int:
         return _fail_input(exc.errors)
     except KeyError as exc:
         return _fail_input([f"error: {exc.args[0]}"])
-    report = runner.run(args.command)
-    if args.json:
-        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str))
-    else:
-        print_report(report)
-    return report.exit_code
+    return _show(runner.run(args.command), args.json)
 
 
 def cmd_rollback(args) -> int:
@@ -143,11 +146,7 @@ def cmd_rollback(args) -> int:
         return _fail_input(exc.errors)
     except FileNotFoundError as exc:
         return _fail_input([f"error: {exc}"])
-    if args.json:
-        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str))
-    else:
-        print_report(report)
-    return report.exit_code
+    return _show(report, args.json)
 
 
 def cmd_sandbox(args) -> int:
