@@ -172,6 +172,12 @@ def run_notebook(project: Project, req: RunRequest) -> dict:
     except CellExecutionError as exc:
         error = str(exc).strip().splitlines()[-1] if str(exc).strip() else "cell failed"
     finally:
+        # nbclient shuts down only kernels it started itself; this one is ours
+        try:
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
+        except Exception:  # noqa: BLE001 - a kernel that is already gone is fine
+            pass
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
