@@ -49,6 +49,9 @@ def test_plan_apply_plan_converges_with_zero_changes_and_few_round_trips(sandbox
     by = {(r.node, r.step): r for r in first.results}
     manual = sandbox.project.knowledge.guides["surfnavi"].manual_services()
     assert by[("sv1", "services-manual")].changes == len(manual) == 16  # all start AUTO on a fresh node
+    # states come from one `sc query type= service state= all`, start types from `sc qc`
+    assert {r.current["state"] for r in by[("sv1", "services-manual")].rows} == {"RUNNING"}
+    assert {r.current["start"] for r in by[("sv1", "services-manual")].rows} == {"auto"}
     assert by[("sv1", "script-files")].changes == 2
     assert by[("sv1", "preflight")].status == "converged", by[("sv1", "preflight")].rows
     assert by[("sv1", "registry-key")].status == "converged"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..cmdline import arg
-from ..facts.services import ServiceConfig, ServiceState
+from ..facts.services import ServicesConfig, ServiceState
 from .base import Action, Change, Context
 
 
@@ -16,13 +16,13 @@ class ServicesManual(Action):
         return ctx.guide.manual_services()
 
     def facts(self, ctx: Context):
-        return {s.id: ServiceConfig(s.service) for s in self.services(ctx)}
+        return {"services": ServicesConfig(tuple(s.service for s in self.services(ctx)))}
 
     def plan(self, ctx: Context, facts: dict[str, Any]) -> list[Change]:
         rows = []
         enabled = set(ctx.guide.scripts.features)
         for s in self.services(ctx):
-            st: ServiceState = facts[s.id]
+            st: ServiceState = facts["services"][s.service]
             desired = {"start": "demand", "state": "STOPPED"}
             base = dict(action=self.name, node=ctx.node.name, target=s.service, desired=desired)
             if not st.exists:

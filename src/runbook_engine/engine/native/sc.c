@@ -2,6 +2,7 @@
  * sc.c - the verbs of Windows sc.exe that the engine uses, with Windows's output format.
  *
  *   sc [\\server] query NAME
+ *   sc [\\server] query [type= service] [state= all]     (every Win32 service, as Windows)
  *   sc [\\server] qc NAME
  *   sc [\\server] config NAME start= auto|demand|disabled|boot|system|delayed-auto
  *                             [binPath= X] [DisplayName= Y]
@@ -113,10 +114,13 @@ static const char *error_name(DWORD e)
     }
 }
 
-static void print_status(const char *name, const SERVICE_STATUS_PROCESS *st, int with_pid)
+static void print_status(const char *name, const SERVICE_STATUS_PROCESS *st, int with_pid,
+                         const char *display)
 {
     DWORD c = st->dwControlsAccepted;
     printf("\nSERVICE_NAME: %s \n", name);
+    if (display != NULL)
+        printf("DISPLAY_NAME: %s\n", display);
     print_type(st->dwServiceType);
     printf("        STATE              : %lu  %s \n", (unsigned long)st->dwCurrentState,
            state_name(st->dwCurrentState));
@@ -267,11 +271,44 @@ static int cmd_query(const char *name)
         err = GetLastError();
     } else {
         if (query_status(svc, &st))
-            print_status(name, &st, 0);
+            print_status(name, &st, 0, NULL);
         else
             print_error("QueryServiceStatusEx", err = GetLastError());
         CloseServiceHandle(svc);
     }
+    CloseServiceHandle(scm);
+    return (int)err;
+}
+
+/* sc query type= service state= all: every Win32 service with its display name and status. */
+static int cmd_query_all(int argc, char **argv)
+{
+    SC_HANDLE scm = open_scm(SC_MANAGER_ENUMERATE_SERVICE);
+    DWORD state = SERVICE_ACTIVE, needed = 0, count = 0, resume = 0, err = 0, i;
+    BYTE *buf = NULL;
+    int a;
+    for (a = 0; a + 1 < argc; a += 2) {
+        if (_stricmp(argv[a], "state=") == 0)
+            state = _stricmp(argv[a + 1], "all") == 0 ? SERVICE_STATE_ALL
+                  : _stricmp(argv[a + 1], "inactive") == 0 ? SERVICE_INACTIVE : SERVICE_ACTIVE;
+    }
+    if (scm == NULL)
+        return (int)GetLastError();
+    EnumServicesStatusExA(scm, SC_ENUM_PROCESS_INFO, SERVICE_WIN32, state, NULL, 0, &needed,
+                          &count, &resume, NULL);
+    buf = (BYTE *)malloc(needed + 1);
+    resume = 0;
+    if (buf == NULL || !EnumServicesStatusExA(scm, SC_ENUM_PROCESS_INFO, SERVICE_WIN32, state, buf,
+                                              needed, &needed, &count, &resume, NULL)) {
+        print_error("EnumServicesStatusEx", err = GetLastError());
+    } else {
+        ENUM_SERVICE_STATUS_PROCESSA *e = (ENUM_SERVICE_STATUS_PROCESSA *)buf;
+        for (i = 0; i < count; i++) {
+            print_status(e[i].lpServiceName, &e[i].ServiceStatusProcess, 0,
+                         e[i].lpDisplayName ? e[i].lpDisplayName : "");
+        }
+    }
+    free(buf);
     CloseServiceHandle(scm);
     return (int)err;
 }
@@ -385,7 +422,7 @@ static int cmd_start(const char *name, int argc, char **argv)
     if (!StartServiceA(svc, (DWORD)argc, (const char **)argv)) {
         print_error("StartService", err = GetLastError());
     } else if (query_status(svc, &st)) {
-        print_status(name, &st, 1);
+        print_status(name, &st, 1, NULL);
     }
     CloseServiceHandle(svc);
     CloseServiceHandle(scm);
@@ -417,7 +454,7 @@ static int cmd_stop(const char *name)
         st.dwServiceSpecificExitCode = s.dwServiceSpecificExitCode;
         st.dwCheckPoint = s.dwCheckPoint;
         st.dwWaitHint = s.dwWaitHint;
-        print_status(name, &st, 0);
+        print_status(name, &st, 0, NULL);
     }
     CloseServiceHandle(svc);
     CloseServiceHandle(scm);
@@ -511,6 +548,8 @@ int main(int argc, char **argv)
         usage();
         return ERROR_INVALID_PARAMETER;
     }
+    if (_stricmp(verb, "query") == 0 && strchr(argv[i], '=') != NULL)
+        return cmd_query_all(argc - i, argv + i);
     name = argv[i++];
     if (_stricmp(verb, "query") == 0) return cmd_query(name);
     if (_stricmp(verb, "qc") == 0) return cmd_qc(name);
