@@ -14,24 +14,12 @@ import subprocess
 import time
 from pathlib import Path
 
+from runbook_engine.engine.sandbox import force_command_script
+
 from .common import PYTHON, log
 
 CLIENT_IP, SERVER_IP = "192.0.2.1", "192.0.2.2"
 SSH_PORT = 22
-
-WRAPPER = r"""#!/bin/sh
-# ForceCommand wrapper (bench): run the SSH command in Wine's cmd.exe like OpenSSH on Windows.
-{exports}
-if [ -z "$SSH_ORIGINAL_COMMAND" ]; then echo "exec requests only" >&2; exit 1; fi
-f=$(mktemp '{spool}/c-XXXXXXXX.cmd') || exit 255
-printf '@echo off\r\n%s\r\n' "$SSH_ORIGINAL_COMMAND" > "$f"
-winpath="Z:$(printf '%s' "$f" | tr / '\\')"
-wine cmd /c "$winpath"
-rc=$?
-rm -f "$f"
-exit $rc
-"""
-
 
 def _run(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(list(argv), capture_output=True, text=True, check=check, timeout=60)
@@ -132,10 +120,8 @@ class NetLab:
         pub = self.host_key.with_suffix(".pub").read_text().split()
         self.known_hosts = w / "known_hosts"
         self.known_hosts.write_text(f"{SERVER_IP} {pub[0]} {pub[1]}\n")
-        keep = ("WINEPREFIX", "WINEDEBUG", "LANG", "WINEDLLOVERRIDES", "WINEPATH", "LOCPATH")
-        exports = "\n".join(f"export {k}='{self.wine_env[k]}'" for k in keep if k in self.wine_env)
         wrapper = w / "force-command.sh"
-        wrapper.write_text(WRAPPER.format(exports=exports, spool=spool))
+        wrapper.write_text(force_command_script(self.wine_env, spool))
         wrapper.chmod(0o755)
         conf = w / "sshd_config"
         conf.write_text("\n".join([

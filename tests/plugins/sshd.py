@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import pwd
-import shlex
 import shutil
 import socket
 import subprocess
@@ -31,6 +30,7 @@ from typing import Iterator
 import pytest
 
 from plugins.components import require, require_executable
+from runbook_engine.engine.sandbox import force_command_script
 
 SSHD = "/usr/sbin/sshd"
 
@@ -40,23 +40,6 @@ WINE_ENV = {
     "LC_ALL": "ja_JP.UTF-8",
     "WINEDLLOVERRIDES": "mscoree,mshtml=",
 }
-
-_WRAPPER = r"""#!/bin/sh
-# ForceCommand wrapper: run the SSH command in Wine's cmd.exe like OpenSSH on Windows does.
-{exports}
-if [ -z "$SSH_ORIGINAL_COMMAND" ]; then
-    echo "this test node only accepts exec requests" >&2
-    exit 1
-fi
-f=$(mktemp '{spool}/c-XXXXXXXX.cmd') || exit 255
-printf '@echo off\r\n%s\r\n' "$SSH_ORIGINAL_COMMAND" > "$f"
-winpath="Z:$(printf '%s' "$f" | tr / '\\')"
-wine cmd /c "$winpath"
-rc=$?
-rm -f "$f"
-exit $rc
-"""
-
 
 @dataclass(frozen=True)
 class SshdNode:
@@ -141,10 +124,8 @@ def start_sshd(work: Path, prefix: Path, wine_env: dict[str, str]):
     known_hosts = work / "known_hosts"
     known_hosts.write_text(f"[{host}]:{port} {host_pub[0]} {host_pub[1]}\n")
 
-    keep = ("WINEPREFIX", "WINEDEBUG", "LC_ALL", "LANG", "LOCPATH", "WINEDLLOVERRIDES", "WINEPATH")
-    exports = "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in wine_env.items() if k in keep)
     wrapper = work / "force-command.sh"
-    wrapper.write_text(_WRAPPER.format(exports=exports, spool=spool))
+    wrapper.write_text(force_command_script(wine_env, spool))
     wrapper.chmod(0o755)
 
     conf = work / "sshd_config"

@@ -378,3 +378,35 @@ def destroy_sandbox(root: Path, *, templates: bool = False) -> None:
 def node_transport(name: str, prefix: Path) -> WineTransport:
     """A :class:`WineTransport` for the sandbox node *name* at *prefix*."""
     return WineTransport(name, prefix=Path(prefix))
+
+
+# --- an SSH-reachable sandbox node ---------------------------------------------------------------
+
+_FORCE_COMMAND = r"""#!/bin/sh
+# ForceCommand wrapper: run the SSH command in Wine's cmd.exe, as OpenSSH on Windows does with
+# cmd.exe as its shell (the command goes through a temporary .cmd file: handing it to `wine cmd /c`
+# as one argument mangles inner quotes).
+{exports}
+if [ -z "$SSH_ORIGINAL_COMMAND" ]; then
+    echo "this node only accepts exec requests" >&2
+    exit 1
+fi
+f=$(mktemp '{spool}/c-XXXXXXXX.cmd') || exit 255
+printf '@echo off\r\n%s\r\n' "$SSH_ORIGINAL_COMMAND" > "$f"
+winpath="Z:$(printf '%s' "$f" | tr / '\\')"
+wine cmd /c "$winpath"
+rc=$?
+rm -f "$f"
+exit $rc
+"""
+
+_WINE_VARS = ("WINEPREFIX", "WINEDEBUG", "LC_ALL", "LANG", "LOCPATH", "WINEDLLOVERRIDES", "WINEPATH")
+
+
+def force_command_script(wine_env: dict[str, str], spool: Path) -> str:
+    """The sshd ForceCommand script that makes a Wine prefix an SSH-reachable Windows-like node
+    (used by the tests and the benchmarks)."""
+    import shlex
+
+    exports = "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in wine_env.items() if k in _WINE_VARS)
+    return _FORCE_COMMAND.format(exports=exports, spool=spool)
