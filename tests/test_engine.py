@@ -72,7 +72,8 @@ def test_plan_apply_plan_converges_with_zero_changes_and_few_round_trips(sandbox
     assert again.exit_code == 0
     second_apply = runner(sandbox).run("apply")
     assert sum(r.changes for r in second_apply.results) == 0
-    assert all(r.status == "converged" for r in second_apply.results)
+    assert all(r.status == "converged" for r in second_apply.results), \
+        [(r.node, r.step, r.status, r.message) for r in second_apply.results if r.status != "converged"]
 
 
 def test_script_files_on_the_node_are_byte_for_byte_the_rendered_scripts(sandbox):
