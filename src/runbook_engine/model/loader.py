@@ -27,7 +27,6 @@ from .schema import (
     ScriptConfig,
     Service,
     SiteLabels,
-    Text,
     japanese_in,
 )
 
@@ -239,6 +238,7 @@ def load(root: Path | str = "kb") -> KnowledgeBase:
 
 def _load(root: Path) -> KnowledgeBase:
     errors: list[KbError] = []
+    parsed: list[tuple[str, Any]] = []  # (file, raw data) of every file read, for the text checks
     if not root.is_dir():
         raise KbInvalid([KbError(str(root), 1, "knowledge base folder not found")])
 
@@ -249,6 +249,7 @@ def _load(root: Path) -> KnowledgeBase:
     else:
         try:
             fam_raw = read_yaml(fam_files[0], root)
+            parsed.append((rel(fam_files[0], root), fam_raw))
             family, errs = validate(Family, fam_raw, rel(fam_files[0], root))
             errors.extend(errs)
             if family:
@@ -263,6 +264,7 @@ def _load(root: Path) -> KnowledgeBase:
         if site_raw is None:
             errors.append(KbError(rel(site_path, root), 1, "file is missing"))
         else:
+            parsed.append((rel(site_path, root), site_raw))
             site, errs = validate(SiteLabels, site_raw, rel(site_path, root))
             errors.extend(errs)
     except KbInvalid as exc:
@@ -271,6 +273,7 @@ def _load(root: Path) -> KnowledgeBase:
     guides: dict[str, Guide] = {}
     for folder in sorted(p for p in (root / "guides").iterdir() if p.is_dir()) if (root / "guides").is_dir() else []:
         guide, raws, errs = load_guide(folder, root)
+        parsed.extend(raws.values())
         errors.extend(errs)
         if guide is not None:
             if guide.meta.id != folder.name:
@@ -282,7 +285,7 @@ def _load(root: Path) -> KnowledgeBase:
 
     if family is not None and site is not None:
         proper = family.proper_nouns
-        errors.extend(_check_translations(root, proper))
+        errors.extend(_check_translations(parsed, proper))
 
     if errors:
         raise KbInvalid(errors)
@@ -429,24 +432,17 @@ def _walk_texts(data: Any, path: tuple = ()):
             yield from _walk_texts(v, path + (i,))
 
 
-def _check_translations(root: Path, proper_nouns: list[str]) -> list[KbError]:
-    """No Japanese left in English texts, except the listed proper nouns (UI labels quoted as-is)."""
+def _check_translations(parsed: list[tuple[str, Any]], proper_nouns: list[str]) -> list[KbError]:
+    """No Japanese left in English texts, except the listed proper nouns (UI labels quoted as-is).
+    Works on the data already parsed: no file is read twice."""
     errs = []
     allowed = set(proper_nouns)
-    for path in sorted(root.rglob("*.yaml")):
-        try:
-            raw = read_yaml(path, root)
-        except KbInvalid:
-            continue
+    for name, raw in parsed:
         for loc, text in _walk_texts(raw):
             en = text.get("en")
             if not isinstance(en, str):
                 continue
             runs = [r for r in japanese_in(en) if r not in allowed]
             if runs:
-                errs.append(KbError(rel(path, root), locate(raw, loc + ("en",)), f"{'.'.join(map(str, loc))}.en: Japanese text in the English field: {runs[0]!r}"))
+                errs.append(KbError(name, locate(raw, loc + ("en",)), f"{'.'.join(map(str, loc))}.en: Japanese text in the English field: {runs[0]!r}"))
     return errs
-
-
-def text_fields(data: Any) -> list[tuple[tuple, Text]]:
-    return [(p, Text(**t)) for p, t in _walk_texts(data)]
