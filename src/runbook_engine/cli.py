@@ -124,7 +124,7 @@ def cmd_engine(args) -> int:
 
     project = _project(args)
     try:
-        kb = project.knowledge
+        project.knowledge  # bad kb/ exits 2 before any node is touched
         inv = _inventory(project, args.inventory)
         nodes = None if args.all or not args.node else args.node
         runner = Runner(project, inv, guide_id=args.guide, nodes=nodes, steps=args.step or None)

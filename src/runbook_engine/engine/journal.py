@@ -87,7 +87,7 @@ class NodeLock:
             self.fd = -1
 
 
-def node_lock(state: Path, cluster: str, node: str, run_id: str) -> NodeLock:
+def node_lock(state: Path, cluster: str, node: str) -> NodeLock:
     return NodeLock(Path(state) / "locks" / f"{cluster}.{node}.lock")
 
 

@@ -146,7 +146,7 @@ class Runner:
         ctx = Context(kb=self.kb, guide=self.guide, inventory=self.inventory, node=node,
                       snippets=self.project.snippets)
         try:
-            lock = node_lock(self.state, self.inventory.cluster, node.name, journal.run_id if journal else "-")
+            lock = node_lock(self.state, self.inventory.cluster, node.name)
             with lock:
                 transport = open_transport(node)
                 try:
@@ -264,7 +264,7 @@ def rollback(project: Project, inventory: Inventory, run_id: str, state: Path | 
             return rollback_dns(inventory, node_name, recs, res)
         node = inventory.node(node_name)
         try:
-            with node_lock(state, inventory.cluster, node.name, run_id):
+            with node_lock(state, inventory.cluster, node.name):
                 with open_transport(node) as t:
                     cmds = [c for rec in recs for c in rec.get("undo", [])]
                     batch = t.run(cmds)

@@ -5,7 +5,6 @@ kebab-case and stable: notebooks, journals and the site refer to them.
 """
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Annotated, Literal
 
@@ -409,8 +408,3 @@ class KnowledgeBase(BaseModel):
 
     def label(self, label_id: str) -> Text:
         return self.site.labels[label_id]
-
-
-def check_ipv4(value: str) -> str:
-    ipaddress.IPv4Address(value)
-    return value

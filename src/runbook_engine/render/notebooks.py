@@ -19,7 +19,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from ..model.project import Project
-from ..model.schema import Guide, KnowledgeBase
+from ..model.schema import Guide
 from .files import write_atomic
 from .templates import environment
 

@@ -25,26 +25,6 @@ class ServiceState:
         return {"exists": self.exists, "start": self.start, "state": self.state}
 
 
-@dataclass(frozen=True)
-class ServiceConfig(Fact):
-    name: str
-
-    def commands(self) -> list[str]:
-        q = arg(self.name, "service")
-        return [f"sc qc {q}", f"sc query {q}"]
-
-    def process(self, results: list[CommandResult]) -> ServiceState:
-        qc, query = results
-        if qc.rc == 1060 or "1060" in qc.stdout.split("\n", 1)[0]:
-            return ServiceState(self.name, exists=False)
-        if qc.rc != 0:
-            return ServiceState(self.name, exists=False, error=f"sc qc exited {qc.rc}: {qc.stdout.strip()[:200]}")
-        m = _START.search(qc.stdout)
-        start = START_TYPES.get(m.group(1), m.group(1)) if m else None
-        s = _STATE.search(query.stdout)
-        return ServiceState(self.name, exists=True, start=start, state=s.group(2) if s else None)
-
-
 _BLOCK = re.compile(r"^SERVICE_NAME:\s*(.+?)\s*$", re.M)
 
 
