@@ -25,8 +25,8 @@ def _quiet() -> None:
 def full_build(root: Path, out: Path) -> dict:
     """`runbook build` minus its check: write_notebooks + build_site, on a fresh Project."""
     from runbook_engine.model.project import Project
-    from runbook_engine.render.notebooks import write_notebooks
-    from runbook_engine.render.site import build_site
+    from runbook_engine.artifacts.notebooks import write_notebooks
+    from runbook_engine.publish.site import build_site
 
     project = Project(root)
     t0 = time.perf_counter()
@@ -97,7 +97,7 @@ def render_pages(root: Path, floor: Path) -> dict[str, int]:
     from mkdocs.commands.build import build
 
     from runbook_engine.model.project import Project
-    from runbook_engine.render.site import LANGS, generated_files, language_config
+    from runbook_engine.publish.site import LANGS, generated_files, language_config
 
     project = Project(root)
     counts = {}
@@ -136,7 +136,7 @@ def floor_build(root: Path, floor: Path, out: Path) -> float:
     from mkdocs.commands.build import build
 
     from runbook_engine.model.project import Project
-    from runbook_engine.render.site import LANG_DIRS, LANGS, language_config
+    from runbook_engine.publish.site import LANG_DIRS, LANGS, language_config
 
     project = Project(root)  # nav sections and site names come from kb/, as in the real build
     t0 = time.perf_counter()

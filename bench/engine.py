@@ -32,7 +32,7 @@ def _cpu() -> tuple[int, int]:
 def run(quick: bool) -> Table:
     from runbook_engine.engine.inventory import load_inventory
     from runbook_engine.engine.runner import Runner
-    from runbook_engine.engine.transports.wine import ensure_wineserver, node_env, stop_wineserver
+    from runbook_engine.engine.transports.wineprefix import ensure_wineserver, node_env, stop_wineserver
     from runbook_engine.model.project import Project
 
     reps = 2 if quick else 4

@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from runbook_engine.engine.sandbox import force_command_script
+from runbook_engine.sandbox.wine import force_command_script
 
 from .common import PYTHON, log
 

@@ -18,8 +18,8 @@ def run(quick: bool) -> Table:
     from runbook_engine.engine.inventory import load_inventory
     from runbook_engine.engine.runner import Runner
     from runbook_engine.model.project import Project
-    from runbook_engine.render.notebooks import (CELL_TIMEOUT, STARTUP_TIMEOUT, RunRequest, run_notebook,
-                                                 write_notebooks)
+    from runbook_engine.artifacts.notebooks import write_notebooks
+    from runbook_engine.publish.execute import CELL_TIMEOUT, STARTUP_TIMEOUT, RunRequest, run_notebook
 
     reps = 3 if quick else 7
     t = Table("2. Runbook run", "an empty notebook (one empty code cell) executed by nbclient with the "

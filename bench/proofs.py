@@ -23,9 +23,11 @@ def cases(kb) -> list[dict[str, str]]:
 
 
 def run(quick: bool) -> Table:
-    from runbook_engine.engine.transports.wine import WineTransport, ensure_wineserver, stop_wineserver, windows_to_unix
+    from runbook_engine.engine.transports.wine import WineTransport
+    from runbook_engine.engine.transports.wineprefix import ensure_wineserver, stop_wineserver, windows_to_unix
+    from runbook_engine.sandbox.scriptrun import run_script
     from runbook_engine.model.project import Project
-    from runbook_engine.render.scripts import render_scripts
+    from runbook_engine.artifacts.scripts import render_scripts
 
     project = Project(REPO)
     kb = project.knowledge
@@ -61,7 +63,7 @@ def run(quick: bool) -> Table:
                             ensure_wineserver(prefix, wt.env)
                             overhead += time.perf_counter() - t1
                         t2 = time.perf_counter()
-                        rows, _err, rc = wt.run_script(f"{guide.scripts.directory}\\{name}", env,
+                        rows, _err, rc = run_script(wt, f"{guide.scripts.directory}\\{name}", env,
                                                        trace_dir / f"{lang}-{name}-{i}.trace")
                         per_run["cold" if cold else "warm"].append(time.perf_counter() - t2)
                         traces[(lang, name, i)] = (rows, rc)
@@ -96,7 +98,7 @@ def run(quick: bool) -> Table:
         empty = []
         for i in range(10):
             t2 = time.perf_counter()
-            wt.run_script(f"{guide.scripts.directory}\\EMPTY.BAT", {}, state / "empty.trace")
+            run_script(wt, f"{guide.scripts.directory}\\EMPTY.BAT", {}, state / "empty.trace")
             empty.append(time.perf_counter() - t2)
         stop_wineserver(prefix)
         base = median(warm)

@@ -13,7 +13,7 @@ from .common import REPO, TEMPLATE_CACHE, log, temp_dir
 def sandbox_state():
     """Set RUNBOOK_STATE to a temp dir whose sandbox/templates links to the cached templates;
     on exit stop every node's wineserver and remove everything."""
-    from runbook_engine.engine.cluster import destroy_cluster
+    from runbook_engine.sandbox.cluster import destroy_cluster
     from runbook_engine.model.project import Project
 
     old = os.environ.get("RUNBOOK_STATE")
@@ -37,7 +37,7 @@ def sandbox_state():
 
 
 def fresh_cluster(project, nodes: int) -> Path:
-    from runbook_engine.engine.cluster import create_cluster
+    from runbook_engine.sandbox.cluster import create_cluster
 
     return create_cluster(project, project.knowledge, nodes=nodes, dns=False, fresh=True)
 

@@ -157,7 +157,7 @@ def _mermaid(repo: Path = REPO) -> str | None:
     sys.path.insert(0, str(repo / "src"))
     try:
         from runbook_engine.model.project import Project
-        from runbook_engine.render.site import mermaid_js
+        from runbook_engine.publish.site import mermaid_js
 
         return str(mermaid_js(Project(repo)))
     except Exception:  # noqa: BLE001 - the runs report the missing file themselves

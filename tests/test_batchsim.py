@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_engine.engine.batchsim import (
+from runbook_engine.batch.simulator import (
     UNSET,
     Trace,
     UnsupportedSyntax,

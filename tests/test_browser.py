@@ -172,7 +172,7 @@ def test_browser_mermaid_diagrams_render_as_svg(site_page, built_site, lang):
 
 
 def _script(built_site, lang: str, name: str) -> str:
-    from runbook_engine.render.scripts import ENCODINGS
+    from runbook_engine.artifacts.scripts import ENCODINGS
 
     data = (built_site.out / PREFIX[lang] / "downloads" / GUIDE / lang / name).read_bytes()
     return data.decode(ENCODINGS[lang]).replace("\r\n", "\n").rstrip("\n")

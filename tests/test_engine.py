@@ -17,7 +17,7 @@ import pytest
 from runbook_engine.engine.cmdline import UnsafeArgument, arg
 from runbook_engine.engine.journal import Journal, NodeLock
 from runbook_engine.engine.runner import Runner, rollback
-from runbook_engine.render.scripts import render_scripts
+from runbook_engine.artifacts.scripts import render_scripts
 
 pytestmark = [pytest.mark.wine, pytest.mark.named]
 REPO = Path(__file__).resolve().parents[1]
@@ -81,7 +81,7 @@ def test_script_files_on_the_node_are_byte_for_byte_the_rendered_scripts(sandbox
     kb = sandbox.project.knowledge
     guide = kb.guides["surfnavi"]
     want = render_scripts(kb, guide, "ja", sandbox.project.snippets)
-    from runbook_engine.engine.transports.wine import windows_to_unix
+    from runbook_engine.engine.transports.wineprefix import windows_to_unix
 
     prefix = sandbox.inv().node("sv2").prefix
     for name, script in want.items():
@@ -140,7 +140,7 @@ def _apply_process(sb) -> subprocess.Popen:
 @pytest.mark.parametrize("kill_after_records", [1, 2, 3, 5])
 def test_kill_9_during_apply_leaves_no_half_written_file_and_a_rerun_converges(tmp_path_factory, kill_after_records):
     from plugins.cluster import destroy, make_sandbox
-    from runbook_engine.engine.transports.wine import windows_to_unix
+    from runbook_engine.engine.transports.wineprefix import windows_to_unix
 
     sb = make_sandbox(tmp_path_factory.mktemp("kill-state"), nodes=1, dns=False)
     try:
@@ -186,7 +186,7 @@ def test_a_second_run_on_the_same_node_refuses_with_a_clear_message(sandbox):
 def test_an_unreachable_node_fails_alone_and_the_summary_names_it(sandbox, tmp_path):
     import yaml
 
-    from runbook_engine.engine.dnsserver import free_port
+    from runbook_engine.sandbox.named import free_port
 
     data = yaml.safe_load(sandbox.inventory.read_text())
     kh = tmp_path / "known_hosts"
@@ -239,7 +239,7 @@ def test_apply_over_ssh_converges_a_windows_like_node_reached_through_a_real_ssh
     from plugins.cluster import destroy, make_sandbox
     from plugins.sshd import start_sshd, stop_process
     from runbook_engine.engine.inventory import load_inventory
-    from runbook_engine.engine.transports.wine import ensure_wineserver, node_env
+    from runbook_engine.engine.transports.wineprefix import ensure_wineserver, node_env
 
     state = tmp_path_factory.mktemp("ssh-state")
     sb = make_sandbox(state, nodes=1, dns=False)
@@ -263,7 +263,7 @@ def test_apply_over_ssh_converges_a_windows_like_node_reached_through_a_real_ssh
         assert applied.exit_code == 0, [(r.step, r.status, r.message) for r in applied.results]
         again = Runner(sb.project, inventory, state=state).run("plan")
         assert sum(r.changes for r in again.results) == 0
-        from runbook_engine.engine.transports.wine import windows_to_unix
+        from runbook_engine.engine.transports.wineprefix import windows_to_unix
 
         kb = sb.project.knowledge
         guide = kb.guides["surfnavi"]

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from runbook_engine.engine.batchsim import simulate
-from runbook_engine.render.lint import (
+from runbook_engine.batch.simulator import simulate
+from runbook_engine.batch.lint import (
     LintError,
     ServiceUse,
     armload_parts,

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from runbook_engine.model.project import Project
-from runbook_engine.render.notebooks import RunRequest, render_all, run_notebook
+from runbook_engine.artifacts.notebooks import render_all
+from runbook_engine.publish.execute import RunRequest, run_notebook
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -166,7 +167,7 @@ def test_the_notebook_runs_unchanged_under_nbconvert(nb_sandbox, tmp_path):
 
 @pytest.mark.wine
 def test_a_canary_secret_in_the_environment_appears_in_no_output(nb_sandbox, tmp_path, monkeypatch):
-    from runbook_engine.render.site import build_site
+    from runbook_engine.publish.site import build_site
 
     canary = "canary-7f3a9c0e5b-secret"
     tsig = os.environ["RUNBOOK_TSIG_SECRET"]  # a real secret, used by the DNS step of this run

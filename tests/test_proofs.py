@@ -69,7 +69,7 @@ def _services_table(site_pages, kb, lang: str):
 
 
 def _script_text(data: bytes, lang: str) -> str:
-    from runbook_engine.render.scripts import ENCODINGS
+    from runbook_engine.artifacts.scripts import ENCODINGS
 
     return data.decode(ENCODINGS[lang])
 
@@ -132,7 +132,7 @@ def test_site_services_table_equals_start_bat_armloads_and_stop_bat_armkills_in_
 def test_every_cluster_start_and_failover_path_starts_and_stops_the_tables_services(built_site, site_pages, project, lang):
     """On every path where CLUSTERPRO starts or fails over the group with the disk connected, the
     simulated START.BAT loads the table's services in its order and STOP.BAT kills them in reverse."""
-    from runbook_engine.engine.batchsim import simulate_all
+    from runbook_engine.batch.simulator import simulate_all
 
     kb = project.knowledge
     watch_ids = [r[2] for r in _services_table(site_pages, kb, lang).rows]
@@ -200,7 +200,7 @@ def test_engine_plans_on_a_fresh_node_to_write_the_sites_downloads(fresh_plan, b
 @pytest.mark.wine
 @pytest.mark.named
 def test_scripts_the_engine_wrote_on_a_node_are_the_sites_downloads_byte_for_byte(applied_scripts, built_site, sandbox):
-    from runbook_engine.engine.transports.wine import windows_to_unix
+    from runbook_engine.engine.transports.wineprefix import windows_to_unix
 
     guide = sandbox.project.knowledge.guides[GUIDE]
     node = sandbox.inv().node(applied_scripts)
@@ -222,7 +222,7 @@ def _notebook_steps(nb: dict) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("lang", LANGS)
 def test_site_step_list_equals_the_notebooks_step_cells_and_the_guides_steps(built_site, site_pages, project, lang):
     from runbook_engine.engine.runner import automated_steps
-    from runbook_engine.render.notebooks import build_notebook, notebook_path
+    from runbook_engine.artifacts.notebooks import build_notebook, notebook_path
 
     kb = project.knowledge
     guide = kb.guides[GUIDE]
@@ -273,7 +273,7 @@ def test_site_case_tables_equal_the_simulators_traces(built_site, site_pages, pr
     """Every environment of CLP_EVENT (documented values and unset) × CLP_DISK × CLP_SERVER is
     covered by exactly one row (an "(any)" cell covers every value) and the row shows the
     commands and the abort of the simulated run of the downloaded script."""
-    from runbook_engine.engine.batchsim import simulate_all
+    from runbook_engine.batch.simulator import simulate_all
 
     kb = project.knowledge
     variables: dict[str, list] = {}

@@ -3,7 +3,7 @@ the lint, the two defect fixtures of the original samples, and the errata page.
 
 The Wine tests run each script in a fresh sandbox node (``wine_node``: skips locally without
 Wine, FAILS under CI=true) with one warm wineserver, for every combination of the case
-variables the site's case tables use (:func:`runbook_engine.engine.scriptproof.case_variables`).
+variables the site's case tables use (:func:`runbook_engine.sandbox.scriptproof.case_variables`).
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from runbook_engine.engine.batchsim import UNSET, cases
-from runbook_engine.engine.scriptproof import (
+from runbook_engine.batch.simulator import UNSET, cases
+from runbook_engine.sandbox.scriptproof import (
     GOTO_NOT_FOUND,
     CaseResult,
     case_variables,
@@ -23,8 +23,8 @@ from runbook_engine.engine.scriptproof import (
 )
 from runbook_engine.engine.transports.wine import WineTransport
 from runbook_engine.model.project import Project
-from runbook_engine.render.lint import ALL_EVENTS, ServiceUse, lint_script
-from runbook_engine.render.scripts import Script, render_scripts
+from runbook_engine.batch.lint import ALL_EVENTS, ServiceUse, lint_script
+from runbook_engine.artifacts.scripts import Script, render_scripts
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data" / "batch"
@@ -112,7 +112,7 @@ def test_generated_scripts_run_in_wine_exactly_as_simulated_in_every_case(
 
 
 def test_generated_scripts_pass_the_lint(project: Project) -> None:
-    from runbook_engine.render.checks import lint_guides
+    from runbook_engine.publish.checks import lint_guides
 
     assert [str(e) for e in lint_guides(project, project.knowledge)] == []
 

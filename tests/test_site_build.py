@@ -98,7 +98,7 @@ def test_site_loads_mermaid_locally_so_material_does_not_fetch_it(built_site, si
 @pytest.mark.parametrize("lang", ["ja", "en"])
 def test_site_downloads_are_the_rendered_scripts_byte_for_byte(built_site, lang):
     from runbook_engine.model.project import Project
-    from runbook_engine.render.scripts import render_scripts
+    from runbook_engine.artifacts.scripts import render_scripts
 
     project = Project.find(REPO)
     kb = project.knowledge
@@ -143,7 +143,7 @@ def _snapshot(folder: Path) -> dict[str, str]:
 
 def test_site_failed_build_leaves_the_previous_site_untouched(tmp_path, monkeypatch, built_site):
     from runbook_engine.model.project import Project
-    from runbook_engine.render.site import build_site, mermaid_js
+    from runbook_engine.publish.site import build_site, mermaid_js
 
     monkeypatch.setenv("RUNBOOK_MERMAID_JS", str(mermaid_js(Project.find(REPO))))
     root = _scratch_project(tmp_path)
@@ -162,7 +162,7 @@ def test_site_failed_build_leaves_the_previous_site_untouched(tmp_path, monkeypa
 
 def test_site_without_mermaid_fails_with_an_install_hint(tmp_path, monkeypatch):
     from runbook_engine.model.project import Project
-    from runbook_engine.render.site import SiteBuildError, build_site
+    from runbook_engine.publish.site import SiteBuildError, build_site
 
     monkeypatch.setenv("RUNBOOK_MERMAID_JS", str(tmp_path / "missing" / "mermaid.min.js"))
     out = tmp_path / "out"

@@ -61,7 +61,7 @@ def test_site_search_index_of_each_language_holds_only_its_pages(built_site):
 
 
 def test_site_search_config_is_the_one_configured_per_language(built_site):
-    from runbook_engine.render.site import JA_SEPARATOR
+    from runbook_engine.publish.site import JA_SEPARATOR
 
     ja, en = _index(built_site, "ja")["config"], _index(built_site, "en")["config"]
     assert ja["lang"] == ["ja"]

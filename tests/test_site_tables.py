@@ -103,7 +103,7 @@ def test_site_lists_related_guides_as_not_yet_in_this_site(built_site, project, 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_site_script_code_blocks_equal_the_rendered_scripts(site_pages, project, lang):
-    from runbook_engine.render.scripts import render_scripts
+    from runbook_engine.artifacts.scripts import render_scripts
 
     kb = project.knowledge
     page = _page(site_pages, lang, "surfnavi/scripts/index.html")

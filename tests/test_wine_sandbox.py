@@ -12,18 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from runbook_engine.engine.sandbox import (
+from runbook_engine.sandbox.wine import (
     clone_prefix,
     create_sandbox,
     destroy_sandbox,
     node_env,
 )
-from runbook_engine.engine.transports.wine import (
-    WineTransport,
-    stop_wineserver,
-    windows_to_unix,
-    wineserver_processes,
-)
+from runbook_engine.engine.transports.wine import WineTransport
+from runbook_engine.engine.transports.wineprefix import stop_wineserver, windows_to_unix, wineserver_processes
+from runbook_engine.sandbox.scriptrun import run_script
 
 pytestmark = pytest.mark.wine
 
@@ -210,7 +207,7 @@ def test_arm_stub_trace_with_cp932_arguments(wine_node: Path, tmp_path: Path) ->
     ])
     trace = tmp_path / "arm.trace"
     t = _transport(wine_node)
-    rows, stderr, rc = t.run_script(
+    rows, stderr, rc = run_script(t, 
         script, {"CLP_EVENT": "START", "CLP_SERVER": "HOME", "CLP_DISK": "SUCCESS"}, trace
     )
     assert rc == 0, stderr
@@ -221,14 +218,14 @@ def test_arm_stub_trace_with_cp932_arguments(wine_node: Path, tmp_path: Path) ->
         ["ARMLOAD", "HOME", "SUCCESS"],
     ]
     assert "最高プライオリティ（ソ表示）で起動".encode("cp932") in trace.read_bytes()
-    rows2, _, _ = t.run_script(script, {"CLP_EVENT": "FAILOVER"}, trace)
+    rows2, _, _ = run_script(t, script, {"CLP_EVENT": "FAILOVER"}, trace)
     assert [row[0] for row in rows2] == ["ARMLOAD", "ARMBCAST", "ARMLOAD"]  # only the new rows
 
 
 def test_plain_start_bat_name_is_not_cmds_start(wine_node: Path, tmp_path: Path) -> None:
     script = SCRIPT_DIR + "\\START.BAT"
     _write_bat(wine_node, script, ["@echo off", "ARMLOAD ok", "exit /b 5"])
-    rows, _stderr, rc = _transport(wine_node).run_script(script, {}, tmp_path / "t")
+    rows, _stderr, rc = run_script(_transport(wine_node), script, {}, tmp_path / "t")
     assert rows == [["ARMLOAD", "ok"]] and rc == 5
 
 
@@ -237,7 +234,7 @@ def test_goto_missing_label(wine_node: Path, tmp_path: Path) -> None:
     _write_bat(wine_node, script, [
         "@echo off", "ARMLOAD before", "GOTO NO_SUCH_LABEL", "ARMLOAD after", ":EXIT", "EXIT /B 0",
     ])
-    rows, stderr, rc = _transport(wine_node).run_script(script, {}, tmp_path / "t")
+    rows, stderr, rc = run_script(_transport(wine_node), script, {}, tmp_path / "t")
     assert rows == [["ARMLOAD", "before"]]
     # Wine 8 prints exactly this (its Japanese message; "Target to GOTO not found" under an
     # English locale) and exits 0. Windows says "The system cannot find the batch label

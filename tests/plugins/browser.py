@@ -187,7 +187,7 @@ def parse_page(root: Path, path: Path) -> ParsedPage:
 def built_site(tmp_path_factory: pytest.TempPathFactory):
     """The site built once per session: ``BuildReport`` (``.out`` is the site root)."""
     from runbook_engine.model.project import Project
-    from runbook_engine.render.site import build_site, mermaid_js
+    from runbook_engine.publish.site import build_site, mermaid_js
 
     project = Project.find(REPO)
     try:

@@ -45,7 +45,7 @@ def make_sandbox(state: Path, nodes: int = 4, dns: bool = True) -> Sandbox:
     require_executable("x86_64-w64-mingw32-gcc", "gcc-mingw-w64-x86-64")
     if dns:
         require_executable("named", "bind9")
-    from runbook_engine.engine.cluster import TSIG_ENV, create_cluster, tsig_secret
+    from runbook_engine.sandbox.cluster import TSIG_ENV, create_cluster, tsig_secret
     from runbook_engine.model.project import Project
 
     project = Project(REPO, state_dir=state)
@@ -66,7 +66,7 @@ def make_sandbox(state: Path, nodes: int = 4, dns: bool = True) -> Sandbox:
 
 
 def destroy(sb: Sandbox) -> None:
-    from runbook_engine.engine.cluster import destroy_cluster
+    from runbook_engine.sandbox.cluster import destroy_cluster
 
     destroy_cluster(sb.project)
 

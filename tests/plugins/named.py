@@ -15,7 +15,7 @@ from typing import Iterator
 import pytest
 
 from plugins.components import require_executable
-from runbook_engine.engine.dnsserver import NamedServer, start_named
+from runbook_engine.sandbox.named import NamedServer, start_named
 
 KEY_NAME = "rb-test-key"
 FORWARD_ZONE = "example.test."

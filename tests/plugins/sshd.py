@@ -30,7 +30,7 @@ from typing import Iterator
 import pytest
 
 from plugins.components import require, require_executable
-from runbook_engine.engine.sandbox import force_command_script
+from runbook_engine.sandbox.wine import force_command_script
 
 SSHD = "/usr/sbin/sshd"
 

@@ -21,7 +21,7 @@ CACHE_ROOT = REPO / ".runbook" / "sandbox-test-cache"
 
 
 def _test_image():
-    from runbook_engine.engine.sandbox import NodeImage
+    from runbook_engine.sandbox.wine import NodeImage
 
     return NodeImage(
         services=[("ExpressMailSvc", "ExpressMail サービス"),
@@ -45,7 +45,7 @@ def wine_template(wine_image) -> Path:
     require_executable("wineserver", "wine")
     require_executable("x86_64-w64-mingw32-gcc", "gcc-mingw-w64-x86-64")
     require_executable("localedef", "libc-bin")
-    from runbook_engine.engine.sandbox import create_template
+    from runbook_engine.sandbox.wine import create_template
 
     root = Path(os.environ.get("RB_SANDBOX_TEST_CACHE", CACHE_ROOT))
     return create_template(root, wine_image)
@@ -54,8 +54,8 @@ def wine_template(wine_image) -> Path:
 @pytest.fixture
 def wine_node(wine_template: Path, tmp_path: Path) -> Iterator[Path]:
     """A fresh node prefix cloned from the template; its wineserver is killed afterwards."""
-    from runbook_engine.engine.sandbox import clone_prefix
-    from runbook_engine.engine.transports.wine import stop_wineserver
+    from runbook_engine.sandbox.wine import clone_prefix
+    from runbook_engine.engine.transports.wineprefix import stop_wineserver
 
     prefix = clone_prefix(wine_template, tmp_path / "node", mode="hardlink")
     try:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 
-from . import dns as dnsops
-from .actions.base import Change
-from .journal import Journal
+from runbook_engine.engine import dns as dnsops
+from runbook_engine.engine.actions.base import Change
+from runbook_engine.engine.journal import Journal
 
 PREFIX = "dns:"
 
@@ -41,7 +41,7 @@ def _rows(server_name: str, current: dict, desired: list[dnsops.Record], changes
 
 
 def run_dns_step(runner, step, mode: str, journal: Journal | None):
-    from .runner import StepResult
+    from runbook_engine.engine.runner import StepResult
 
     results = []
     inv = runner.inventory

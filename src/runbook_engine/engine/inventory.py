@@ -9,9 +9,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from ..model.errors import KbError, KbInvalid
-from ..model.loader import locate, read_yaml, _describe
-from ..model.schema import WindowsPath
+from runbook_engine.model.errors import KbError, KbInvalid
+from runbook_engine.model.loader import locate, read_yaml, _describe
+from runbook_engine.model.schema import WindowsPath
 
 NodeName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,30}$")]
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]{0,63}$")]

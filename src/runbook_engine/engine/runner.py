@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..model.project import Project
-from ..model.schema import Guide, KnowledgeBase
-from .actions import NODE_ACTIONS, Change, Context
-from .facts.base import gather
-from .inventory import Inventory, NodeSpec
-from .journal import Journal, NodeBusy, intents, node_lock
-from .transports import open_transport
-from .transports.base import TransportError
+from runbook_engine.model.project import Project
+from runbook_engine.model.schema import Guide, KnowledgeBase
+from runbook_engine.engine.actions import NODE_ACTIONS, Change, Context
+from runbook_engine.engine.facts.base import gather
+from runbook_engine.engine.inventory import Inventory, NodeSpec
+from runbook_engine.engine.journal import Journal, NodeBusy, intents, node_lock
+from runbook_engine.engine.transports import open_transport
+from runbook_engine.engine.transports.base import TransportError
 
 MODES = ("plan", "apply", "verify")
 
@@ -121,7 +121,7 @@ class Runner:
                 report.results.extend(f.result())
         for step in self.steps:
             if step.action == "dns-records":
-                from .dnsstep import run_dns_step
+                from runbook_engine.engine.dnsstep import run_dns_step
 
                 report.results.extend(run_dns_step(self, step, mode, journal))
         if mode == "verify":
@@ -259,7 +259,7 @@ def rollback(project: Project, inventory: Inventory, run_id: str, state: Path | 
     def one(node_name: str, recs: list[dict]) -> StepResult:
         res = StepResult(step="rollback", action="rollback", node=node_name, status="changed")
         if node_name.startswith("dns:"):
-            from .dnsstep import rollback_dns
+            from runbook_engine.engine.dnsstep import rollback_dns
 
             return rollback_dns(inventory, node_name, recs, res)
         node = inventory.node(node_name)

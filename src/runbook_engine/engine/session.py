@@ -19,11 +19,11 @@ from pathlib import Path
 
 import yaml
 
-from ..model.project import Project
-from ..render.tables import show
-from .inventory import load_inventory
-from .journal import new_run_id
-from .runner import Runner
+from runbook_engine.model.project import Project
+from runbook_engine.engine.report import show
+from runbook_engine.engine.inventory import load_inventory
+from runbook_engine.engine.journal import new_run_id
+from runbook_engine.engine.runner import Runner
 
 WAITING = "waiting"
 
@@ -208,7 +208,7 @@ class Session:
                        "seconds": round(r.seconds, 3), "detail": r.detail} for r in self.records],
         }
         if self.run_dir:
-            from ..render.files import write_atomic
+            from runbook_engine.artifacts.files import write_atomic
 
             write_atomic(self.run_dir / "summary.json",
                          (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))

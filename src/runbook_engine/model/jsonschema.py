@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 from pydantic import BaseModel, create_model
 
-from .loader import GUIDE_FILES
-from .schema import Family, SiteLabels
+from runbook_engine.model.loader import GUIDE_FILES
+from runbook_engine.model.schema import Family, SiteLabels
 
 
 def schemas() -> dict[str, dict]:
@@ -26,13 +24,3 @@ def schemas() -> dict[str, dict]:
 def render() -> dict[str, str]:
     return {f"{name}.schema.json": json.dumps(s, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
             for name, s in schemas().items()}
-
-
-def write_schemas(folder: Path) -> list[Path]:
-    from ..render.files import write_atomic
-
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, text in render().items():
-        paths.append(write_atomic(folder / name, text.encode("utf-8")))
-    return paths

@@ -13,8 +13,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import KbError, KbInvalid
-from .schema import (
+from runbook_engine.model.errors import KbError, KbInvalid
+from runbook_engine.model.schema import (
     Cautions,
     Errata,
     Dns,

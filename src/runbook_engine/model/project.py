@@ -51,6 +51,6 @@ class Project:
 
     @cached_property
     def knowledge(self):
-        from .loader import load
+        from runbook_engine.model.loader import load
 
         return load(self.kb)

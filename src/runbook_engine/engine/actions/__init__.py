@@ -1,9 +1,9 @@
 """Node actions by the step action name used in kb/ (procedure.yaml ``action:``)."""
-from .base import Action, Change, Context
-from .preflight import Preflight
-from .registry import RegistryKeyPresent
-from .scripts import ScriptFiles
-from .services import ServicesManual
+from runbook_engine.engine.actions.base import Action, Change, Context
+from runbook_engine.engine.actions.preflight import Preflight
+from runbook_engine.engine.actions.registry import RegistryKeyPresent
+from runbook_engine.engine.actions.scripts import ScriptFiles
+from runbook_engine.engine.actions.services import ServicesManual
 
 NODE_ACTIONS: dict[str, Action] = {
     a.name: a for a in (Preflight(), ServicesManual(), ScriptFiles(), RegistryKeyPresent())

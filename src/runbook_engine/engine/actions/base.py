@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ...model.schema import Guide, KnowledgeBase
-from ..facts.base import Fact
-from ..inventory import Inventory, NodeSpec
+from runbook_engine.model.schema import Guide, KnowledgeBase
+from runbook_engine.engine.facts.base import Fact
+from runbook_engine.engine.inventory import Inventory, NodeSpec
 
 
 @dataclass

@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..facts.system import FileSystem, ProductName, TcpIpInstalled
-from .base import Action, Change, Context
+from runbook_engine.engine.facts.system import FileSystem, ProductName, TcpIpInstalled
+from runbook_engine.engine.actions.base import Action, Change, Context
 
 
 class Preflight(Action):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from ..facts.registry import RegistryExport, RegistryKey
-from .base import Action, Change, Context
+from runbook_engine.engine.facts.registry import RegistryExport, RegistryKey
+from runbook_engine.engine.actions.base import Action, Change, Context
 
 
 class RegistryKeyPresent(Action):

@@ -6,9 +6,9 @@ import base64
 import hashlib
 from typing import Any
 
-from ...render.scripts import render_scripts
-from ..facts.files import FileContent, delete_commands, write_commands
-from .base import Action, Change, Context
+from runbook_engine.artifacts.scripts import render_scripts
+from runbook_engine.engine.facts.files import FileContent, delete_commands, write_commands
+from runbook_engine.engine.actions.base import Action, Change, Context
 
 
 def _digest(data: bytes | None) -> str | None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..cmdline import arg
-from ..facts.services import ServicesConfig, ServiceState
-from .base import Action, Change, Context
+from runbook_engine.engine.cmdline import arg
+from runbook_engine.engine.facts.services import ServicesConfig, ServiceState
+from runbook_engine.engine.actions.base import Action, Change, Context
 
 
 class ServicesManual(Action):

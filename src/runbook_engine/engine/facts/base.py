@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..transports.base import CommandResult
+from runbook_engine.engine.transports.base import CommandResult
 
 
 @dataclass(frozen=True)

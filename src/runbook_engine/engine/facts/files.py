@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
-from ..cmdline import arg, temp_name
-from ..transports.base import CommandResult
-from .base import Fact
+from runbook_engine.engine.cmdline import arg, temp_name
+from runbook_engine.engine.transports.base import CommandResult
+from runbook_engine.engine.facts.base import Fact
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..cmdline import arg
-from ..transports.base import CommandResult
-from .base import Fact
+from runbook_engine.engine.cmdline import arg
+from runbook_engine.engine.transports.base import CommandResult
+from runbook_engine.engine.facts.base import Fact
 
 START_TYPES = {"2": "auto", "3": "demand", "4": "disabled", "0": "boot", "1": "system"}
 _START = re.compile(r"START_TYPE\s*:\s*(\d+)")

@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..cmdline import arg, bare
-from ..transports.base import CommandResult
-from .base import Fact
+from runbook_engine.engine.cmdline import arg, bare
+from runbook_engine.engine.transports.base import CommandResult
+from runbook_engine.engine.facts.base import Fact
 
 PRODUCT_KEY = r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion"
 # "IP Address" (Windows 2000/2003), "IPv4 Address" (later), "IP アドレス"/"IPv4 アドレス" (Japanese)

@@ -2,23 +2,23 @@
 and ssh (OpenSSH on Windows with cmd.exe as its shell)."""
 from __future__ import annotations
 
-from .base import BatchResult, CommandResult, Transport, TransportError
+from runbook_engine.engine.transports.base import BatchResult, CommandResult, Transport, TransportError
 
 
 def open_transport(node) -> Transport:
     """The transport for an inventory node (imports lazily: asyncssh only when ssh is used)."""
     if node.transport == "wine":
-        from .wine import WineTransport
+        from runbook_engine.engine.transports.wine import WineTransport
 
         return WineTransport(node.name, prefix=node.prefix)
     if node.transport == "ssh":
-        from .ssh import SshTransport
+        from runbook_engine.engine.transports.ssh import SshTransport
 
         return SshTransport(node.name, host=node.host, port=node.port, username=node.user,
                             known_hosts=node.known_hosts, client_key=node.key,
                             password_env=node.password_env)
     if node.transport == "local":
-        from .local import LocalTransport
+        from runbook_engine.engine.transports.local import LocalTransport
 
         return LocalTransport(node.name, **({"argv_prefix": node.command} if node.command else {}))
     raise ValueError(f"unknown transport {node.transport!r}")

@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .base import Transport, TransportError
+from runbook_engine.engine.transports.base import Transport, TransportError
 
 DEFAULT_CODEPAGE = "cp932"
 

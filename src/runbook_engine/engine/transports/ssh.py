@@ -69,7 +69,7 @@ from typing import Any, Coroutine, Literal, TypeVar
 
 import asyncssh
 
-from .base import MARK_BEGIN, MARK_END, BatchResult, CommandResult, Transport, TransportError, split_output
+from runbook_engine.engine.transports.base import MARK_BEGIN, MARK_END, BatchResult, CommandResult, Transport, TransportError, split_output
 
 log = logging.getLogger(__name__)
 

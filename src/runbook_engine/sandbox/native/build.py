@@ -22,6 +22,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from runbook_engine.engine.transports.wineprefix import SYSTEM32_TOOLS  # the programs that replace Wine builtins
+
 NATIVE_DIR = Path(__file__).resolve().parent
 CC = "x86_64-w64-mingw32-gcc"
 CFLAGS: tuple[str, ...] = ("-O2", "-s", "-Wall")
@@ -50,8 +52,6 @@ ARM_STUB_NAMES: tuple[str, ...] = (
     "ARMLOG", "ARMSLEEP", "ARMWAITX", "ARMNSADD", "ARMNSDEL", "ARMEM", "ARMDRIVE",
 )
 
-#: Our programs that replace a Wine builtin in C:\\windows\\system32.
-SYSTEM32_TOOLS: tuple[str, ...] = ("sc", "certutil", "fsutil")
 
 
 class NativeBuildError(RuntimeError):

@@ -30,19 +30,10 @@ from pathlib import Path
 
 import yaml
 
-from .native.build import ARM_STUB_NAMES, SYSTEM32_TOOLS, build_natives, sources_hash
-from .transports.wine import (
-    ARM_BIN_DIR,
-    SERVICE_DIR,
-    WINE,
-    WineTransport,
-    ensure_locale,
-    ensure_wineserver,
-    node_env,
-    stop_wineserver,
-    windows_to_unix,
-    wineserver_processes,
-)
+from runbook_engine.sandbox.native.build import ARM_STUB_NAMES, build_natives, sources_hash
+from runbook_engine.engine.transports.wineprefix import SYSTEM32_TOOLS
+from runbook_engine.engine.transports.wine import WineTransport
+from runbook_engine.engine.transports.wineprefix import ARM_BIN_DIR, SERVICE_DIR, WINE, ensure_locale, ensure_wineserver, node_env, stop_wineserver, windows_to_unix, wineserver_processes
 
 DEFAULT_ROOT = Path(".runbook/sandbox")
 #: Bump when the template recipe changes in a way the image digest cannot see.
@@ -354,7 +345,7 @@ def _write_inventory(root: Path, nodes: dict[str, Path]) -> None:
         ]
     }
     tmp = root / f".inventory.{os.getpid()}.yaml"
-    tmp.write_text("# written by runbook_engine.engine.sandbox\n"
+    tmp.write_text("# written by runbook_engine.sandbox.wine\n"
                    + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     os.replace(tmp, root / "inventory.yaml")
 

@@ -90,7 +90,7 @@ def mermaid_js(project: Project) -> Path:
 
 def generated_files(project: Project, lang: str) -> dict[str, bytes | Path]:
     """Site path → content (bytes) or source file, for everything the build generates or copies."""
-    from runbook_engine.render.scripts import render_scripts
+    from runbook_engine.artifacts.scripts import render_scripts
 
     kb = project.knowledge
     out: dict[str, bytes | Path] = {MERMAID_SITE_PATH: mermaid_js(project)}
@@ -104,7 +104,7 @@ def generated_files(project: Project, lang: str) -> dict[str, bytes | Path]:
 
 
 # --------------------------------------------------------------------------------------------
-# MkDocs hooks (mkdocs.yml: hooks: [src/runbook_engine/render/site.py])
+# MkDocs hooks (mkdocs.yml: hooks: [src/runbook_engine/publish/site.py])
 # --------------------------------------------------------------------------------------------
 
 

@@ -1,12 +1,12 @@
 """`runbook check` beyond the schema: lint every guide's generated scripts in every language."""
 from __future__ import annotations
 
-from ..engine.batchsim import simulate
-from ..model.errors import KbError
-from ..model.project import Project
-from ..model.schema import KnowledgeBase
-from .lint import ServiceUse, check_cmd_text, check_reverse_order, lint_script
-from .scripts import SCRIPT_NAMES, render_scripts
+from runbook_engine.batch.simulator import simulate
+from runbook_engine.model.errors import KbError
+from runbook_engine.model.project import Project
+from runbook_engine.model.schema import KnowledgeBase
+from runbook_engine.batch.lint import ServiceUse, check_cmd_text, check_reverse_order, lint_script
+from runbook_engine.artifacts.scripts import SCRIPT_NAMES, render_scripts
 
 LANGS = ("ja", "en")
 

@@ -1,7 +1,7 @@
 """Lint generated CLUSTERPRO X script resources (START.BAT / STOP.BAT) before they ship.
 
 :func:`lint_script` checks one script's bytes: encoding, CRLF line ends, GOTO targets, syntax
-outside what :mod:`runbook_engine.engine.batchsim` understands, forbidden stops, watch ids,
+outside what :mod:`runbook_engine.batch.simulator` understands, forbidden stops, watch ids,
 ARMLOAD ``/FOV`` and - by simulating every ``CLP_EVENT`` × ``CLP_DISK`` × ``CLP_SERVER`` path -
 that every required service is started (``kind="start"``) or stopped (``kind="stop"``) on every
 path. :func:`check_reverse_order` compares a start and a stop trace. :func:`check_cmd_text`,
@@ -15,7 +15,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from runbook_engine.engine.batchsim import (
+from runbook_engine.batch.cases import ALL_EVENTS, DEFAULT_GRID
+from runbook_engine.batch.simulator import (
     Command,
     External,
     Goto,
@@ -44,10 +45,6 @@ __all__ = [
 
 Severity = Literal["error", "warning"]
 
-#: CLP_EVENT values simulated for checks that look at every reachable line ("" = unset).
-ALL_EVENTS: tuple[str | None, ...] = ("START", "FAILOVER", "RECOVER", None)
-_ALL_DISKS: tuple[str, ...] = ("SUCCESS", "FAILURE")
-_ALL_SERVERS: tuple[str, ...] = ("HOME", "OTHER")
 
 #: ARMLOAD options that take a value (``/U user``, ``/R count``, ``/H count``).
 _ARMLOAD_VALUE_OPTS = {"/U", "/R", "/H"}
@@ -271,7 +268,7 @@ def lint_script(
                     missing_goto_lines.add(no)
 
     # Every reachable call under every environment, plus every call as written.
-    grid = cases({"CLP_EVENT": ALL_EVENTS, "CLP_DISK": _ALL_DISKS, "CLP_SERVER": _ALL_SERVERS})
+    grid = cases(DEFAULT_GRID)
     calls: set[tuple[int, tuple[str, ...]]] = set()
     for no, cmd in enumerate(parsed, start=1):
         for c in _commands(cmd):

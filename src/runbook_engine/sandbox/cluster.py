@@ -10,11 +10,11 @@ from pathlib import Path
 
 import yaml
 
-from ..model.project import Project
-from ..model.schema import Guide, KnowledgeBase
-from ..render.files import write_atomic
-from .dnsserver import NamedError, start_named
-from .sandbox import NodeImage, create_sandbox, destroy_sandbox
+from runbook_engine.model.project import Project
+from runbook_engine.model.schema import Guide, KnowledgeBase
+from runbook_engine.artifacts.files import write_atomic
+from runbook_engine.sandbox.named import NamedError, start_named
+from runbook_engine.sandbox.wine import NodeImage, create_sandbox, destroy_sandbox
 
 TSIG_ENV = "RUNBOOK_TSIG_SECRET"
 SANDBOX_FIP = {"address": "192.0.2.10", "hostname": "surfnavi", "domain": "example.test", "mx_preference": 10}
@@ -92,7 +92,7 @@ def _start_dns(root: Path) -> list[dict]:
 
 
 def destroy_cluster(project: Project) -> None:
-    from .dnsserver import stop_named
+    from runbook_engine.sandbox.named import stop_named
 
     root = sandbox_root(project)
     for name in ("dns-active", "dns-standby"):

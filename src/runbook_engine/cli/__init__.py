@@ -10,8 +10,8 @@ import os
 import sys
 from pathlib import Path
 
-from .model.errors import KbError, KbInvalid
-from .model.project import Project
+from runbook_engine.model.errors import KbError, KbInvalid
+from runbook_engine.model.project import Project
 
 EXIT_OK, EXIT_DRIFT, EXIT_INPUT, EXIT_WAITING = 0, 1, 2, 3
 
@@ -29,7 +29,7 @@ def _fail_input(errors: list) -> int:
 # ------------------------------------------------------------------------------------------------
 def check_project(project: Project) -> list[KbError]:
     """Everything `runbook check` validates: the knowledge base, then each guide's scripts (lint)."""
-    from .render.checks import lint_guides
+    from runbook_engine.publish.checks import lint_guides
 
     try:
         kb = project.knowledge
@@ -49,11 +49,13 @@ def cmd_check(args) -> int:
 
 
 def cmd_schema(args) -> int:
-    from .model.jsonschema import write_schemas
+    from runbook_engine.artifacts.files import write_atomic
+    from runbook_engine.model.jsonschema import render
 
     project = _project(args)
-    for path in write_schemas(Path(args.out) if args.out else project.root / "schema"):
-        print(path)
+    folder = Path(args.out) if args.out else project.root / "schema"
+    for name, text in render().items():
+        print(write_atomic(folder / name, text.encode("utf-8")))
     return EXIT_OK
 
 
@@ -62,10 +64,10 @@ def cmd_build(args) -> int:
     errors = check_project(project)
     if errors:
         return _fail_input(errors)
-    from .render.notebooks import write_notebooks
-    from .render.site import build_site
+    from runbook_engine.artifacts.notebooks import write_notebooks
+    from runbook_engine.publish.site import build_site
 
-    from .render.site import SiteBuildError
+    from runbook_engine.publish.site import SiteBuildError
 
     written = write_notebooks(project)
     out = Path(args.out) if args.out else project.root / "site"
@@ -83,8 +85,8 @@ def cmd_serve(args) -> int:
     errors = check_project(project)
     if errors:
         return _fail_input(errors)
-    from .render.notebooks import write_notebooks
-    from .render.site import serve
+    from runbook_engine.artifacts.notebooks import write_notebooks
+    from runbook_engine.publish.site import serve
 
     write_notebooks(project)
     serve(project, host=args.host, port=args.port, out=Path(args.out) if args.out else None)
@@ -93,7 +95,7 @@ def cmd_serve(args) -> int:
 
 # ------------------------------------------------------------------------------------------------
 def _inventory(project: Project, path: str | None):
-    from .engine.inventory import load_inventory
+    from runbook_engine.engine.inventory import load_inventory
 
     if path is None:
         default = project.state / "sandbox" / "inventory.yaml"
@@ -105,7 +107,7 @@ def _inventory(project: Project, path: str | None):
 
 def print_report(report, stream=sys.stdout) -> None:
     """A plain-text table per node: step, target, current -> desired, status."""
-    from .render.tables import report_lines
+    from runbook_engine.engine.report import report_lines
 
     for line in report_lines(report):
         print(line, file=stream)
@@ -120,7 +122,7 @@ def _show(report, as_json: bool) -> int:
 
 
 def cmd_engine(args) -> int:
-    from .engine.runner import Runner
+    from runbook_engine.engine.runner import Runner
 
     project = _project(args)
     try:
@@ -136,7 +138,7 @@ def cmd_engine(args) -> int:
 
 
 def cmd_rollback(args) -> int:
-    from .engine.runner import rollback
+    from runbook_engine.engine.runner import rollback
 
     project = _project(args)
     try:
@@ -150,7 +152,7 @@ def cmd_rollback(args) -> int:
 
 
 def cmd_sandbox(args) -> int:
-    from .engine.cluster import create_cluster, destroy_cluster
+    from runbook_engine.sandbox.cluster import create_cluster, destroy_cluster
 
     project = _project(args)
     try:
@@ -167,7 +169,7 @@ def cmd_sandbox(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .render.notebooks import RunRequest, run_notebook
+    from runbook_engine.publish.execute import RunRequest, run_notebook
 
     project = _project(args)
     try:

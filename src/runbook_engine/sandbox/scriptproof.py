@@ -3,8 +3,8 @@
 :func:`differential` writes a script's bytes (CP932 or ASCII, CRLF: exactly what ships) into a
 sandbox node's script folder and runs it under Wine's ``cmd.exe`` once per environment of
 :func:`case_variables` - the same variables and values the site's case tables show
-(``render.macros.Site.case_table`` imports them from here). Each run is compared with
-:func:`runbook_engine.engine.batchsim.simulate` of the same text: the ARM calls the stubs
+(``batch.cases``, shared with the site's case tables). Each run is compared with
+:func:`runbook_engine.batch.simulator.simulate` of the same text: the ARM calls the stubs
 recorded (``$RB_ARM_TRACE``) must equal the simulator's ``calls``, and the script must abort in
 Wine exactly when the simulator says it aborts.
 
@@ -24,11 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
-from .batchsim import UNSET, cases, simulate
+from runbook_engine.batch.cases import CASE_KEYS, case_variables
+from runbook_engine.batch.simulator import UNSET, cases, simulate
+from runbook_engine.sandbox.scriptrun import run_script
 
 if TYPE_CHECKING:
-    from ..render.scripts import Script
-    from .transports.wine import WineTransport
+    from runbook_engine.artifacts.scripts import Script
+    from runbook_engine.engine.transports.wine import WineTransport
 
 __all__ = [
     "CASE_KEYS",
@@ -42,8 +44,6 @@ __all__ = [
     "wine_aborted",
 ]
 
-#: The variables CLUSTERPRO hands to a script, in the order the case tables show them.
-CASE_KEYS: tuple[str, ...] = ("CLP_EVENT", "CLP_DISK", "CLP_SERVER")
 
 #: What Wine 8's cmd.exe prints on stderr for a GOTO to a missing label (it exits 0): its
 #: Japanese message under a Japanese locale, its English one otherwise. (Windows itself says
@@ -57,25 +57,6 @@ LOADER_NOISE: tuple[str, ...] = ("Inconsistency detected by ld.so:",)
 
 #: Where the script is written when no directory is given (a CLUSTERPRO script resource folder).
 DEFAULT_DIRECTORY = r"C:\CLUSTERPRO\scripts\failover\proof"
-
-
-def case_variables(family: Any) -> dict[str, list[str | None]]:
-    """The environments a script is checked for: each documented value of the family's script
-    variables (``family.script_variables``), plus ``CLP_EVENT`` not set at all (the script run
-    outside CLUSTERPRO: its "not running" branch), as a mapping for
-    :func:`runbook_engine.engine.batchsim.cases`.
-
-    The one definition shared by the site's case tables and by :func:`differential`.
-    """
-    variables: dict[str, list[str | None]] = {}
-    for v in family.script_variables:
-        values: list[str | None] = [
-            item[0] if isinstance(item, tuple) else item.value for item in v.values
-        ]
-        if v.name == "CLP_EVENT":
-            values.append(UNSET)
-        variables[v.name] = values
-    return variables
 
 
 def wine_aborted(stderr: str) -> bool:
@@ -134,10 +115,10 @@ def differential(
 
     The script's bytes (``script.data``) are written to ``directory\\script.name`` in the node
     (the folder is created if needed) and run as CLUSTERPRO runs it
-    (:meth:`WineTransport.run_script`). The ARM stubs append to *trace_file* (a temporary file
+    (:func:`runbook_engine.sandbox.scriptrun.run_script`). The ARM stubs append to *trace_file* (a temporary file
     by default); only the rows of each run are compared.
     """
-    from .transports.wine import ensure_wineserver, windows_to_unix
+    from runbook_engine.engine.transports.wineprefix import ensure_wineserver, windows_to_unix
 
     assert transport.prefix is not None
     path_windows = str(PureWindowsPath(directory) / script.name)
@@ -152,13 +133,13 @@ def differential(
         for env in cases(variables):
             sim = simulate(script.text, env, script=script.name)
             began = time.perf_counter()
-            rows, stderr, rc = transport.run_script(path_windows, env, trace)
+            rows, stderr, rc = run_script(transport, path_windows, env, trace)
             retried = False
             if [list(r) for r in rows] != [list(c) for c in sim.calls]:
                 # Measured: under heavy load about one Wine run in a few hundred records no ARM
                 # call at all (a stub process that never ran). A real disagreement repeats; the
                 # retry is reported (CaseResult.retried) and printed by the tests.
-                rows, stderr, rc = transport.run_script(path_windows, env, trace)
+                rows, stderr, rc = run_script(transport, path_windows, env, trace)
                 retried = True
             seconds = time.perf_counter() - began
             results.append(CaseResult(

@@ -7,7 +7,7 @@ highest-priority node that is not down.
 """
 from __future__ import annotations
 
-from ..model.schema import Figure, Guide, KnowledgeBase
+from runbook_engine.model.schema import Figure, Guide, KnowledgeBase
 
 
 def _quote(*lines: str) -> str:

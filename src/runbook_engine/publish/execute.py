@@ -1,111 +1,29 @@
-"""Runbook notebooks: generated from a guide's procedure (one per guide and language), and run on a
-node with nbclient.
+"""Run a guide's runbook notebook on a node with nbclient, leaving the executed notebook and a JSON
+summary under ``.runbook/runs/<run_id>/`` as the audit record.
 
-Generated notebooks carry no outputs and have deterministic cell ids and metadata, so
-regenerating gives identical bytes (a test checks the committed ones are fresh). Running one
-injects the run's parameters after the cell tagged ``parameters`` (papermill's convention; the
+The run's parameters are injected after the cell tagged ``parameters`` (papermill's convention; the
 notebooks also run unchanged under papermill and ``jupyter nbconvert --execute``).
 """
 from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from jupyter_client.manager import KernelManager
+from nbformat.v4 import new_code_cell
 
-from ..model.project import Project
-from ..model.schema import Guide
-from .files import write_atomic
-from .templates import environment
+from runbook_engine.artifacts.files import write_atomic
+from runbook_engine.artifacts.notebooks import notebook_path
+from runbook_engine.engine.journal import new_run_id
+from runbook_engine.model.project import Project
 
-LANGS = ("ja", "en")
 CELL_TIMEOUT = 600  # seconds for one cell (a 4-step apply on a cold Wine node stays well below)
 STARTUP_TIMEOUT = 60
 
 
-_LINK = re.compile(r"\[([^\]]+)\]\([^)\s]+\)")
-NOTEBOOK_TABLES = ("resources", "services", "ports", "dns-records")  # the same tables as the site
-
-
-def _tables(project: Project, guide: Guide, step, lang: str) -> list[str]:
-    from .macros import Site
-
-    site = Site(project, lang)
-    # links in the tables point at site pages, which a notebook does not have: keep their text
-    return [_LINK.sub(r"\1", site.shows(guide.id, name).strip()) for name in step.shows if name in NOTEBOOK_TABLES]
-
-
-def build_notebook(project: Project, guide: Guide, lang: str) -> nbformat.NotebookNode:
-    kb = project.knowledge
-    env = environment(project.snippets)
-    features = {f.id: f.name(lang) for f in guide.meta.features}
-    ctx = {"guide": guide, "lang": lang, "L": lambda i: kb.label(i)(lang),
-           "feature_name": lambda f: features.get(f, f)}
-
-    def md(name: str, cell_id: str, **extra) -> nbformat.NotebookNode:
-        text = env.get_template(f"notebook/{name}.md.j2").render(**ctx, **extra).strip() + "\n"
-        c = new_markdown_cell(text.rstrip("\n"))
-        c.id = cell_id
-        return c
-
-    def code(name: str, cell_id: str, tags: list[str] | None = None, **extra) -> nbformat.NotebookNode:
-        text = env.get_template(f"notebook/{name}.py.j2").render(**ctx, **extra).strip()
-        c = new_code_cell(text)
-        c.id = cell_id
-        if tags:
-            c.metadata["tags"] = tags
-        return c
-
-    cells = [md("title", "title"), code("parameters", "parameters", tags=["parameters"]), code("setup", "setup")]
-    for phase in guide.procedure.phases:
-        cells.append(md("phase", f"phase-{phase.id}", phase=phase))
-        for step in phase.steps:
-            cells.append(md("step", f"{step.id}-text", step=step, tables=_tables(project, guide, step, lang)))
-            c = code("step", f"{step.id}-run", step=step)
-            c.metadata["runbook"] = {"step": step.id, "mode": step.mode}
-            cells.append(c)
-    cells.append(md("closing", "closing"))
-    cells.append(code("summary", "summary"))
-    nb = new_notebook(cells=cells)
-    nb.metadata = {
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-        "runbook": {"guide": guide.id, "lang": lang, "steps": [s.id for s in guide.steps()]},
-    }
-    nbformat.validate(nb)
-    return nb
-
-
-def notebook_bytes(nb: nbformat.NotebookNode) -> bytes:
-    return (nbformat.writes(nb, version=4) + ("" if nbformat.writes(nb).endswith("\n") else "\n")).encode("utf-8")
-
-
-def notebook_path(project: Project, guide_id: str, lang: str) -> Path:
-    return project.runbooks / f"{guide_id}.{lang}.ipynb"
-
-
-def render_all(project: Project) -> dict[Path, bytes]:
-    kb = project.knowledge
-    return {notebook_path(project, g.id, lang): notebook_bytes(build_notebook(project, g, lang))
-            for g in kb.guides.values() for lang in LANGS}
-
-
-def write_notebooks(project: Project) -> list[Path]:
-    """Write every notebook whose bytes changed (atomically); return the paths written."""
-    written = []
-    for path, data in render_all(project).items():
-        if not path.exists() or path.read_bytes() != data:
-            write_atomic(path, data)
-            written.append(path)
-    return written
-
-
-# ------------------------------------------------------------------------------------------------
 @dataclass
 class RunRequest:
     guide: str
@@ -140,8 +58,6 @@ def run_notebook(project: Project, req: RunRequest) -> dict:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    from ..engine.journal import new_run_id
-
     src = notebook_path(project, req.guide, req.lang)
     if not src.exists():
         raise FileNotFoundError(f"{src} not found: run `runbook build` first")
@@ -159,8 +75,6 @@ def run_notebook(project: Project, req: RunRequest) -> dict:
     saved = {k: os.environ.get(k) for k in kernel_env}
     os.environ.update(kernel_env)
     t0 = time.perf_counter()
-    from jupyter_client.manager import KernelManager
-
     # IPC sockets in the run folder: kernel traffic never touches a TCP port
     km = KernelManager(kernel_name="python3", transport="ipc", ip=str(run_dir / "kernel"))
     client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, startup_timeout=STARTUP_TIMEOUT,

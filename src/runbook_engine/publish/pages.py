@@ -1,28 +1,23 @@
-"""Macros of the manual site (mkdocs-macros module ``runbook_engine.render.macros``).
+"""The page builders of the manual site: one :class:`Site` per build language, whose public
+methods are the macros the page templates in docs/ call (registered by publish/macros.py).
 
-Pages in docs/ hold structure and macro calls only; every visible text comes from kb/ through the
-functions below, in the language of the build (``theme.language``, set per build by
-render/site.py). Tables, admonitions and diagrams are returned as Markdown.
+Pages hold structure and macro calls only; every visible text comes from kb/ through the methods
+below, in the language of the build. Tables, admonitions and diagrams are returned as Markdown.
 """
 from __future__ import annotations
 
-import html
 import posixpath
-from pathlib import Path
 from typing import Any, Iterable
 
-from ..model.project import Project
-from ..model.schema import Admonition, Guide, KnowledgeBase, Port, Step, Text
-from .diagrams import topology_mermaid
-from .scripts import SCRIPT_NAMES, render_scripts
-
-#: Admonition type of Material and the label of its title, per kind of note in kb/.
-ADMONITIONS = {
-    "note": ("note", "admonition-note"),
-    "important": ("warning", "admonition-important"),
-    "related": ("info", "admonition-related"),
-    "caution": ("danger", "admonition-caution"),
-}
+from runbook_engine.artifacts.diagrams import topology_mermaid
+from runbook_engine.artifacts.markdown import ADMONITIONS, admonition, code, indent, table
+from runbook_engine.artifacts.notebooks import build_notebook
+from runbook_engine.artifacts.scripts import SCRIPT_NAMES, render_scripts
+from runbook_engine.artifacts.tables import GuideTables
+from runbook_engine.batch.cases import case_variables, format_call, merge_cases
+from runbook_engine.batch.simulator import simulate_all
+from runbook_engine.model.project import Project
+from runbook_engine.model.schema import Admonition, Guide, KnowledgeBase, Step, Text
 
 PAGES = {
     "home": "index.md",
@@ -37,37 +32,6 @@ PAGES = {
     "errata": "{guide}/errata.md",
     "runbook": "{guide}/runbook.md",
 }
-
-
-# --------------------------------------------------------------------------------------------
-# Markdown building blocks
-# --------------------------------------------------------------------------------------------
-
-
-def cell(text: str) -> str:
-    """Text for one Markdown table cell (pipes escaped, one line)."""
-    return " ".join(str(text).split()).replace("|", "\\|")
-
-
-def table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
-    header = list(header)
-    out = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
-    for row in rows:
-        out.append("| " + " | ".join(cell(c) for c in row) + " |")
-    return "\n".join(out) + "\n"
-
-
-def indent(text: str, by: str = "    ") -> str:
-    return "\n".join(by + line if line.strip() else "" for line in text.splitlines())
-
-
-def admonition(kind: str, title: str, body: str) -> str:
-    return f'!!! {kind} "{title}"\n\n{indent(body)}\n'
-
-
-def code(text: str) -> str:
-    """Inline code safe in a table cell (HTML, so backticks and pipes cannot break it)."""
-    return "<code>" + html.escape(text, quote=False).replace("|", "&#124;") + "</code>"
 
 
 # --------------------------------------------------------------------------------------------
@@ -272,68 +236,23 @@ class Site:
             "scripts": self.scripts_link,
         }[what](guide_id)
 
+    def tables(self) -> GuideTables:
+        return GuideTables(self.kb, self.lang, self.page_link)
+
     def resources_table(self, guide_id: str) -> str:
-        g = self.guide(guide_id)
-        rows = []
-        notes = []
-        for r in g.resources:
-            detail = self.T(r.detail)
-            if r.key:
-                detail += f"<br>{self.L('registry-key')}: {code(r.key)}"
-            rows.append([self.T(r.name), detail])
-            if r.note:
-                notes.append(admonition("warning", self.L("admonition-important"), self.T(r.note)))
-        return table([self.L("resource"), self.L("detail")], rows) + "\n" + "\n".join(notes)
+        return self.tables().resources(self.guide(guide_id))
 
     def services_table(self, guide_id: str) -> str:
-        g = self.guide(guide_id)
-        header = [self.L("service-name"), self.L("display-name"), self.L("watch-id"), self.L("flags"), self.L("feature"), self.L("set-in-step")]
-        rows = []
-        for s in g.manual_services():
-            step = g.step(s.manual_in)
-            where = f"[{step.label}. {self.T(step.title)}]({self.page_link('procedure', guide_id, step.id)})"
-            rows.append([code(s.service), s.display_name, code(s.watch_id), " ".join(s.flags), self.feature_name(guide_id, s.feature), where])
-        out = table(header, rows)
-        for s in g.services:
-            if s.note:
-                out += "\n" + admonition("warning", self.L("admonition-important"), self.T(s.note))
-        return out
+        return self.tables().services(self.guide(guide_id))
 
     def ports_tables(self, guide_id: str) -> str:
-        """The guide's ports as two tables, as the original prints them: local ports (inbound)
-        and remote ports (outbound). One source: the family's port records."""
-        ports = self.kb.ports_for(self.guide(guide_id))
-        out = []
-        for direction, side_label in (("in", "local-port"), ("out", "remote-port")):
-            chosen = [p for p in ports if p.direction == direction]
-            if not chosen:
-                continue
-            header = [self.L("protocol"), self.L("direction"), self.L(side_label), self.L("purpose"), self.L("peer"), self.L("applies-to"), self.L("condition")]
-            rows = [self._port_row(p) for p in chosen]
-            out.append(f"**{self.L(side_label)}: {self.L(direction)}**\n")
-            out.append('<div class="rb-ports" data-direction="' + direction + '" markdown>\n\n' + table(header, rows) + "\n</div>\n")
-        return "\n".join(out)
-
-    def _port_row(self, p: Port) -> list[str]:
-        return [
-            p.protocol.upper(),
-            self.L(p.direction),
-            str(p.port),
-            self.T(p.purpose),
-            self.T(p.peer),
-            self.version_names(p.versions),
-            self.T(p.condition) or "—",
-        ]
+        return self.tables().ports(self.guide(guide_id))
 
     def port_note(self) -> str:
         return self.T(self.kb.family.port_note) + "\n"
 
     def dns_records(self, guide_id: str) -> str:
-        d = self.guide(guide_id).dns
-        rows = [[r.rtype, self.T(r.target), self.T(r.required_for) or "—"] for r in d.records]
-        out = self.T(d.intro) + "\n\n" + table([self.L("record"), self.L("value"), self.L("required")], rows)
-        out += "\n" + self.T(d.note) + "\n\n" + admonition("info", self.L("admonition-related"), self.T(d.reference))
-        return out
+        return self.tables().dns_records(self.guide(guide_id))
 
     def download_links(self, guide_id: str) -> str:
         items = []
@@ -365,8 +284,6 @@ class Site:
         """The runbook notebook of this language, rendered as a page: Markdown cells as they are
         (headings one level down), code cells as Python blocks. Generated by the same function
         that writes runbooks/, so the page and the notebook cannot differ."""
-        from .notebooks import build_notebook
-
         nb = build_notebook(self.project, self.guide(guide_id), self.lang)
         out = []
         for c in nb.cells:
@@ -434,9 +351,6 @@ class Site:
         """What the script does for every combination of CLP_EVENT / CLP_DISK / CLP_SERVER, found
         by simulating the rendered script (engine.batchsim). Rows whose outcome does not depend
         on a variable show that variable as "any"."""
-        from ..engine.batchsim import simulate_all
-        from ..engine.scriptproof import case_variables
-
         script = self.scripts(guide_id)[name]
         # the same cases the Wine differential proof runs (engine/scriptproof.py)
         variables = case_variables(self.kb.family)
@@ -502,64 +416,3 @@ def value_pair(item: Any) -> tuple[str, Text]:
     if isinstance(item, tuple):
         return item[0], item[1]
     return item.value, item.meaning
-
-
-def format_call(call: tuple[str, ...]) -> str:
-    return " ".join([call[0], *(f'"{a}"' if (" " in a or not a) else a for a in call[1:])])
-
-
-def merge_cases(variables: dict[str, list], results: list[tuple[dict, Any]]) -> list[tuple[tuple, Any]]:
-    """Collapse environments with the same outcome: a variable whose every value gives the same
-    trace (the other variables fixed) becomes ``"*"``. Order follows the first environment."""
-    names = list(variables)
-    rows = [(tuple(env.get(n) for n in names), trace) for env, trace in results]
-
-    def key(trace):
-        return (tuple(trace.calls), trace.aborted)
-
-    changed = True
-    while changed:
-        changed = False
-        for i, name in enumerate(names):
-            domain = set(variables[name])
-            groups: dict[tuple, list[int]] = {}
-            for idx, (vals, trace) in enumerate(rows):
-                if vals[i] == "*":
-                    continue
-                groups.setdefault((vals[:i] + vals[i + 1:], key(trace)), []).append(idx)
-            merged: dict[int, tuple] = {}
-            drop: set[int] = set()
-            for (rest, _), idxs in groups.items():
-                if {rows[j][0][i] for j in idxs} == domain and len(idxs) > 1:
-                    first = idxs[0]
-                    merged[first] = rows[first][0][:i] + ("*",) + rows[first][0][i + 1:]
-                    drop.update(idxs[1:])
-            if merged:
-                rows = [(merged.get(j, vals), trace) for j, (vals, trace) in enumerate(rows) if j not in drop]
-                changed = True
-    return rows
-
-
-# --------------------------------------------------------------------------------------------
-# mkdocs-macros entry point
-# --------------------------------------------------------------------------------------------
-
-
-def define_env(env: Any) -> None:
-    config_dir = Path(env.conf["config_file_path"]).parent
-    project = Project.find(config_dir)
-    lang = str(env.conf["theme"]["language"] or "ja")
-
-    def page_path() -> str:
-        page = getattr(env, "page", None)
-        return page.file.src_uri if page is not None else "index.md"
-
-    site = Site(project, lang, page_path)
-    env.variables["lang"] = lang
-    env.variables["kb"] = site.kb
-    for name in dir(site):
-        if name.startswith("_"):
-            continue
-        attr = getattr(site, name)
-        if callable(attr):
-            env.macro(attr, name)

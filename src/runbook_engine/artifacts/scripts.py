@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..model.schema import Guide, KnowledgeBase
-from .templates import environment
+from runbook_engine.model.schema import Guide, KnowledgeBase
+from runbook_engine.artifacts.templates import environment
 
 SCRIPT_NAMES = ("START.BAT", "STOP.BAT")
 ENCODINGS = {"ja": "cp932", "en": "ascii"}

@@ -1,0 +1,91 @@
+"""Runbook notebooks generated from a guide's procedure (one per guide and language).
+
+Generated notebooks carry no outputs and have deterministic cell ids and metadata, so
+regenerating gives identical bytes (a test checks the committed ones are fresh). Running them is
+publish/execute.py's job.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from runbook_engine.model.project import Project
+from runbook_engine.model.schema import Guide
+from runbook_engine.artifacts.files import write_atomic
+from runbook_engine.artifacts.tables import TABLES, render_table
+from runbook_engine.artifacts.templates import environment
+
+LANGS = ("ja", "en")
+
+
+def _tables(project: Project, guide: Guide, step, lang: str) -> list[str]:
+    """The tables the step shows on the site (the same functions; no links: a notebook has no pages)."""
+    kb = project.knowledge
+    return [render_table(kb, guide, name, lang).strip() for name in step.shows if name in TABLES]
+
+
+def build_notebook(project: Project, guide: Guide, lang: str) -> nbformat.NotebookNode:
+    kb = project.knowledge
+    env = environment(project.snippets)
+    features = {f.id: f.name(lang) for f in guide.meta.features}
+    ctx = {"guide": guide, "lang": lang, "L": lambda i: kb.label(i)(lang),
+           "feature_name": lambda f: features.get(f, f)}
+
+    def md(name: str, cell_id: str, **extra) -> nbformat.NotebookNode:
+        text = env.get_template(f"notebook/{name}.md.j2").render(**ctx, **extra).strip() + "\n"
+        c = new_markdown_cell(text.rstrip("\n"))
+        c.id = cell_id
+        return c
+
+    def code(name: str, cell_id: str, tags: list[str] | None = None, **extra) -> nbformat.NotebookNode:
+        text = env.get_template(f"notebook/{name}.py.j2").render(**ctx, **extra).strip()
+        c = new_code_cell(text)
+        c.id = cell_id
+        if tags:
+            c.metadata["tags"] = tags
+        return c
+
+    cells = [md("title", "title"), code("parameters", "parameters", tags=["parameters"]), code("setup", "setup")]
+    for phase in guide.procedure.phases:
+        cells.append(md("phase", f"phase-{phase.id}", phase=phase))
+        for step in phase.steps:
+            cells.append(md("step", f"{step.id}-text", step=step, tables=_tables(project, guide, step, lang)))
+            c = code("step", f"{step.id}-run", step=step)
+            c.metadata["runbook"] = {"step": step.id, "mode": step.mode}
+            cells.append(c)
+    cells.append(md("closing", "closing"))
+    cells.append(code("summary", "summary"))
+    nb = new_notebook(cells=cells)
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+        "runbook": {"guide": guide.id, "lang": lang, "steps": [s.id for s in guide.steps()]},
+    }
+    nbformat.validate(nb)
+    return nb
+
+
+def notebook_bytes(nb: nbformat.NotebookNode) -> bytes:
+    return (nbformat.writes(nb, version=4) + ("" if nbformat.writes(nb).endswith("\n") else "\n")).encode("utf-8")
+
+
+def notebook_path(project: Project, guide_id: str, lang: str) -> Path:
+    return project.runbooks / f"{guide_id}.{lang}.ipynb"
+
+
+def render_all(project: Project) -> dict[Path, bytes]:
+    kb = project.knowledge
+    return {notebook_path(project, g.id, lang): notebook_bytes(build_notebook(project, g, lang))
+            for g in kb.guides.values() for lang in LANGS}
+
+
+def write_notebooks(project: Project) -> list[Path]:
+    """Write every notebook whose bytes changed (atomically); return the paths written."""
+    written = []
+    for path, data in render_all(project).items():
+        if not path.exists() or path.read_bytes() != data:
+            write_atomic(path, data)
+            written.append(path)
+    return written

@@ -1,0 +1,121 @@
+"""The guide's tables as Markdown, one function per kind of table a step can show (``shows:`` in
+procedure.yaml). The site's pages and the notebooks' cells call the same functions, so a table
+reads the same in both; the site passes a *link* function, a notebook none (no pages to link to).
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from runbook_engine.artifacts.markdown import admonition, code, table
+from runbook_engine.model.schema import Guide, KnowledgeBase, Port, Text
+
+#: link(page, guide_id, anchor) -> href relative to the page being rendered
+Link = Callable[[str, str, str], str]
+
+
+class GuideTables:
+    """The tables of one language. Registered by the name a step's ``shows:`` uses."""
+
+    def __init__(self, kb: KnowledgeBase, lang: str, link: Link | None = None):
+        self.kb = kb
+        self.lang = lang
+        self._link = link
+
+    def T(self, text: Text | None) -> str:
+        return text(self.lang) if text is not None else ""
+
+    def L(self, label_id: str, **fmt: str) -> str:
+        text = self.kb.label(label_id)(self.lang)
+        return text.format(**fmt) if fmt else text
+
+    def linked(self, text: str, page: str, guide_id: str, anchor: str = "") -> str:
+        """*text* linked to a page of the guide, or plain text where there are no pages."""
+        if self._link is None:
+            return text
+        return f"[{text}]({self._link(page, guide_id, anchor)})"
+
+    def version_names(self, ids: Iterable[str]) -> str:
+        names = {v.id: v.name for v in self.kb.family.versions}
+        return ", ".join(names[i] for i in ids)
+
+    def feature_name(self, guide: Guide, feature_id: str) -> str:
+        for f in guide.meta.features:
+            if f.id == feature_id:
+                return self.T(f.name)
+        raise KeyError(feature_id)
+
+    # ---- the tables ------------------------------------------------------------------------
+    def resources(self, guide: Guide) -> str:
+        rows = []
+        notes = []
+        for r in guide.resources:
+            detail = self.T(r.detail)
+            if r.key:
+                detail += f"<br>{self.L('registry-key')}: {code(r.key)}"
+            rows.append([self.T(r.name), detail])
+            if r.note:
+                notes.append(admonition("warning", self.L("admonition-important"), self.T(r.note)))
+        return table([self.L("resource"), self.L("detail")], rows) + "\n" + "\n".join(notes)
+
+    def services(self, guide: Guide) -> str:
+        header = [self.L("service-name"), self.L("display-name"), self.L("watch-id"), self.L("flags"),
+                  self.L("feature"), self.L("set-in-step")]
+        rows = []
+        for s in guide.manual_services():
+            step = guide.step(s.manual_in)
+            where = self.linked(f"{step.label}. {self.T(step.title)}", "procedure", guide.id, step.id)
+            rows.append([code(s.service), s.display_name, code(s.watch_id), " ".join(s.flags),
+                         self.feature_name(guide, s.feature), where])
+        out = table(header, rows)
+        for s in guide.services:
+            if s.note:
+                out += "\n" + admonition("warning", self.L("admonition-important"), self.T(s.note))
+        return out
+
+    def ports(self, guide: Guide) -> str:
+        """The guide's ports as two tables, as the original prints them: local ports (inbound)
+        and remote ports (outbound). One source: the family's port records."""
+        ports = self.kb.ports_for(guide)
+        out = []
+        for direction, side_label in (("in", "local-port"), ("out", "remote-port")):
+            chosen = [p for p in ports if p.direction == direction]
+            if not chosen:
+                continue
+            header = [self.L("protocol"), self.L("direction"), self.L(side_label), self.L("purpose"),
+                      self.L("peer"), self.L("applies-to"), self.L("condition")]
+            rows = [self._port_row(p) for p in chosen]
+            out.append(f"**{self.L(side_label)}: {self.L(direction)}**\n")
+            out.append('<div class="rb-ports" data-direction="' + direction + '" markdown>\n\n'
+                       + table(header, rows) + "\n</div>\n")
+        return "\n".join(out)
+
+    def _port_row(self, p: Port) -> list[str]:
+        return [
+            p.protocol.upper(),
+            self.L(p.direction),
+            str(p.port),
+            self.T(p.purpose),
+            self.T(p.peer),
+            self.version_names(p.versions),
+            self.T(p.condition) or "—",
+        ]
+
+    def dns_records(self, guide: Guide) -> str:
+        d = guide.dns
+        rows = [[r.rtype, self.T(r.target), self.T(r.required_for) or "—"] for r in d.records]
+        out = self.T(d.intro) + "\n\n" + table([self.L("record"), self.L("value"), self.L("required")], rows)
+        out += "\n" + self.T(d.note) + "\n\n" + admonition("info", self.L("admonition-related"), self.T(d.reference))
+        return out
+
+
+#: ``shows:`` name -> method of :class:`GuideTables` (the tables a notebook cell can carry too)
+TABLES: dict[str, Callable[[GuideTables, Guide], str]] = {
+    "resources": GuideTables.resources,
+    "services": GuideTables.services,
+    "ports": GuideTables.ports,
+    "dns-records": GuideTables.dns_records,
+}
+
+
+def render_table(kb: KnowledgeBase, guide: Guide, name: str, lang: str, link: Link | None = None) -> str:
+    return TABLES[name](GuideTables(kb, lang, link), guide)

@@ -1,0 +1,261 @@
+"""A Wine prefix as a Windows node: its environment, its wineserver and its paths (used by the
+Wine transport and by the sandbox that makes prefixes).
+
+Environment of every call (:func:`node_env`): ``WINEPREFIX``, ``WINEDEBUG=-all``,
+``LANG=ja_JP.UTF-8`` (ANSI/OEM code page 932, as on a Japanese Windows node),
+``WINEDLLOVERRIDES`` selecting our native ``sc.exe``, ``certutil.exe`` and ``fsutil.exe`` over
+Wine's builtins, and ``WINEPATH`` with the ARM stub directory.
+
+``LANG=ja_JP.UTF-8`` only gives code page 932 if glibc can load that locale: without it Wine
+silently runs with ACP 1252 / OEMCP 437 (CP932 bytes in a .BAT still reach a program's argv
+unchanged, by accident of the 1252 round trip, but ``echo`` of Japanese text comes out as
+garbage). :func:`ensure_locale` compiles the locale into ``PREFIX/.rb-locale`` with
+``localedef`` and :func:`node_env` points ``LOCPATH`` there, so no system locale is needed.
+
+One persistent ``wineserver -p`` is kept per prefix (:func:`ensure_wineserver`): services only
+run while it lives, and a warm server makes a call cost ≈0.1 s instead of ≈0.5-3 s. The first
+Wine process after the server starts also starts services.exe and the auto-start services, which
+inherit that process's standard handles; it is therefore always run with stdin/stdout/stderr on
+/dev/null, or a captured pipe would never reach EOF.
+
+Exit codes: Wine hands the Windows exit code to Linux modulo 256. :meth:`WineTransport.run`
+reads each command's full ``%ERRORLEVEL%`` from the markers; :func:`runbook_engine.sandbox.scriptrun.run_script`
+can only return the truncated process status.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PureWindowsPath
+
+from runbook_engine.engine.transports.base import TransportError
+
+WINE = "wine"
+WINESERVER = "wineserver"
+DEFAULT_LANG = "ja_JP.UTF-8"
+#: Where the sandbox installs the ARM stubs (on WINEPATH) and the service executable.
+ARM_BIN_DIR = r"C:\CLUSTERPRO\bin"
+SERVICE_DIR = r"C:\CLUSTERPRO\sandbox"
+#: The system32 tools a node's prefix may carry as native programs in place of Wine's builtins
+#: (Wine 8's sc.exe lacks ``config``/``qc``, certutil and fsutil are stubs); a native helper for a
+#: new action adds its name here and its source under sandbox/native/.
+SYSTEM32_TOOLS: tuple[str, ...] = ("sc", "certutil", "fsutil")
+#: ``WINEDLLOVERRIDES`` value that makes Wine load our system32 tools instead of its builtins.
+NATIVE_OVERRIDES = ",".join(f"{name}.exe" for name in SYSTEM32_TOOLS) + "=n"
+TEMP_DIR_WINDOWS = r"C:\windows\temp"
+#: Directory inside a prefix holding its compiled glibc locale (``LOCPATH``).
+LOCALE_DIR_NAME = ".rb-locale"
+_LOCALE_VARS = ("LC_ALL", "LC_CTYPE", "LC_MESSAGES")
+_SERVER_START_TIMEOUT = 180.0
+
+
+def node_env(prefix: Path, *, lang: str = DEFAULT_LANG,
+             base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The complete environment for running Windows programs in the node at *prefix*.
+
+    *base* defaults to this process's environment. Locale variables that would override
+    ``LANG`` are dropped, and ``DISPLAY``/``WAYLAND_DISPLAY`` too (no window ever opens).
+    ``LOCPATH`` points at the prefix's compiled locale when :func:`ensure_locale` made one.
+    """
+    prefix = Path(prefix).resolve()
+    env = dict(os.environ if base is None else base)
+    for name in (*_LOCALE_VARS, "DISPLAY", "WAYLAND_DISPLAY", "LOCPATH"):
+        env.pop(name, None)
+    env.update(
+        WINEPREFIX=str(prefix),
+        WINEDEBUG="-all",
+        LANG=lang,
+        WINEDLLOVERRIDES=NATIVE_OVERRIDES,
+        WINEPATH=ARM_BIN_DIR,
+    )
+    locale_dir = prefix / LOCALE_DIR_NAME
+    if (locale_dir / lang).is_dir():
+        env["LOCPATH"] = str(locale_dir)
+    return env
+
+
+def ensure_locale(prefix: Path, lang: str = DEFAULT_LANG) -> Path:
+    """Compile glibc locale *lang* (e.g. ``ja_JP.UTF-8``) into ``PREFIX/.rb-locale``; its dir.
+
+    Uses ``localedef`` (libc-bin) with the sources of Debian's ``locales`` package; nothing
+    system-wide changes. A no-op if already there.
+    """
+    locale_dir = Path(prefix) / LOCALE_DIR_NAME
+    target = locale_dir / lang
+    if target.is_dir():
+        return locale_dir
+    name, _, charset = lang.partition(".")
+    locale_dir.mkdir(parents=True, exist_ok=True)
+    tmp = locale_dir / f".{lang}.{os.getpid()}"
+    proc = subprocess.run(
+        ["localedef", "-i", name, "-f", charset or "UTF-8", str(tmp)],
+        capture_output=True, text=True, check=False,
+    )
+    if not (tmp / "LC_CTYPE").is_file():
+        raise TransportError(
+            f"localedef could not build {lang} (Debian package locales needed): {proc.stderr}"
+        )
+    os.replace(tmp, target)
+    return locale_dir
+
+
+# --- wineserver ------------------------------------------------------------------------------
+
+def _server_dir_name(prefix: Path) -> str:
+    st = os.stat(prefix)
+    return f"server-{st.st_dev:x}-{st.st_ino:x}"
+
+
+def _is_persistent(cmdline: list[str]) -> bool:
+    """Whether the last ``-p``/``-pN`` option of a wineserver command line keeps it alive."""
+    persistent = False
+    for arg in cmdline[1:]:
+        if arg == "-p" or arg == "--persistent":
+            persistent = True
+        elif arg.startswith("-p") and arg[2:].isdigit():
+            persistent = int(arg[2:]) > 0
+        elif arg.startswith("--persistent="):
+            persistent = arg.split("=", 1)[1] != "0"
+    return persistent
+
+
+def wineserver_processes(prefix: Path) -> list[tuple[int, bool]]:
+    """``(pid, persistent)`` of the wineservers serving *prefix* (found by their working dir)."""
+    try:
+        wanted = _server_dir_name(prefix)
+    except FileNotFoundError:
+        return []
+    found: list[tuple[int, bool]] = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.path.basename(os.readlink(f"/proc/{entry.name}/cwd")) != wanted:
+                continue
+            with open(f"/proc/{entry.name}/cmdline", "rb") as fh:
+                cmdline = [a.decode(errors="replace") for a in fh.read().split(b"\0") if a]
+        except OSError:
+            continue
+        if cmdline and "wineserver" in os.path.basename(cmdline[0]):
+            found.append((int(entry.name), _is_persistent(cmdline)))
+    return found
+
+
+class _PrefixLock:
+    """An exclusive flock on ``PREFIX/.rb-wineserver.lock`` serialising server start/stop."""
+
+    def __init__(self, prefix: Path) -> None:
+        self.path = Path(prefix) / ".rb-wineserver.lock"
+        self.fd = -1
+
+    def __enter__(self) -> "_PrefixLock":
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+def _quiet_run(argv: list[str], env: dict[str, str], timeout: float) -> int:
+    """Run with every standard handle on /dev/null, in its own session (nothing can hold a pipe)."""
+    return subprocess.run(
+        argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True, timeout=timeout, check=False,
+    ).returncode
+
+
+def ensure_wineserver(prefix: Path, env: dict[str, str] | None = None) -> bool:
+    """Make sure a persistent wineserver serves *prefix* and Wine is warm there.
+
+    Returns True if this call started the server (a "boot" of the node: auto-start services
+    start now), False if a persistent one was already running. A non-persistent server left by
+    a plain ``wine`` call is waited for (``wineserver -w``) and replaced.
+    """
+    prefix = Path(prefix).resolve()
+    if not prefix.is_dir():
+        raise TransportError(f"Wine prefix {prefix} does not exist")
+    env = env if env is not None else node_env(prefix)
+    if any(p for _pid, p in wineserver_processes(prefix)):
+        return False
+    with _PrefixLock(prefix):
+        servers = wineserver_processes(prefix)
+        if any(p for _pid, p in servers):
+            return False
+        if servers:
+            try:
+                _quiet_run([WINESERVER, "-w"], env, timeout=30)
+            except subprocess.TimeoutExpired:
+                _quiet_run([WINESERVER, "-k"], env, timeout=30)
+        rc = _quiet_run([WINESERVER, "-p"], env, timeout=30)
+        if rc != 0:
+            raise TransportError(f"wineserver -p failed for {prefix} (rc {rc})")
+        try:
+            _quiet_run([WINE, "cmd", "/d", "/c", "exit 0"], env, timeout=_SERVER_START_TIMEOUT)
+        except subprocess.TimeoutExpired as exc:
+            raise TransportError(f"warming Wine in {prefix} timed out") from exc
+    return True
+
+
+def stop_wineserver(prefix: Path, env: dict[str, str] | None = None,
+                    timeout: float = 30.0) -> bool:
+    """``wineserver -k`` for *prefix* (stops its services and flushes its registry files).
+
+    Returns True if a server was running. Waits until it has exited.
+    """
+    prefix = Path(prefix).resolve()
+    if not prefix.is_dir() or not wineserver_processes(prefix):
+        return False
+    env = env if env is not None else node_env(prefix)
+    with _PrefixLock(prefix):
+        _quiet_run([WINESERVER, "-k"], env, timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while wineserver_processes(prefix):
+            if time.monotonic() > deadline:
+                raise TransportError(f"wineserver for {prefix} did not exit")
+            time.sleep(0.05)
+    return True
+
+
+# --- paths -----------------------------------------------------------------------------------
+
+def resolve_case(base: Path, parts: list[str]) -> Path:
+    """Join *parts* to *base*, matching each existing component case-insensitively."""
+    path = base
+    for part in parts:
+        candidate = path / part
+        if not candidate.exists() and path.is_dir():
+            lower = part.lower()
+            for child in path.iterdir():
+                if child.name.lower() == lower:
+                    candidate = child
+                    break
+        path = candidate
+    return path
+
+
+def windows_to_unix(prefix: Path, windows_path: str) -> Path:
+    """The Linux path of *windows_path* (``X:\\...``) in the prefix, through ``dosdevices``."""
+    win = PureWindowsPath(windows_path)
+    if not win.drive or len(win.drive) != 2:
+        raise ValueError(f"not an absolute drive path: {windows_path!r}")
+    device = Path(prefix) / "dosdevices" / win.drive.lower()
+    return resolve_case(device.resolve(), list(win.parts[1:]))
+
+
+def unix_to_windows(prefix: Path, path: Path) -> str:
+    """The Windows path of a Linux *path*: ``C:\\`` inside the prefix's drive_c, else ``Z:\\``."""
+    path = Path(path).resolve()
+    drive_c = (Path(prefix) / "drive_c").resolve()
+    try:
+        rel = path.relative_to(drive_c)
+        return "C:\\" + "\\".join(rel.parts)
+    except ValueError:
+        return "Z:" + str(path).replace("/", "\\")
+
+
