@@ -72,7 +72,7 @@ class Session:
         self.guide = self.kb.guides[guide]
         self.lang = lang
         self.mode = mode
-        inv_path = Path(inventory) if inventory else self.project.state / "sandbox" / "inventory.yaml"
+        inv_path = Path(inventory) if inventory else self.project.sandbox_inventory
         self.inventory = load_inventory(inv_path)
         self.node = self.inventory.node(node).name
         self.operator = operator or os.environ.get("RUNBOOK_OPERATOR") or os.environ.get("USER", "operator")

@@ -45,6 +45,11 @@ class Project:
         return Path(os.environ.get("RUNBOOK_STATE", self.root / ".runbook"))
 
     @property
+    def sandbox_inventory(self) -> Path:
+        """The inventory `runbook sandbox create` writes: the default target of every command."""
+        return self.state / "sandbox" / "inventory.yaml"
+
+    @property
     def vendor(self) -> Path:
         """Third-party files installed by the set-up script (mermaid.min.js), not committed."""
         return self.root / ".runbook" / "vendor"

@@ -1,0 +1,88 @@
+"""`runbook plan | apply | verify | rollback`: the engine on the nodes of an inventory."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from runbook_engine.cli.base import fail_input, project_of
+from runbook_engine.model.errors import KbError, KbInvalid
+from runbook_engine.model.project import Project
+
+
+def load_inventory_for(project: Project, path: str | None):
+    """The inventory at *path*, or the sandbox's when none is given."""
+    from runbook_engine.engine.inventory import load_inventory
+
+    if path is None:
+        default = project.sandbox_inventory
+        if not default.exists():
+            raise KbInvalid([KbError(str(default), 1, "no inventory given and no sandbox yet: run `runbook sandbox create` or pass --inventory")])
+        path = str(default)
+    return load_inventory(Path(path))
+
+
+def print_report(report, stream=sys.stdout) -> None:
+    """A plain-text table per node: step, target, current -> desired, status."""
+    from runbook_engine.engine.report import report_lines
+
+    for line in report_lines(report):
+        print(line, file=stream)
+
+
+def show(report, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        print_report(report)
+    return report.exit_code
+
+
+def cmd_engine(args) -> int:
+    from runbook_engine.engine.runner import Runner
+
+    project = project_of(args)
+    try:
+        project.knowledge  # bad kb/ exits 2 before any node is touched
+        inv = load_inventory_for(project, args.inventory)
+        nodes = None if args.all or not args.node else args.node
+        runner = Runner(project, inv, guide_id=args.guide, nodes=nodes, steps=args.step or None)
+    except KbInvalid as exc:
+        return fail_input(exc.errors)
+    except KeyError as exc:
+        return fail_input([f"error: {exc.args[0]}"])
+    return show(runner.run(args.command), args.json)
+
+
+def cmd_rollback(args) -> int:
+    from runbook_engine.engine.runner import rollback
+
+    project = project_of(args)
+    try:
+        inv = load_inventory_for(project, args.inventory)
+        report = rollback(project, inv, args.run_id)
+    except KbInvalid as exc:
+        return fail_input(exc.errors)
+    except FileNotFoundError as exc:
+        return fail_input([f"error: {exc}"])
+    return show(report, args.json)
+
+
+def register(sub) -> None:
+    for name, help_ in (("plan", "show what would change on each node (dry run)"),
+                        ("apply", "change what differs, verify, journal every change"),
+                        ("verify", "report drift from the guide and between nodes")):
+        e = sub.add_parser(name, help=help_)
+        e.add_argument("guide", nargs="?", default=None, help="guide id (default: the inventory's)")
+        e.add_argument("--inventory", "-i", help="inventory YAML (default: the sandbox's)")
+        e.add_argument("--node", action="append", help="node name (repeatable)")
+        e.add_argument("--all", action="store_true", help="every node of the inventory (default)")
+        e.add_argument("--step", action="append", help="only this step id (repeatable)")
+        e.add_argument("--json", action="store_true", help="print the report as JSON")
+        e.set_defaults(func=cmd_engine)
+
+    r = sub.add_parser("rollback", help="restore the before-state of a run")
+    r.add_argument("run_id", help="the run id printed by apply")
+    r.add_argument("--inventory", "-i", help="inventory YAML (default: the sandbox's)")
+    r.add_argument("--json", action="store_true", help="print the report as JSON")
+    r.set_defaults(func=cmd_rollback)

@@ -1,0 +1,36 @@
+"""`runbook sandbox create | destroy`: the embedded sandbox cluster."""
+from __future__ import annotations
+
+from runbook_engine.cli.base import EXIT_OK, fail_input, project_of
+from runbook_engine.model.errors import KbInvalid
+
+
+def cmd_sandbox(args) -> int:
+    from runbook_engine.sandbox.cluster import create_cluster, destroy_cluster
+
+    project = project_of(args)
+    try:
+        kb = project.knowledge
+    except KbInvalid as exc:
+        return fail_input(exc.errors)
+    if args.sandbox_command == "create":
+        guide_id = args.guide or next(iter(kb.guides), None)
+        if guide_id not in kb.guides:
+            return fail_input([f"error: unknown guide '{guide_id}' (known: {', '.join(kb.guides) or 'none'})"])
+        inv_path = create_cluster(project, kb, nodes=args.nodes, guide_id=guide_id, dns=not args.no_dns)
+        print(f"sandbox inventory: {inv_path}")
+    else:
+        destroy_cluster(project)
+        print("sandbox removed")
+    return EXIT_OK
+
+
+def register(sub) -> None:
+    sb = sub.add_parser("sandbox", help="the embedded Wine sandbox cluster")
+    sbs = sb.add_subparsers(dest="sandbox_command", required=True)
+    c = sbs.add_parser("create", help="create (or refresh) the sandbox nodes and DNS servers")
+    c.add_argument("--nodes", type=int, default=4, help="number of nodes (default: 4)")
+    c.add_argument("--guide", default=None, help="guide whose fresh installation the nodes show (default: the first in kb/)")
+    c.add_argument("--no-dns", action="store_true", help="do not start a BIND server for the DNS step")
+    sbs.add_parser("destroy", help="stop and remove the sandbox")
+    sb.set_defaults(func=cmd_sandbox)

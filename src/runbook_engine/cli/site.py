@@ -1,0 +1,49 @@
+"""`runbook build` and `runbook serve`: notebooks and the bilingual site."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from runbook_engine.cli.base import EXIT_OK, check_project, fail_input, project_of
+
+
+def cmd_build(args) -> int:
+    project = project_of(args)
+    errors = check_project(project)
+    if errors:
+        return fail_input(errors)
+    from runbook_engine.artifacts.notebooks import write_notebooks
+    from runbook_engine.publish.site import SiteBuildError, build_site
+
+    written = write_notebooks(project)
+    out = Path(args.out) if args.out else project.root / "site"
+    try:
+        report = build_site(project, out)
+    except SiteBuildError as exc:
+        return fail_input([f"error: {exc}"])
+    print(f"notebooks: {len(written)} written to {project.runbooks}")
+    print(f"site: {out} ({report})")
+    return EXIT_OK
+
+
+def cmd_serve(args) -> int:
+    project = project_of(args)
+    errors = check_project(project)
+    if errors:
+        return fail_input(errors)
+    from runbook_engine.artifacts.notebooks import write_notebooks
+    from runbook_engine.publish.site import serve
+
+    write_notebooks(project)
+    serve(project, host=args.host, port=args.port, out=Path(args.out) if args.out else None)
+    return EXIT_OK
+
+
+def register(sub) -> None:
+    b = sub.add_parser("build", help="build notebooks and the bilingual site (atomic)")
+    b.add_argument("--out", help="site folder (default: site/)")
+    b.set_defaults(func=cmd_build)
+    sv = sub.add_parser("serve", help="build, then serve the site on 127.0.0.1")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    sv.add_argument("--out", help="site folder (default: .runbook/site)")
+    sv.set_defaults(func=cmd_serve)
