@@ -1,0 +1,114 @@
+"""Build the bilingual site atomically: one MkDocs build per language from the same pages.
+
+Japanese goes to ``out/``, English to ``out/en/``. Everything is built into a temporary folder
+beside ``out`` and swapped in only when both languages built: a failed build leaves the previous
+site untouched and raises.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runbook_engine.model.project import Project
+from runbook_engine.publish.config import LANG_DIRS, LANGS, language_config
+from runbook_engine.publish.files import SiteBuildError, mermaid_js
+
+
+@dataclass(frozen=True)
+class LanguageBuild:
+    lang: str
+    seconds: float
+    pages: int
+    site_dir: Path
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    out: Path
+    languages: dict[str, LanguageBuild] = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float:
+        return sum(b.seconds for b in self.languages.values())
+
+
+class _Collect(logging.Handler):
+    """Keeps the warnings and errors MkDocs and mkdocs-macros log, for a one-line error."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(" ".join(record.getMessage().split()))
+
+
+def _build_language(project: Project, lang: str, site_dir: Path, config_file: Path | None) -> LanguageBuild:
+    from mkdocs.commands.build import build
+
+    start = time.perf_counter()
+    cfg = language_config(project, lang, site_dir, config_file)
+    pages: list[str] = []
+
+    def count_pages(html, page, config):  # noqa: ARG001 - MkDocs event signature
+        pages.append(page.file.src_uri)
+        return html
+
+    cfg.plugins.events["post_page"].append(count_pages)
+    collect = _Collect()
+    loggers = [logging.getLogger("mkdocs"), logging.getLogger("mkdocs_macros")]
+    for lg in loggers:
+        lg.addHandler(collect)
+    try:
+        build(cfg)
+    except SystemExit as exc:  # strict mode and mkdocs-macros exit on an error
+        detail = "; ".join(m for m in collect.messages if "Aborted" not in m)[:600] or f"exit code {exc.code}"
+        raise SiteBuildError(f"{lang} build failed: {detail}") from None
+    finally:
+        for lg in loggers:
+            lg.removeHandler(collect)
+    return LanguageBuild(lang, time.perf_counter() - start, len(pages), site_dir)
+
+
+def build_site(project: Project, out: Path, *, config_file: Path | None = None) -> BuildReport:
+    """Build Japanese into *out* and English into *out*/en, atomically.
+
+    Both languages are built into a temporary folder beside *out*; only when both succeeded is it
+    renamed into place (the previous *out* is renamed away first, then removed). On any error the
+    previous *out* stays as it was and the error propagates.
+    """
+    out = Path(out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    mermaid_js(project)  # fail early, with the one-line install hint
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    languages: dict[str, LanguageBuild] = {}
+    try:
+        # Japanese first: a build cleans its site_dir, so en/ is built after the root.
+        for lang in LANGS:
+            site_dir = staging / LANG_DIRS[lang] if LANG_DIRS[lang] else staging
+            built = _build_language(project, lang, site_dir, config_file)
+            languages[lang] = LanguageBuild(lang, built.seconds, built.pages, out / LANG_DIRS[lang])
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.rename(out, old / "site")
+    try:
+        os.rename(staging, out)
+    except BaseException:
+        if old is not None:
+            os.rename(old / "site", out)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return BuildReport(out, languages)

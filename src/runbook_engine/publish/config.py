@@ -1,0 +1,115 @@
+"""The configuration of one language build: mkdocs.yml plus the keys that differ per language
+(theme language, site folder, site name, search options, language switch, guide sections of the
+nav).
+
+The search options live here only: mkdocs.yml names the search plugin without options, so a plain
+`mkdocs build` uses Material's default separator; `runbook build` and `runbook serve` (through
+:func:`language_config`) use the ones below.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from runbook_engine.model.project import Project
+
+LANGS = ("ja", "en")
+#: Where each language lives below the site root.
+LANG_DIRS = {"ja": "", "en": "en"}
+LANG_NAMES = {"ja": "日本語", "en": "English"}
+
+#: Japanese search: besides spaces and hyphens, split where the script changes (katakana, kanji,
+#: hiragana), so that compounds typed without spaces match (see the project notes).
+JA_SEPARATOR = (
+    r"[\s\-]+"
+    r"|(?<=[\u30a0-\u30ff])(?=[\u4e00-\u9fff\u3040-\u309f])"
+    r"|(?<=[\u4e00-\u9fff])(?=[\u30a0-\u30ff\u3040-\u309f])"
+    r"|(?<=[\u3040-\u309f])(?=[\u30a0-\u30ff\u4e00-\u9fff])"
+)
+SEARCH_OPTIONS = {
+    "ja": {"lang": "ja", "pipeline": ["stopWordFilter"], "separator": JA_SEPARATOR},
+    "en": {"lang": "en"},
+}
+
+
+def config_lang(config: Any) -> str:
+    """The language of a loaded MkDocs config (its theme language; Japanese by default)."""
+    lang = str(config["theme"]["language"] or "ja")
+    return lang if lang in LANGS else "ja"
+
+
+def _nav(raw_nav: list, project: Project, lang: str) -> list:
+    """mkdocs.yml lists paths only; pages of a guide folder become a section titled by the guide."""
+    kb = project.knowledge
+    nav: list = []
+    sections: dict[str, list] = {}
+    for item in raw_nav:
+        path = item if isinstance(item, str) else None
+        folder = path.split("/", 1)[0] if path and "/" in path else None
+        if folder in kb.guides:
+            if folder not in sections:
+                sections[folder] = []
+                nav.append({kb.guides[folder].meta.product(lang): sections[folder]})
+            sections[folder].append(path)
+        else:
+            nav.append(item)
+    return nav
+
+
+def _raw_config(config_file: Path) -> dict:
+    from mkdocs.utils.yaml import yaml_load
+
+    with config_file.open("rb") as fd:
+        return yaml_load(fd)
+
+
+def _alternates(lang: str) -> list[dict[str, str]]:
+    """The language switch of a *lang* build: ``root`` is the other language's root seen from
+    this build's root (overrides/partials/alternate.html appends the page's url to it)."""
+    here = LANG_DIRS[lang]
+    alts = []
+    for other in LANGS:
+        there = LANG_DIRS[other]
+        if other == lang:
+            root = ""
+        elif here == "":
+            root = f"{there}/"
+        else:
+            root = "../" * len(here.split("/")) + (f"{there}/" if there else "")
+        # "link" (Material's head <link rel=alternate>) is the other language's root; "abs" serves
+        # pages without a page url (404.html, rendered for an absolute base url).
+        alts.append({
+            "name": LANG_NAMES[other], "lang": other, "link": root or "./", "root": root,
+            "abs": "/" + (f"{there}/" if there else ""),
+        })
+    return alts
+
+
+def language_config(project: Project, lang: str, site_dir: Path, config_file: Path | None = None):
+    """The MkDocs configuration of one language build (mkdocs.yml plus per-language keys)."""
+    from mkdocs.config import load_config
+
+    config_file = config_file or project.root / "mkdocs.yml"
+    raw = _raw_config(config_file)
+    theme = dict(raw.get("theme") or {})
+    theme["language"] = lang
+    plugins = []
+    for entry in raw.get("plugins") or []:
+        name, opts = (entry, {}) if isinstance(entry, str) else next(iter(entry.items()))
+        if name == "search":
+            opts = {**(opts or {}), **SEARCH_OPTIONS[lang]}
+        plugins.append({name: opts or {}})
+    extra = dict(raw.get("extra") or {})
+    extra["alternate"] = _alternates(lang)
+    extra["build_lang"] = lang
+    overrides: dict[str, Any] = {
+        "theme": theme,
+        "plugins": plugins,
+        "extra": extra,
+        "site_dir": str(site_dir),
+        "site_name": project.knowledge.site.site_name(lang),
+    }
+    if raw.get("nav"):
+        overrides["nav"] = _nav(raw["nav"], project, lang)
+    return load_config(config_file=str(config_file), **overrides)
+
