@@ -155,7 +155,7 @@ BAD_INPUT = [
     ("duplicate-key", "guides/surfnavi/dns.yaml", "    rtype: A\n", "    rtype: A\n    rtype: AAAA\n", "duplicate key 'rtype'"),
     ("japanese-in-english", "guides/surfnavi/cautions.yaml", "en: Also read the cautions", "en: 注意 Also read the cautions", "Japanese text in the English field"),
     ("reserved-watch-id", "guides/surfnavi/services.yaml", "watch_id: EMPOP", "watch_id: NEC_POP", "must not start with NEC_"),
-    ("batch-metachar-in-message", "guides/surfnavi/scripts.yaml", "en: Server recovery has finished}", "en: Server recovery & del /q C:\\*}", "unsafe in a cmd.exe script"),
+    ("batch-metachar-in-message", "guides/surfnavi/scripts.yaml", "en: Server recovery has finished}", "en: Server recovery & del /q C:\\*}", "unsafe in a quoted cmd argument"),
     ("batch-metachar-in-service", "guides/surfnavi/services.yaml", "service: FMSRVC,", "service: FMSRVC&calc,", "String should match pattern"),
     ("unknown-field", "guides/surfnavi/resources.yaml", "  - id: fip\n", "  - id: fip\n    colour: blue\n", "unknown field"),
     ("never-stop-service-scripted", "guides/surfnavi/services.yaml", "    scripted: false\n", "    scripted: true\n", "cannot be scripted"),

@@ -10,13 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:[-.][a-z0-9]+)*$", max_length=64)]
-# Windows service names may hold spaces (ExpressMail's do); they are always quoted in commands.
-ServiceName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,79}$")]
-# Watch ids are bare tokens on ARMLOAD / ARMKILL command lines.
-WatchId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,255}$")]
-WindowsPath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]:\\(?:[A-Za-z0-9 _.()-]+\\?)*$")]
-RegistryKey = Annotated[str, StringConstraints(pattern=r"^HKLM\\(?:[A-Za-z0-9 _.-]+\\)*[A-Za-z0-9 _.-]+$")]
+from runbook_engine.model.rules import Id, RegistryKey, ServerName, ServiceName, WatchId, WindowsPath  # noqa: F401 - the value types live in rules
 
 _JA = "\u3000-\u30ff\u3400-\u9fff\uff00-\uffef"
 _JA_GAP = re.compile(f"(?<=[{_JA}]) +(?=[{_JA}])")
@@ -159,7 +153,7 @@ class Feature(Strict):
 
 class Node(Strict):
     id: Id
-    name: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9-]{0,14}$")]
+    name: ServerName
     priority: int = Field(ge=1, le=32)
 
 
@@ -217,13 +211,6 @@ class Service(Strict):
     forbid_kill: bool = False
     note: Text | None = None
     phase: Literal["common", "after-priority"] = "common"
-
-    @field_validator("watch_id")
-    @classmethod
-    def _not_nec(cls, v: str) -> str:
-        if v.upper().startswith("NEC_"):
-            raise ValueError("watch ids must not start with NEC_ (reserved by CLUSTERPRO)")
-        return v
 
 
 class SubStep(Strict):

@@ -1,0 +1,162 @@
+"""Rules written once: the languages, the value patterns, what is safe in a script message, the
+watch-id rule and the placeholder marker of a scaffolded guide.
+
+The schema's types, the loader's checks, the script linter (``batch.lint``), ``runbook check``
+(``publish.checks``), the command-line quoting of the engine (``engine.cmdline``) and the
+inventory all read these; none of them writes a pattern of its own.
+"""
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints
+
+#: Every human text is written in these languages, in this order.
+LANGS: tuple[str, ...] = ("ja", "en")
+
+#: The byte encoding of a generated script per language (cmd.exe reads the OEM code page).
+SCRIPT_ENCODINGS: dict[str, str] = {"ja": "cp932", "en": "ascii"}
+
+#: What `runbook new` writes where a fact or a text is still to be written; `runbook check`
+#: refuses every value equal to it.
+PLACEHOLDER = "TODO"
+
+# --------------------------------------------------------------------------------------------
+# Value patterns, by name. Anchored, for pydantic (which searches) and for re.fullmatch.
+# --------------------------------------------------------------------------------------------
+
+PATTERNS: dict[str, re.Pattern[str]] = {
+    # kb/ ids: lower-case kebab-case (dots allowed for versions such as x2.0)
+    "id": re.compile(r"^[a-z0-9]+(?:[-.][a-z0-9]+)*$"),
+    # Windows service names may hold spaces (ExpressMail's do); they are always quoted in commands
+    "service": re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,79}$"),
+    # watch ids are bare tokens on ARMLOAD / ARMKILL command lines
+    "watch-id": re.compile(r"^[A-Za-z0-9_.-]{1,255}$"),
+    "path": re.compile(r"^[A-Za-z]:\\(?:[A-Za-z0-9 _.()-]+\\?)*$"),
+    "regkey": re.compile(r"^HKLM\\(?:[A-Za-z0-9 _.-]+\\)*[A-Za-z0-9 _.-]+$"),
+    "regvalue": re.compile(r"^[A-Za-z0-9 _.-]{1,64}$"),
+    "drive": re.compile(r"^[A-Za-z]:$"),
+    "token": re.compile(r"^[A-Za-z0-9_.-]{1,64}$"),
+    "start": re.compile(r"^(auto|demand|disabled)$"),
+    # a cluster server's NetBIOS-style name in a guide's topology (SV1, NODE1)
+    "server-name": re.compile(r"^[A-Z][A-Z0-9-]{0,14}$"),
+    # inventory
+    "node-name": re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$"),
+    "env-name": re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$"),
+    "host-name": re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"),
+    "domain-name": re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$"),
+    "ipv4": re.compile(r"^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$"),
+}
+
+
+def fits(kind: str, value: object) -> bool:
+    """True if *value* is a string matching the whole of the *kind* pattern."""
+    return isinstance(value, str) and PATTERNS[kind].fullmatch(value) is not None
+
+
+def _typed(kind: str, **extra):
+    return StringConstraints(pattern=PATTERNS[kind].pattern, **extra)
+
+
+# --------------------------------------------------------------------------------------------
+# Bare tokens and watch ids
+# --------------------------------------------------------------------------------------------
+
+#: CLUSTERPRO reserves watch ids starting with this (compared case-insensitively).
+RESERVED_WATCH_PREFIX = "NEC_"
+
+
+def bare_token_problem(value: str, *, what: str = "name") -> str | None:
+    """Why *value* is not a safe bare cmd token (1-255 of ``A-Z a-z 0-9 _ . -``), or ``None``."""
+    if not value:
+        return f"{what} is empty"
+    if len(value) > 255:
+        return f"{what} is {len(value)} characters long (at most 255)"
+    if not fits("watch-id", value):
+        bad = sorted({c for c in value if not fits("watch-id", c)})
+        return f"{what} {value!r} has characters outside [A-Za-z0-9_.-]: " + " ".join(repr(c) for c in bad)
+    return None
+
+
+def watch_id_problem(value: str) -> str | None:
+    """Why *value* is not a usable ARM watch id (a bare token not starting with ``NEC_``), or ``None``."""
+    err = bare_token_problem(value, what="watch id")
+    if err:
+        return err
+    if value.upper().startswith(RESERVED_WATCH_PREFIX):
+        return f"watch id {value!r} must not start with {RESERVED_WATCH_PREFIX} (reserved for CLUSTERPRO)"
+    return None
+
+
+def _watch_id(value: str) -> str:
+    problem = watch_id_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Message safety: text inside ARMBCAST /MSG "..."
+# --------------------------------------------------------------------------------------------
+
+_TEXT_UNSAFE = frozenset('"%^&|<>!')
+
+
+def cmd_text_problem(value: str) -> str | None:
+    """Why *value* is unsafe inside a double-quoted cmd argument (``ARMBCAST /MSG "..."``), or ``None``.
+
+    Refused: ``"`` (ends the quoted part), ``%`` (expanded even inside quotes), ``!`` (expanded
+    under delayed expansion), ``^ & | < >`` (harmless only while cmd's naive quote state holds,
+    so refused outright), control characters (including CR/LF, which end the line), and a
+    trailing backslash or a trailing character whose CP932 form ends in the byte 0x5C (such as
+    ``ソ`` or ``表``): before the closing quote that backslash byte makes ``\\"``, which the C
+    runtime reads as a literal quote.
+    """
+    bad = sorted({c for c in value if c in _TEXT_UNSAFE})
+    if bad:
+        return "unsafe in a quoted cmd argument: " + " ".join(repr(c) for c in bad)
+    ctl = sorted({c for c in value if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F})
+    if ctl:
+        return "control characters are not allowed: " + " ".join(repr(c) for c in ctl)
+    if value.endswith("\\"):
+        return "a trailing backslash escapes the closing quote (C runtime \\\" rule)"
+    if value:
+        try:
+            last = value[-1].encode("cp932")
+        except UnicodeEncodeError:
+            last = b""
+        if len(last) == 2 and last[1:] == b"\\":
+            return (f"the last character {value[-1]!r} ends in byte 0x5C in CP932, which escapes "
+                    "the closing quote (C runtime \\\" rule); add a character after it")
+    return None
+
+
+def script_message_problem(value: str, lang: str) -> str | None:
+    """:func:`cmd_text_problem`, and the text must be representable in *lang*'s script encoding."""
+    problem = cmd_text_problem(value)
+    if problem:
+        return problem
+    encoding = SCRIPT_ENCODINGS[lang]
+    try:
+        value.encode(encoding)
+    except UnicodeEncodeError as exc:
+        return f"not representable in {encoding.upper()} (the {lang} script encoding): {exc.object[exc.start:exc.end]!r}"
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Typed values for the models
+# --------------------------------------------------------------------------------------------
+
+Id = Annotated[str, _typed("id", max_length=64)]
+ServiceName = Annotated[str, _typed("service")]
+WatchId = Annotated[str, _typed("watch-id"), AfterValidator(_watch_id)]
+WindowsPath = Annotated[str, _typed("path")]
+RegistryKey = Annotated[str, _typed("regkey")]
+ServerName = Annotated[str, _typed("server-name")]
+NodeName = Annotated[str, _typed("node-name")]
+EnvName = Annotated[str, _typed("env-name")]
+HostName = Annotated[str, _typed("host-name")]
+DomainName = Annotated[str, _typed("domain-name")]
+IPv4 = Annotated[str, _typed("ipv4")]

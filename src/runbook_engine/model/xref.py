@@ -1,0 +1,142 @@
+"""Cross-reference checks on objects that are already valid one by one: unknown ids, duplicates,
+rules between fields, script messages and translations. Each error names the file and line."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from runbook_engine.model.errors import KbError
+from runbook_engine.model.rules import LANGS, script_message_problem
+from runbook_engine.model.schema import Family, Guide, japanese_in
+from runbook_engine.model.validation import walk_texts
+from runbook_engine.model.yamlio import locate
+
+
+def _dupes(items: list, key, name: str, raw: Any, path: tuple, what: str) -> list[KbError]:
+    seen: dict[str, int] = {}
+    errs = []
+    for i, item in enumerate(items):
+        k = key(item)
+        kk = k.lower() if isinstance(k, str) else k
+        if kk in seen:
+            errs.append(KbError(name, locate(raw, path + (i,)), f"duplicate {what} '{k}' (first at item {seen[kk]})"))
+        else:
+            seen[kk] = i
+    return errs
+
+
+def check_family(fam: Family, raw: Any, name: str) -> list[KbError]:
+    errs = _dupes(fam.ports, lambda p: p.id, name, raw, ("ports",), "port id")
+    errs += _dupes(fam.ports, lambda p: (p.protocol, p.direction, p.port), name, raw, ("ports",), "port")
+    errs += _dupes(fam.versions, lambda v: v.id, name, raw, ("versions",), "version id")
+    versions = {v.id for v in fam.versions}
+    for i, p in enumerate(fam.ports):
+        for j, v in enumerate(p.versions):
+            if v not in versions:
+                errs.append(KbError(name, locate(raw, ("ports", i, "versions", j)), f"ports.{i}.versions: unknown version '{v}'"))
+        expected_side = "local" if p.direction == "in" else "remote"
+        if p.side != expected_side:
+            errs.append(KbError(name, locate(raw, ("ports", i, "side")), f"ports.{i}.side: a port with direction '{p.direction}' is a {expected_side} port"))
+    return errs
+
+
+def check_guide(g: Guide, raws: dict[str, Any], fam: Family) -> list[KbError]:
+    errs: list[KbError] = []
+    mname, mraw = raws["meta"]
+    pname, praw = raws["procedure"]
+    sname, sraw = raws["services"]
+    cname, craw = raws["scripts"]
+    rname, rraw = raws["resources"]
+    port_ids = {p.id for p in fam.ports}
+    version_ids = {v.id for v in fam.versions}
+    feature_ids = {f.id for f in g.meta.features}
+    guide_ids = {r.id for r in fam.guides}
+
+    for i, pid in enumerate(g.meta.ports):
+        if pid not in port_ids:
+            errs.append(KbError(mname, locate(mraw, ("ports", i)), f"ports: unknown port '{pid}'"))
+    errs += _dupes(g.meta.ports, lambda x: x, mname, mraw, ("ports",), "port reference")
+    for i, v in enumerate(g.meta.scope.applies_to):
+        if v not in version_ids:
+            errs.append(KbError(mname, locate(mraw, ("scope", "applies_to", i)), f"scope.applies_to: unknown version '{v}'"))
+    for i, r in enumerate(g.meta.related):
+        if r not in guide_ids:
+            errs.append(KbError(mname, locate(mraw, ("related", i)), f"related: unknown guide '{r}'"))
+    node_ids = {n.id for n in g.meta.topology.nodes}
+    for i, fig in enumerate(g.meta.topology.figures):
+        for j, d in enumerate(fig.down):
+            if d not in node_ids:
+                errs.append(KbError(mname, locate(mraw, ("topology", "figures", i, "down", j)), f"topology.figures: unknown node '{d}'"))
+    for i, pat in enumerate(g.meta.os_product_patterns):
+        try:
+            re.compile(pat)
+        except re.error as exc:
+            errs.append(KbError(mname, locate(mraw, ("os_product_patterns", i)), f"os_product_patterns: bad pattern: {exc}"))
+
+    # steps
+    steps_loc = []
+    for pi, ph in enumerate(g.procedure.phases):
+        for si, st in enumerate(ph.steps):
+            steps_loc.append((st, ("phases", pi, "steps", si)))
+    step_ids = {}
+    for st, loc in steps_loc:
+        if st.id in step_ids:
+            errs.append(KbError(pname, locate(praw, loc + ("id",)), f"duplicate step id '{st.id}'"))
+        step_ids.setdefault(st.id, loc)
+        if st.when is not None and st.when not in feature_ids:
+            errs.append(KbError(pname, locate(praw, loc + ("when",)), f"step '{st.id}': unknown feature '{st.when}'"))
+    phase_ids = [p.id for p in g.procedure.phases]
+    errs += _dupes(phase_ids, lambda x: x, pname, praw, ("phases",), "phase id")
+    actions = [st.action for st, _ in steps_loc if st.action]
+    for st, loc in steps_loc:
+        if st.action and actions.count(st.action) > 1:
+            errs.append(KbError(pname, locate(praw, loc + ("action",)), f"step '{st.id}': action '{st.action}' is used by more than one step"))
+
+    # services
+    errs += _dupes(g.services, lambda s: s.id, sname, sraw, ("services",), "service id")
+    errs += _dupes(g.services, lambda s: s.service, sname, sraw, ("services",), "service name")
+    errs += _dupes(g.services, lambda s: s.watch_id, sname, sraw, ("services",), "watch id")
+    for i, s in enumerate(g.services):
+        if s.feature not in feature_ids:
+            errs.append(KbError(sname, locate(sraw, ("services", i, "feature")), f"service '{s.id}': unknown feature '{s.feature}'"))
+        if s.manual_in is not None and s.manual_in not in step_ids:
+            errs.append(KbError(sname, locate(sraw, ("services", i, "manual_in")), f"service '{s.id}': unknown step '{s.manual_in}'"))
+        if s.scripted and s.forbid_kill:
+            errs.append(KbError(sname, locate(sraw, ("services", i, "scripted")), f"service '{s.id}': a service that must never be stopped cannot be scripted (ARMKILL would stop it)"))
+        if s.scripted and s.manual_in is None:
+            errs.append(KbError(sname, locate(sraw, ("services", i)), f"service '{s.id}': a scripted service must be set to manual start (manual_in)"))
+    for i, f in enumerate(g.scripts.features):
+        if f not in feature_ids:
+            errs.append(KbError(cname, locate(craw, ("features", i)), f"features: unknown feature '{f}'"))
+    errs += _dupes(g.scripts.messages, lambda m: m.id, cname, craw, ("messages",), "message id")
+    # messages travel inside ARMBCAST /MSG "..." in cmd.exe: reject what breaks or injects there
+    for i, m in enumerate(g.scripts.messages):
+        for lang in LANGS:
+            problem = script_message_problem(m.text(lang), lang)
+            if problem:
+                errs.append(KbError(cname, locate(craw, ("messages", i, "text", lang)), f"message '{m.id}' ({lang}): {problem}"))
+
+    # resources
+    errs += _dupes(g.resources, lambda r: r.id, rname, rraw, ("resources",), "resource id")
+    for i, r in enumerate(g.resources):
+        if r.kind == "registry" and r.key is None:
+            errs.append(KbError(rname, locate(rraw, ("resources", i)), f"resource '{r.id}': a registry resource needs a key"))
+        if r.register_after is not None and r.register_after not in step_ids:
+            errs.append(KbError(rname, locate(rraw, ("resources", i, "register_after")), f"resource '{r.id}': unknown step '{r.register_after}'"))
+    return errs
+
+
+def check_translations(parsed: list[tuple[str, Any]], proper_nouns: list[str]) -> list[KbError]:
+    """No Japanese left in English texts, except the listed proper nouns (UI labels quoted as-is).
+    Works on the data already parsed: no file is read twice."""
+    errs = []
+    allowed = set(proper_nouns)
+    for name, raw in parsed:
+        for loc, text in walk_texts(raw):
+            en = text.get("en")
+            if not isinstance(en, str):
+                continue
+            runs = [r for r in japanese_in(en) if r not in allowed]
+            if runs:
+                errs.append(KbError(name, locate(raw, loc + ("en",)), f"{'.'.join(map(str, loc))}.en: Japanese text in the English field: {runs[0]!r}"))
+    return errs
