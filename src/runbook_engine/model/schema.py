@@ -138,10 +138,10 @@ class Edition(Strict):
 
 class Scope(Strict):
     summary: Text
-    min_cluster_version: str
+    min_cluster_version: str | None = None
     applies_to: list[Id] = Field(min_length=1)
     editions: list[Edition] = Field(min_length=1)
-    security_reason: Text
+    security_reason: Text | None = None
     disclaimer: Text
 
 
@@ -164,7 +164,7 @@ class Topology(Strict):
     nodes: list[Node] = Field(min_length=2, max_length=4)
     client_access: Text
     virtual_ip_note: Text
-    figures: list["Figure"]
+    figures: list["Figure"] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _priorities_unique(self):
@@ -319,7 +319,7 @@ class GuideMeta(Strict):
     product: Text
     title: Text
     edition_label: Text
-    published: str
+    published: str | None = None
     family: Id
     summary: Text
     features_overview: list[Text]
