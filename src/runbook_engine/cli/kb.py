@@ -1,6 +1,7 @@
-"""`runbook check` and `runbook schema`: the knowledge base itself."""
+"""`runbook check`, `runbook schema` and `runbook new`: the knowledge base itself."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from runbook_engine.cli.base import EXIT_OK, check_project, fail_input, project_of
@@ -27,8 +28,40 @@ def cmd_schema(args) -> int:
     return EXIT_OK
 
 
+def cmd_new(args) -> int:
+    from runbook_engine.artifacts.scaffold import render_scaffold, write_folder
+    from runbook_engine.model.errors import KbInvalid
+    from runbook_engine.model.loader import load_family
+    from runbook_engine.model.rules import PLACEHOLDER, fits
+
+    project = project_of(args)
+    gid = args.guide_id
+    if not fits("id", gid) or len(gid) > 64:
+        return fail_input([f"runbook new: {gid!r} is not a guide id (lower-case kebab-case: a-z, 0-9 and '-', at most 64 characters)"])
+    folder = project.kb / "guides" / gid
+    if folder.exists():
+        return fail_input([f"runbook new: {folder} exists already"])
+    try:
+        family = load_family(project.kb)
+    except KbInvalid as exc:
+        return fail_input(exc.errors)
+    files = render_scaffold(family, gid, project.snippets, product=args.product)
+    try:
+        write_folder(folder, files)
+    except FileExistsError:
+        return fail_input([f"runbook new: {folder} exists already"])
+    for name in files:
+        print(folder / name)
+    print(f"write every {PLACEHOLDER} in these files; `runbook check` names each one left", file=sys.stderr)
+    return EXIT_OK
+
+
 def register(sub) -> None:
     sub.add_parser("check", help="validate kb/ and lint every generated script").set_defaults(func=cmd_check)
     s = sub.add_parser("schema", help="write the JSON Schemas of the YAML files")
     s.add_argument("--out", help="folder for the *.schema.json files (default: schema/)")
     s.set_defaults(func=cmd_schema)
+    n = sub.add_parser("new", help="start a guide: write kb/guides/GUIDE_ID/ with every file, placeholders to fill in")
+    n.add_argument("guide_id", metavar="GUIDE_ID", help="the new guide's id and folder name (lower-case kebab-case)")
+    n.add_argument("--product", metavar="NAME", help="the product's name, in both languages (default: a placeholder)")
+    n.set_defaults(func=cmd_new)

@@ -8,6 +8,15 @@ from runbook_engine.model.loader import GUIDE_FILES
 from runbook_engine.model.schema import Family, SiteLabels
 
 
+def schema_name(section: str) -> str:
+    """The name of a guide section's schema (``guide-meta`` for guide.yaml, ``guide-<section>``)."""
+    return "guide-meta" if section == "meta" else f"guide-{section}"
+
+
+def schema_file(section: str) -> str:
+    return f"{schema_name(section)}.schema.json"
+
+
 def schemas() -> dict[str, dict]:
     out: dict[str, dict] = {"family": Family.model_json_schema(), "site": SiteLabels.model_json_schema()}
     for fname, (section, spec) in GUIDE_FILES.items():
@@ -16,8 +25,7 @@ def schemas() -> dict[str, dict]:
             model: type[BaseModel] = create_model(f"{section.title()}File", **{key: (list[item], ...)})
         else:
             model = spec
-        name = "guide-meta" if section == "meta" else f"guide-{section}"
-        out[name] = model.model_json_schema()
+        out[schema_name(section)] = model.model_json_schema()
     return out
 
 

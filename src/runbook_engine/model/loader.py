@@ -31,7 +31,7 @@ from runbook_engine.model.validation import placeholder_errors, validate, valida
 from runbook_engine.model.xref import check_family, check_guide, check_translations
 from runbook_engine.model.yamlio import LineDict, LineList, locate, read_yaml, rel
 
-__all__ = ["GUIDE_FILES", "OPTIONAL_FILES", "LineDict", "LineList", "load", "load_guide", "locate", "read_yaml", "rel"]
+__all__ = ["GUIDE_FILES", "OPTIONAL_FILES", "LineDict", "LineList", "load", "load_family", "load_guide", "locate", "read_yaml", "rel"]
 
 # Each file of a guide folder holds one section of the guide.
 GUIDE_FILES: dict[str, tuple[str, type[BaseModel] | tuple[str, type[BaseModel]]]] = {
@@ -80,6 +80,29 @@ def load_guide(folder: Path, root: Path) -> tuple[Guide | None, dict[str, Any], 
     return guide, raws, []
 
 
+def _family(root: Path) -> tuple[Family | None, list[tuple[str, Any]], list[KbError]]:
+    fam_files = sorted((root / "family").glob("*.yaml"))
+    if len(fam_files) != 1:
+        return None, [], [KbError(rel(root / "family", root), 1, "exactly one family file is expected")]
+    name = rel(fam_files[0], root)
+    try:
+        raw = read_yaml(fam_files[0], root)
+    except KbInvalid as exc:
+        return None, [], exc.errors
+    family, errs = validate(Family, raw, name)
+    if family:
+        errs = errs + check_family(family, raw, name)
+    return family, [(name, raw)], errs
+
+
+def load_family(root: Path | str = "kb") -> Family:
+    """The product family alone (for tools that must work while a guide is still being written)."""
+    family, _, errors = _family(Path(root))
+    if errors or family is None:
+        raise KbInvalid(errors)
+    return family
+
+
 def load(root: Path | str = "kb") -> KnowledgeBase:
     """Load and check the whole knowledge base (cached until a file changes).
     Raises KbInvalid with every error found."""
@@ -95,20 +118,9 @@ def _load(root: Path) -> KnowledgeBase:
     if not root.is_dir():
         raise KbInvalid([KbError(str(root), 1, "knowledge base folder not found")])
 
-    family = None
-    fam_files = sorted((root / "family").glob("*.yaml"))
-    if len(fam_files) != 1:
-        errors.append(KbError(rel(root / "family", root), 1, "exactly one family file is expected"))
-    else:
-        try:
-            fam_raw = read_yaml(fam_files[0], root)
-            parsed.append((rel(fam_files[0], root), fam_raw))
-            family, errs = validate(Family, fam_raw, rel(fam_files[0], root))
-            errors.extend(errs)
-            if family:
-                errors.extend(check_family(family, fam_raw, rel(fam_files[0], root)))
-        except KbInvalid as exc:
-            errors.extend(exc.errors)
+    family, fam_parsed, errs = _family(root)
+    parsed.extend(fam_parsed)
+    errors.extend(errs)
 
     site = None
     site_path = root / "site.yaml"

@@ -1,0 +1,92 @@
+"""A new guide folder from the templates in snippets/scaffold/: the family in, YAML files out.
+
+Every file the loader requires of a guide gets a template ``scaffold/<file>.j2``; every fact and
+text the author must write is the placeholder :data:`~runbook_engine.model.rules.PLACEHOLDER`,
+which `runbook check` refuses one by one until it is written.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
+
+from runbook_engine.artifacts.scripts import SCRIPT_NAMES
+from runbook_engine.artifacts.templates import environment
+from runbook_engine.model.jsonschema import schema_file
+from runbook_engine.model.loader import GUIDE_FILES, OPTIONAL_FILES
+from runbook_engine.model.rules import LANGS, PLACEHOLDER
+from runbook_engine.model.schema import Family
+
+#: Where the scripts of a new guide go on a node, by default (the author may change it).
+SCRIPT_ROOT = "C:\\CLUSTERPRO\\scripts\\failover"
+
+
+def script_message_ids(snippets: Path) -> list[str]:
+    """The message ids the script templates ask a guide for, in the order they first appear
+    (found by rendering each template with a recording message function)."""
+    seen: list[str] = []
+
+    def record(msg_id: str) -> str:
+        if msg_id not in seen:
+            seen.append(msg_id)
+        return ""
+
+    env = environment(snippets)
+    for name in SCRIPT_NAMES:
+        env.get_template(f"scripts/{name}.j2").render(
+            guide=SimpleNamespace(product=lambda lang: ""), lang=LANGS[0], L=lambda label_id: "",
+            M=record, common=[], late=[], never_stop=[])
+    return seen
+
+
+def _flow_text(value: str) -> str:
+    return "{" + ", ".join(f"{lang}: {value}" for lang in LANGS) + "}"
+
+
+def render_scaffold(family: Family, guide_id: str, snippets: Path, *, product: str | None = None) -> dict[str, str]:
+    """File name -> YAML text of every file a guide folder must hold (optional files are left out)."""
+    env = environment(snippets)
+    base = {
+        "id": guide_id,
+        "family": family,
+        "P": PLACEHOLDER,
+        "T": _flow_text(PLACEHOLDER),
+        "product": _flow_text(_yaml_scalar(product)) if product else _flow_text(PLACEHOLDER),
+        "directory": f"{SCRIPT_ROOT}\\{guide_id}",
+        "messages": script_message_ids(snippets),
+    }
+    out = {}
+    for fname, (section, _spec) in GUIDE_FILES.items():
+        if fname in OPTIONAL_FILES:
+            continue
+        schema = f"../../../schema/{schema_file(section)}"
+        out[fname] = env.get_template(f"scaffold/{fname}.j2").render(schema=schema, **base)
+    return out
+
+
+def _yaml_scalar(text: str) -> str:
+    """*text* as a YAML flow scalar: quoted (JSON is YAML) unless plain style keeps it as it is."""
+    plain = bool(text) and text.strip() == text and text[0] not in "-?" \
+        and not any(c in text for c in ":#{}[],&*!|>'\"%@`")
+    return text if plain else json.dumps(text, ensure_ascii=False)
+
+
+def write_folder(folder: Path, files: dict[str, str]) -> Path:
+    """Write *files* into a new *folder* at once: into a temporary folder beside it, then renamed.
+    Raises FileExistsError if *folder* exists."""
+    folder = Path(folder)
+    if folder.exists():
+        raise FileExistsError(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        for name, text in files.items():
+            (tmp / name).write_text(text, encoding="utf-8", newline="\n")
+        os.rename(tmp, folder)  # fails rather than merges if the folder appeared with files meanwhile
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
