@@ -152,8 +152,8 @@ def test_site_failed_build_leaves_the_previous_site_untouched(tmp_path, monkeypa
     before = _snapshot(out)
     assert "surfnavi/procedure/index.html" in before
 
-    page = root / "docs" / "surfnavi" / "errata.md"
-    page.write_text(page.read_text(encoding="utf-8") + "\n{{ no_such_macro('surfnavi') }}\n", encoding="utf-8")
+    page = root / "docs" / "_guide" / "errata.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\n{{ no_such_macro(guide_id) }}\n", encoding="utf-8")
     with pytest.raises(Exception):  # noqa: B017 - any error must propagate
         build_site(Project(root), out)
     assert _snapshot(out) == before

@@ -1,6 +1,6 @@
 """The configuration of one language build: mkdocs.yml plus the keys that differ per language
-(theme language, site folder, site name, search options, language switch, guide sections of the
-nav).
+(theme language, site folder, site name, search options, language switch), and the nav, which
+comes from kb/: mkdocs.yml lists no page (the hook sets the nav with :func:`site_nav`).
 
 The search options live here only: mkdocs.yml names the search plugin without options, so a plain
 `mkdocs build` uses Material's default separator; `runbook build` and `runbook serve` (through
@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from runbook_engine.model.project import Project
+from runbook_engine.model.schema import KnowledgeBase
+from runbook_engine.publish.pages import PAGES, guide_pages_of
 
 LANGS = ("ja", "en")
 #: Where each language lives below the site root.
@@ -38,21 +40,13 @@ def config_lang(config: Any) -> str:
     return lang if lang in LANGS else "ja"
 
 
-def _nav(raw_nav: list, project: Project, lang: str) -> list:
-    """mkdocs.yml lists paths only; pages of a guide folder become a section titled by the guide."""
-    kb = project.knowledge
-    nav: list = []
-    sections: dict[str, list] = {}
-    for item in raw_nav:
-        path = item if isinstance(item, str) else None
-        folder = path.split("/", 1)[0] if path and "/" in path else None
-        if folder in kb.guides:
-            if folder not in sections:
-                sections[folder] = []
-                nav.append({kb.guides[folder].meta.product(lang): sections[folder]})
-            sections[folder].append(path)
-        else:
-            nav.append(item)
+def site_nav(kb: KnowledgeBase, lang: str) -> list:
+    """The nav of a *lang* build: home, compatibility, then per guide of kb/ a section titled by
+    its product name holding the pages it has data for (publish/pages.py's GUIDE_PAGES). Pages
+    are listed by path: their titles are their first headings, which come from kb/."""
+    nav: list = [PAGES["home"], PAGES["compatibility"]]
+    for gid, guide in kb.guides.items():
+        nav.append({guide.meta.product(lang): [PAGES[p.id].format(guide=gid) for p in guide_pages_of(guide)]})
     return nav
 
 
@@ -109,7 +103,5 @@ def language_config(project: Project, lang: str, site_dir: Path, config_file: Pa
         "site_dir": str(site_dir),
         "site_name": project.knowledge.site.site_name(lang),
     }
-    if raw.get("nav"):
-        overrides["nav"] = _nav(raw["nav"], project, lang)
     return load_config(config_file=str(config_file), **overrides)
 

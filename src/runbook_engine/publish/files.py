@@ -1,5 +1,12 @@
-"""The files a site build adds to those of docs/: the local mermaid.min.js, the START.BAT /
-STOP.BAT downloads of each guide in the build language and the runbook notebooks when present."""
+"""The files a site build makes besides those of docs/: the pages of every guide in kb/guides
+(instantiated from the one set of templates in docs/_guide/), the local mermaid.min.js, the
+START.BAT / STOP.BAT downloads of each guide in the build language and the runbook notebooks when
+present.
+
+A guide page is its template as it is, at ``<guide id>/<template>.md``: the page's path says which
+guide it shows, and publish/macros.py binds ``guide_id`` to that guide before the page's macros
+run (:func:`runbook_engine.publish.pages.guide_of_page`).
+"""
 from __future__ import annotations
 
 import os
@@ -7,6 +14,10 @@ from pathlib import Path
 
 from runbook_engine.artifacts.scripts import render_scripts
 from runbook_engine.model.project import Project
+from runbook_engine.publish.pages import PAGES, guide_pages_of
+
+#: The folder of docs/ that holds the guide page templates (not pages of the site themselves).
+TEMPLATES_DIR = "_guide"
 
 #: Where the local mermaid.min.js is copied in the site (mkdocs.yml's extra_javascript names it).
 MERMAID_SITE_PATH = "assets/javascripts/mermaid.min.js"
@@ -40,4 +51,20 @@ def generated_files(project: Project, lang: str) -> dict[str, bytes | Path]:
         notebook = project.runbooks / f"{gid}.{lang}.ipynb"
         if notebook.is_file():
             out[f"runbooks/{gid}.{lang}.ipynb"] = notebook
+    return out
+
+
+def guide_pages(project: Project, docs_dir: Path) -> dict[str, str]:
+    """Path under docs/ → Markdown, for each page each guide of kb/ has data for."""
+    templates: dict[str, str] = {}
+    out: dict[str, str] = {}
+    for gid, guide in project.knowledge.guides.items():
+        for page in guide_pages_of(guide):
+            if page.template not in templates:
+                path = docs_dir / TEMPLATES_DIR / f"{page.template}.md"
+                try:
+                    templates[page.template] = path.read_text(encoding="utf-8")
+                except OSError as exc:
+                    raise SiteBuildError(f"guide page template {path} cannot be read: {exc.strerror}") from None
+            out[PAGES[page.id].format(guide=gid)] = templates[page.template]
     return out

@@ -1,7 +1,19 @@
-"""The MkDocs hook module named in mkdocs.yml (``hooks:``): it reacts to the build's events.
+"""The MkDocs hook module named in mkdocs.yml (``hooks:``): the pages and nav of every guide in
+kb/ come from here, through MkDocs' own build events.
 
-``on_files`` adds the generated downloads (START.BAT / STOP.BAT of each guide in the build
-language, the runbook notebooks when present) and the local copy of mermaid.min.js as site files.
+Why a hook and not mkdocs-gen-files + mkdocs-literate-nav: the pages are one set of templates
+instantiated per guide and the nav is a list computed from kb/; both are a few lines on MkDocs'
+``on_config`` / ``on_files`` events, need no generator script, no SUMMARY.md nav file and no
+further dependency, and the project already has this hook for its generated downloads. A plain
+``mkdocs build`` or ``mkdocs serve`` runs it as well, so it builds the same Japanese site.
+
+* ``on_config`` sets the nav from kb/ (:func:`runbook_engine.publish.config.site_nav`):
+  mkdocs.yml lists no page.
+* ``on_files`` drops the templates in docs/_guide/ from the build and adds, as generated files,
+  each guide's pages (:func:`runbook_engine.publish.files.guide_pages`), the START.BAT / STOP.BAT
+  downloads in the build language, the runbook notebooks when present and the local
+  mermaid.min.js.
+
 MkDocs loads hook files by path, outside the package, so every import here is absolute.
 """
 from __future__ import annotations
@@ -10,23 +22,35 @@ from pathlib import Path
 from typing import Any
 
 from runbook_engine.model.project import Project
-from runbook_engine.publish.config import config_lang
-from runbook_engine.publish.files import SiteBuildError, generated_files
+from runbook_engine.publish.config import config_lang, site_nav
+from runbook_engine.publish.files import TEMPLATES_DIR, SiteBuildError, generated_files, guide_pages
 
 
 def _project(config: Any) -> Project:
     return Project.find(Path(config["config_file_path"]).parent)
 
 
-def on_files(files: Any, config: Any) -> Any:
-    """Add the generated downloads and vendored scripts as files of the build."""
-    from mkdocs.exceptions import PluginError
-    from mkdocs.structure.files import File
+def on_config(config: Any) -> Any:
+    """The nav: home, compatibility, then one section per guide of kb/ (see site_nav)."""
+    config["nav"] = site_nav(_project(config).knowledge, config_lang(config))
+    return config
 
+
+def on_files(files: Any, config: Any) -> Any:
+    """Replace the page templates by every guide's pages; add downloads and vendored scripts."""
+    from mkdocs.exceptions import PluginError
+    from mkdocs.structure.files import File, Files, file_sort_key
+
+    project = _project(config)
     try:
-        generated = generated_files(_project(config), config_lang(config))
+        generated: dict[str, str | bytes | Path] = {
+            **guide_pages(project, Path(config["docs_dir"])),
+            **generated_files(project, config_lang(config)),
+        }
     except SiteBuildError as exc:
         raise PluginError(str(exc)) from None
+    for file in [f for f in files if f.src_uri.startswith(TEMPLATES_DIR + "/")]:
+        files.remove(file)
     for src_uri, content in generated.items():
         if files.get_file_from_path(src_uri) is not None:
             files.remove(files.get_file_from_path(src_uri))
@@ -34,4 +58,5 @@ def on_files(files: Any, config: Any) -> Any:
             files.append(File.generated(config, src_uri, abs_src_path=str(content)))
         else:
             files.append(File.generated(config, src_uri, content=content))
-    return files
+    # in the order MkDocs lists docs/ (the search index follows it), as if the pages were files
+    return Files(sorted(files, key=file_sort_key))

@@ -7,7 +7,8 @@ below, in the language of the build. Tables, admonitions and diagrams are return
 from __future__ import annotations
 
 import posixpath
-from typing import Any, Iterable
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
 
 from runbook_engine.artifacts.diagrams import topology_mermaid
 from runbook_engine.artifacts.markdown import ADMONITIONS, admonition, code, indent, table
@@ -19,19 +20,48 @@ from runbook_engine.batch.simulator import simulate_all
 from runbook_engine.model.project import Project
 from runbook_engine.model.schema import Admonition, Guide, KnowledgeBase, Step, Text
 
+@dataclass(frozen=True)
+class GuidePage:
+    """One page every guide may have: ``docs/_guide/<template>.md`` instantiated as
+    ``<guide id>/<template>.md`` (publish/files.py), listed in the nav and on the guide's index
+    when ``shown(guide)`` says the guide has data for it. ``id`` is its key in :data:`PAGES` and
+    the label id of its title (the index page is titled by the guide itself)."""
+
+    id: str
+    template: str
+    shown: Callable[[Guide], bool] = lambda guide: True
+
+
+#: The pages of a guide, in nav order: the one list the nav, the guide index and the links follow.
+GUIDE_PAGES: tuple[GuidePage, ...] = (
+    GuidePage("guide", "index"),
+    GuidePage("overview", "overview"),
+    GuidePage("environment", "environment", lambda g: g.meta.environment is not None),
+    GuidePage("procedure", "procedure"),
+    GuidePage("scripts", "scripts", lambda g: g.scripts is not None),
+    GuidePage("cautions", "cautions", lambda g: g.cautions is not None and bool(g.cautions.items)),
+    GuidePage("ports", "ports", lambda g: bool(g.meta.ports)),
+    GuidePage("errata", "errata", lambda g: g.errata is not None),
+    GuidePage("runbook", "runbook"),
+)
+
+#: Page id → path under docs/ (``{guide}`` is the guide id).
 PAGES = {
     "home": "index.md",
     "compatibility": "compatibility.md",
-    "guide": "{guide}/index.md",
-    "overview": "{guide}/overview.md",
-    "environment": "{guide}/environment.md",
-    "procedure": "{guide}/procedure.md",
-    "scripts": "{guide}/scripts.md",
-    "cautions": "{guide}/cautions.md",
-    "ports": "{guide}/ports.md",
-    "errata": "{guide}/errata.md",
-    "runbook": "{guide}/runbook.md",
+    **{p.id: f"{{guide}}/{p.template}.md" for p in GUIDE_PAGES},
 }
+
+
+def guide_pages_of(guide: Guide) -> list[GuidePage]:
+    """The pages *guide* has data for, in nav order."""
+    return [p for p in GUIDE_PAGES if p.shown(guide)]
+
+
+def guide_of_page(src_uri: str, kb: KnowledgeBase) -> str | None:
+    """The id of the guide a page (path under docs/) belongs to, None for the site's own pages."""
+    folder, sep, _ = src_uri.partition("/")
+    return folder if sep and folder in kb.guides else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -84,14 +114,21 @@ class Site:
         return self.L("site-intro", family=self.T(self.kb.family.name))
 
     def guide_list(self) -> str:
+        """Every guide of kb/guides (linked, in the family's order, then the ones the family does
+        not list) and the family's guides that are not in kb/ yet (unlinked)."""
+        listed = [ref.id for ref in self.kb.family.guides]
         out = []
         for ref in self.kb.family.guides:
             if ref.id in self.kb.guides:
-                g = self.kb.guides[ref.id]
-                out.append(f"- [{self.T(g.meta.title)}]({self.page_link('guide', ref.id)}): {self.T(g.meta.summary)}")
+                out.append(self._guide_item(ref.id))
             else:
                 out.append(f"- {self.T(ref.title)} ({self.L('not-in-kb')})")
+        out += [self._guide_item(gid) for gid in self.kb.guides if gid not in listed]
         return "\n".join(out) + "\n"
+
+    def _guide_item(self, guide_id: str) -> str:
+        g = self.guide(guide_id)
+        return f"- [{self.T(g.meta.title)}]({self.page_link('guide', guide_id)}): {self.T(g.meta.summary)}"
 
     def compatibility_matrix(self) -> str:
         versions = self.kb.family.versions
@@ -141,7 +178,8 @@ class Site:
         return admonition("note", self.L("disclaimer"), self.T(self.guide(guide_id).meta.scope.disclaimer))
 
     def guide_pages(self, guide_id: str) -> str:
-        pages = ["overview", "environment", "procedure", "scripts", "cautions", "ports", "errata", "runbook"]
+        """Links to the guide's other pages (those it has data for), in nav order."""
+        pages = [p.id for p in guide_pages_of(self.guide(guide_id)) if p.id != "guide"]
         return "\n".join(f"- [{self.L(p)}]({self.page_link(p, guide_id)})" for p in pages) + "\n"
 
     def source(self, guide_id: str) -> str:
@@ -154,6 +192,8 @@ class Site:
 
     def features(self, guide_id: str) -> str:
         g = self.guide(guide_id)
+        if not g.meta.features:
+            return ""
         return table([self.L("feature"), self.L("detail")], [[self.T(f.name), self.T(f.description)] for f in g.meta.features])
 
     def operation_mode(self, guide_id: str) -> str:
@@ -295,10 +335,13 @@ class Site:
         return "\n\n".join(out) + "\n"
 
     def run_commands(self, guide_id: str) -> str:
-        first_manual = next(s.id for s in self.guide(guide_id).steps() if s.mode == "manual")
-        cmds = [f"runbook run {guide_id} --node sv1 --lang {self.lang}",
-                f"runbook run {guide_id} --node sv1 --lang {self.lang} --apply --answers answers.yaml",
-                f"runbook run {guide_id} --node sv1 --lang {self.lang} --apply --confirm {first_manual}"]
+        """How to run the guide's notebook on its first node: plan, apply, confirm a manual step."""
+        g = self.guide(guide_id)
+        run = f"runbook run {guide_id} --node {g.meta.topology.nodes[0].id} --lang {self.lang}"
+        cmds = [run, f"{run} --apply --answers answers.yaml"]
+        first_manual = next((s.id for s in g.steps() if s.mode == "manual"), None)
+        if first_manual is not None:
+            cmds.append(f"{run} --apply --confirm {first_manual}")
         return "```bash\n" + "\n".join(cmds) + "\n```\n"
 
     # ---- scripts page --------------------------------------------------------------------
