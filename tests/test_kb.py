@@ -200,3 +200,35 @@ def test_bad_input_corpus_is_large_enough():
 
 def test_the_check_command_passes_on_the_repository(capsys):
     assert cli.main(["--root", str(REPO), "check"]) == 0
+
+
+# --- a second guide is data only -------------------------------------------------------------------
+
+FIXTURE_GUIDE = REPO / "tests" / "data" / "guides" / "webportal"
+
+
+def test_fixture_guide_passes_check_as_data_only(project_copy, capsys):
+    """A guide written only as YAML, with its own services, registry key, script folder and DNS
+    records, in both languages, goes through `runbook check` once copied into kb/guides/."""
+    shutil.copytree(FIXTURE_GUIDE, project_copy / "kb" / "guides" / FIXTURE_GUIDE.name)
+    rc = cli.main(["--root", str(project_copy), "check"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    assert "2 guide(s)" in out.out
+
+    kb = loader.load(project_copy / "kb")
+    ours, seed = kb.guides["webportal"], kb.guides["surfnavi"]
+    assert {s.service for s in ours.services}.isdisjoint(s.service for s in seed.services)
+    assert {s.watch_id for s in ours.services}.isdisjoint(s.watch_id for s in seed.services)
+    key = next(r.key for r in ours.resources if r.kind == "registry")
+    assert key != next(r.key for r in seed.resources if r.kind == "registry")
+    assert ours.scripts.directory != seed.scripts.directory
+    assert [r.rtype for r in ours.dns.records] == ["A", "PTR"]
+    assert [n.id for n in ours.meta.topology.nodes] == ["node1", "node2"]
+    assert ours.errata is None and ours.meta.topology.figures == [] and ours.meta.scope.security_reason is None
+    import jsonschema  # a test dependency: never skipped
+    schemas = render_schemas()
+    for f in sorted((project_copy / "kb" / "guides" / "webportal").glob("*.yaml")):
+        ref = re.match(r"# yaml-language-server: \$schema=(\S+)", f.read_text(encoding="utf-8")).group(1)
+        assert (f.parent / ref).resolve() == (project_copy / "schema" / Path(ref).name).resolve(), (f.name, ref)
+        jsonschema.validate(yaml.safe_load(f.read_text(encoding="utf-8")), json.loads(schemas[Path(ref).name]))
