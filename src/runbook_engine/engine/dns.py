@@ -240,47 +240,40 @@ def _rdata_text(rtype: str, rdata: object) -> str:
     return text.lower() if rtype != "A" else text
 
 
+def query_rrset(server: str, port: int, name: str, rtype: str, *, timeout: float = 5.0) -> list[str]:
+    """The values *server* holds now for the RRset (*name*, *rtype*): ONE direct non-recursive
+    query over TCP. NXDOMAIN and no data give an empty list; any other failure raises
+    :class:`DnsQueryError`."""
+    check_ipv4(server, "DNS server")
+    name, rtype = check_fqdn(name), rtype.upper()
+    query = dns.message.make_query(name, rtype)
+    query.flags &= ~dns.flags.RD
+    try:
+        resp = dns.query.tcp(query, server, port=port, timeout=timeout)
+    except (dns.exception.DNSException, OSError) as exc:
+        raise DnsQueryError(f"query {name} {rtype} at {server}:{port} failed: {_reason(exc)}") from None
+    rcode = resp.rcode()
+    if rcode == dns.rcode.NXDOMAIN:
+        return []
+    if rcode != dns.rcode.NOERROR:
+        raise DnsQueryError(f"query {name} {rtype} at {server}:{port} answered {dns.rcode.to_text(rcode)}")
+    try:
+        rrset = resp.find_rrset(resp.answer, dns.name.from_text(name), dns.rdataclass.IN, dns.rdatatype.from_text(rtype))
+    except KeyError:
+        return []
+    return sorted(_rdata_text(rtype, rd) for rd in rrset)
+
+
 def read_records(
     server: str, port: int, records: Iterable[Record | RecordKey], *, timeout: float = 5.0
 ) -> dict[RecordKey, list[str]]:
-    """What *server* holds now for each record's (name, type), by direct non-recursive TCP query.
-
-    NXDOMAIN and no data give an empty list; any other failure raises :class:`DnsQueryError`.
-    """
-    check_ipv4(server, "DNS server")
+    """What *server* holds now for each record's (name, type): one query per RRset."""
     keys: list[RecordKey] = []
     for item in records:
         key = item.key if isinstance(item, Record) else (check_fqdn(item[0]), item[1].upper())
         if key not in keys:
             keys.append(key)
-    out: dict[RecordKey, list[str]] = {}
-    for name, rtype in keys:
-        query = dns.message.make_query(name, rtype)
-        query.flags &= ~dns.flags.RD
-        try:
-            resp = dns.query.tcp(query, server, port=port, timeout=timeout)
-        except (dns.exception.DNSException, OSError) as exc:
-            raise DnsQueryError(
-                f"query {name} {rtype} at {server}:{port} failed: {_reason(exc)}"
-            ) from None
-        rcode = resp.rcode()
-        if rcode == dns.rcode.NXDOMAIN:
-            out[(name, rtype)] = []
-            continue
-        if rcode != dns.rcode.NOERROR:
-            raise DnsQueryError(
-                f"query {name} {rtype} at {server}:{port} answered {dns.rcode.to_text(rcode)}"
-            )
-        try:
-            rrset = resp.find_rrset(
-                resp.answer, dns.name.from_text(name), dns.rdataclass.IN,
-                dns.rdatatype.from_text(rtype),
-            )
-        except KeyError:
-            out[(name, rtype)] = []
-            continue
-        out[(name, rtype)] = sorted(_rdata_text(rtype, rd) for rd in rrset)
-    return out
+    return {(name, rtype): query_rrset(server, port, name, rtype, timeout=timeout) for name, rtype in keys}
 
 
 def _reason(exc: BaseException) -> str:

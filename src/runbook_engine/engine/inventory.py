@@ -1,56 +1,81 @@
 """The inventory: which nodes and DNS servers a run targets, and how to reach them.
 
-Secrets are never in the inventory: it names the environment variables that hold them.
+A node has the keys every node has (name, transport, lang, hostname, ip, script_dir, data_drive)
+and the keys of its transport (wine: prefix; ssh: host, port, user, key, known_hosts,
+password_env; local: command), validated by that transport's ``Options`` model. A DNS server is
+reached by the ``rfc2136`` transport and carries its keys. Secrets are never in the inventory: it
+names the environment variables that hold them.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from runbook_engine.model.errors import KbError, KbInvalid
-from runbook_engine.model.loader import locate, read_yaml, _describe
+from runbook_engine.model.validation import describe as _describe
+from runbook_engine.model.yamlio import locate, read_yaml
 from runbook_engine.model.schema import WindowsPath
+from runbook_engine.engine.transports import transport_class
 
 NodeName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,30}$")]
-EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]{0,63}$")]
 HostName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
 DomainName = Annotated[str, StringConstraints(pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$")]
 IPv4 = Annotated[str, StringConstraints(pattern=r"^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$")]
+DNS_TRANSPORT = "rfc2136"
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class NodeSpec(Strict):
+class TargetSpec(Strict):
+    """A target of the inventory: its name, its transport and that transport's options (the keys
+    that are not the target's own, validated by ``transport_class(transport).Options``)."""
+
     name: NodeName
-    transport: Literal["wine", "ssh", "local"]
+    transport: str
+    options: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_options(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "options" not in data:
+            own = {k: v for k, v in data.items() if k in cls.model_fields}
+            own["options"] = {k: v for k, v in data.items() if k not in cls.model_fields}
+            return own
+        return data
+
+    @model_validator(mode="after")
+    def _validate_options(self):
+        model = transport_class(self.transport).Options  # ValueError: unknown transport
+        if not isinstance(self.options, model):
+            try:
+                opts = model.model_validate(self.options or {})
+            except ValidationError as exc:
+                raise ValueError(f"'{self.name}': " + "; ".join(_describe(e) for e in exc.errors())) from None
+            object.__setattr__(self, "options", opts)
+        return self
+
+
+class NodeSpec(TargetSpec):
     lang: Literal["ja", "en"] = "ja"
     hostname: HostName | None = None
     ip: IPv4 | None = None
     script_dir: WindowsPath | None = None
     data_drive: Annotated[str, StringConstraints(pattern=r"^[A-Z]:$")] = "C:"
-    # wine
-    prefix: Path | None = None
-    # ssh
-    host: str | None = None
-    port: int = Field(default=22, ge=1, le=65535)
-    user: str | None = None
-    key: Path | None = None
-    known_hosts: Path | None = None
-    password_env: EnvName | None = None
-    # local
-    command: list[str] | None = None
 
-    @model_validator(mode="after")
-    def _transport_fields(self):
-        if self.transport == "wine" and self.prefix is None:
-            raise ValueError(f"node '{self.name}': a wine node needs 'prefix'")
-        if self.transport == "ssh" and (self.host is None or self.user is None or self.known_hosts is None):
-            raise ValueError(f"node '{self.name}': an ssh node needs 'host', 'user' and 'known_hosts'")
-        return self
+
+class DnsServer(TargetSpec):
+    transport: Literal["rfc2136"] = DNS_TRANSPORT
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rfc2136(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = {"transport": DNS_TRANSPORT, **data}
+        return data
 
 
 class Fip(Strict):
@@ -60,20 +85,9 @@ class Fip(Strict):
     mx_preference: int = Field(default=10, ge=0, le=65535)
 
 
-class DnsServer(Strict):
-    name: NodeName
-    server: IPv4
-    port: int = Field(default=53, ge=1, le=65535)
-    key_name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{0,62}$")]
-    key_secret_env: EnvName
-    algorithm: Literal["hmac-sha256", "hmac-sha512"] = "hmac-sha256"
-    forward_zone: Annotated[str, StringConstraints(pattern=r"^([a-z0-9-]+\.)+$")]
-    reverse_zone: Annotated[str, StringConstraints(pattern=r"^([0-9]+\.)+in-addr\.arpa\.$")]
-
-
 class Inventory(Strict):
     cluster: NodeName
-    guide: NodeName = "surfnavi"
+    guide: NodeName
     fip: Fip | None = None
     nodes: list[NodeSpec] = Field(min_length=1)
     dns: list[DnsServer] = Field(default_factory=list)
@@ -93,6 +107,36 @@ class Inventory(Strict):
         raise KeyError(name)
 
 
+def _option_errors(raw: Any, name: str) -> list[KbError]:
+    """Each target's transport keys checked against its transport's Options, at their own line."""
+    errs: list[KbError] = []
+    if not isinstance(raw, dict):
+        return errs
+    for section, own, default in (("nodes", NodeSpec.model_fields, None), ("dns", DnsServer.model_fields, DNS_TRANSPORT)):
+        items = raw.get(section)
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if not isinstance(item, dict):
+                continue
+            try:
+                model = transport_class(item.get("transport", default))
+            except (ValueError, TypeError, AttributeError):
+                continue  # the model's own validation names the transport
+            opts = {k: v for k, v in item.items() if k not in own}
+            try:
+                model.Options.model_validate(opts)
+            except ValidationError as exc:
+                for e in exc.errors():
+                    loc = (section, i) + tuple(e["loc"])
+                    errs.append(KbError(name, locate(raw, loc), _describe({**e, "loc": loc})))
+    return errs
+
+
+def _relative_to(options: Any, folder: Path) -> Any:
+    """*options* with every relative Path made relative to *folder* (the inventory's)."""
+    upd = {k: (folder / v).resolve() for k, v in options if isinstance(v, Path) and not v.is_absolute()}
+    return options.model_copy(update=upd) if upd else options
+
+
 def load_inventory(path: Path) -> Inventory:
     """Read an inventory YAML file; errors are KbInvalid with file:line."""
     path = Path(path)
@@ -100,17 +144,12 @@ def load_inventory(path: Path) -> Inventory:
     if not path.exists():
         raise KbInvalid([KbError(name, 1, "inventory file not found")])
     raw = read_yaml(path, path.parent)
+    errs = _option_errors(raw, name)
+    if errs:
+        raise KbInvalid(errs)
     try:
         inv = Inventory.model_validate(raw)
     except ValidationError as exc:
         raise KbInvalid([KbError(name, locate(raw, tuple(e["loc"])), _describe(e)) for e in exc.errors()]) from None
-    # relative paths are relative to the inventory file
-    nodes = []
-    for n in inv.nodes:
-        upd = {}
-        for field in ("prefix", "key", "known_hosts"):
-            v = getattr(n, field)
-            if v is not None and not Path(v).is_absolute():
-                upd[field] = (path.parent / v).resolve()
-        nodes.append(n.model_copy(update=upd) if upd else n)
+    nodes = [n.model_copy(update={"options": _relative_to(n.options, path.parent)}) for n in inv.nodes]
     return inv.model_copy(update={"nodes": nodes})

@@ -4,7 +4,9 @@ from __future__ import annotations
 import json
 from typing import Iterable
 
-STATUS_MARK = {"ok": "ok", "change": "CHANGE", "changed": "changed", "error": "ERROR"}
+from runbook_engine.engine.status import RowStatus
+
+STATUS_MARK = {RowStatus.OK: "ok", RowStatus.CHANGE: "CHANGE", RowStatus.CHANGED: "changed", RowStatus.ERROR: "ERROR"}
 
 
 def show(value) -> str:
@@ -28,7 +30,7 @@ def report_lines(report) -> Iterable[str]:
         yield f"  [{r.step}] {r.action}: {r.status}  ({r.changes} change(s), {r.round_trips} round trip(s), {r.seconds:.2f}s){'  ' + r.message if r.message else ''}"
         for row in r.rows:
             mark = STATUS_MARK.get(row.status, row.status)
-            arrow = f"{show(row.current)} -> {show(row.desired)}" if row.status in ("change", "changed") else show(row.current)
+            arrow = f"{show(row.current)} -> {show(row.desired)}" if row.status in (RowStatus.CHANGE, RowStatus.CHANGED) else show(row.current)
             msg = f"  ({row.message})" if row.message else ""
             yield f"      {mark:8} {row.target}: {arrow}{msg}"
     for d in getattr(report, "drift", []) or []:

@@ -1,8 +1,10 @@
-"""Plan, apply, verify and roll back a guide on the nodes of an inventory.
+"""Plan, apply, verify and roll back a guide on the targets of an inventory.
 
-Per node and per action: one round trip gathers the facts and the action turns them into a plan;
-apply sends the plan's commands and re-reads the facts in one more round trip, then verifies that
-the plan is now empty. Nodes run in parallel; a node that cannot be reached fails alone.
+Per step, its scope picks the targets (each node, the first node, each DNS server ...). Per target
+and step: one round trip gathers the facts, the action turns desired + facts into a plan; apply
+sends the plan's commands and re-reads the facts in one more round trip, then checks that the plan
+is now empty. Targets run in parallel; a target that fails (unreachable, a refused value, a fact
+that cannot be read) fails alone and is named in the summary. The runner knows no action names.
 """
 from __future__ import annotations
 
@@ -14,22 +16,27 @@ from typing import Any, Callable
 
 from runbook_engine.model.project import Project
 from runbook_engine.model.schema import Guide, KnowledgeBase
-from runbook_engine.engine.actions import NODE_ACTIONS, Change, Context
+from runbook_engine.engine.actions import ACTIONS, Change, Context, action
+from runbook_engine.engine.dns import DnsError
 from runbook_engine.engine.facts.base import gather
-from runbook_engine.engine.inventory import Inventory, NodeSpec
+from runbook_engine.engine.inventory import Inventory
 from runbook_engine.engine.journal import Journal, NodeBusy, intents, node_lock
+from runbook_engine.engine.status import FAILED, RowStatus, Status
+from runbook_engine.engine.targets import Target, all_targets, scope
 from runbook_engine.engine.transports import open_transport
 from runbook_engine.engine.transports.base import TransportError
 
 MODES = ("plan", "apply", "verify")
+# what fails one step on one target (a value refused for a command line is a ValueError)
+TARGET_ERRORS = (ValueError, RuntimeError, OSError, DnsError, KeyError)
 
 
 @dataclass
 class StepResult:
     step: str
     action: str
-    node: str
-    status: str  # converged | changed | pending | error | unreachable | skipped
+    node: str  # the target's name
+    status: Status
     rows: list[Change] = field(default_factory=list)
     seconds: float = 0.0
     round_trips: int = 0
@@ -37,11 +44,11 @@ class StepResult:
 
     @property
     def changes(self) -> int:
-        return sum(1 for r in self.rows if r.status in ("change", "changed"))
+        return sum(1 for r in self.rows if r.changes)
 
     def as_dict(self) -> dict:
         return {
-            "step": self.step, "action": self.action, "node": self.node, "status": self.status,
+            "step": self.step, "action": self.action, "node": self.node, "status": str(self.status),
             "changes": self.changes, "seconds": round(self.seconds, 4), "round_trips": self.round_trips,
             "message": self.message, "rows": [r.row() for r in self.rows],
         }
@@ -58,13 +65,13 @@ class RunReport:
 
     @property
     def failed_nodes(self) -> list[str]:
-        return sorted({r.node for r in self.results if r.status in ("error", "unreachable")})
+        return sorted({r.node for r in self.results if r.status in FAILED})
 
     @property
     def exit_code(self) -> int:
-        if any(r.status in ("error", "unreachable") for r in self.results) or self.drift:
+        if any(r.status in FAILED for r in self.results) or self.drift:
             return 1
-        if self.mode in ("plan", "verify") and any(r.status == "pending" for r in self.results):
+        if self.mode in ("plan", "verify") and any(r.status == Status.PENDING for r in self.results):
             return 1
         return 0
 
@@ -100,6 +107,8 @@ class Runner:
         names = nodes or [n.name for n in inventory.nodes]
         self.nodes = [inventory.node(n) for n in names]
         self.steps = automated_steps(self.guide, steps)
+        for s in self.steps:
+            action(s.action)  # KeyError naming the unknown action before any target is touched
         self.state = Path(state or project.state)
         self.on_result = on_result
         self.run_id = run_id
@@ -114,16 +123,19 @@ class Runner:
         if journal:
             journal.write("run", mode=mode, guide=self.guide.id, cluster=self.inventory.cluster,
                           nodes=[n.name for n in self.nodes], steps=[s.id for s in self.steps])
-        node_steps = [s for s in self.steps if s.action in NODE_ACTIONS]
-        with ThreadPoolExecutor(max_workers=max(1, len(self.nodes))) as pool:
-            futures = [pool.submit(self._node, n, node_steps, mode, journal) for n in self.nodes]
+        work: dict[str, tuple[Target, list]] = {}
+        for step in self.steps:
+            sc = scope(step.scope or action(step.action).scope)
+            targets = sc.pick(self.inventory, self.nodes)
+            if not targets:
+                report.results.append(self._emit(StepResult(step=step.id, action=step.action, node=sc.none_name,
+                                                            status=Status.SKIPPED, message=sc.none)))
+            for t in targets:
+                work.setdefault(t.name, (t, []))[1].append(step)
+        with ThreadPoolExecutor(max_workers=max(1, len(work))) as pool:
+            futures = [pool.submit(self._target, t, steps, mode, journal) for t, steps in work.values()]
             for f in futures:
                 report.results.extend(f.result())
-        for step in self.steps:
-            if step.action == "dns-records":
-                from runbook_engine.engine.dnsstep import run_dns_step
-
-                report.results.extend(run_dns_step(self, step, mode, journal))
         if mode == "verify":
             report.drift = cross_node_drift(report.results)
         # keep the report in node order, then step order
@@ -141,100 +153,117 @@ class Runner:
             self.on_result(res)
         return res
 
-    def _node(self, node: NodeSpec, steps: list, mode: str, journal: Journal | None) -> list[StepResult]:
+    def _target(self, target: Target, steps: list, mode: str, journal: Journal | None) -> list[StepResult]:
+        """Every step of this run on one target, in order; whatever fails, fails here alone."""
         out: list[StepResult] = []
-        ctx = Context(kb=self.kb, guide=self.guide, inventory=self.inventory, node=node,
-                      snippets=self.project.snippets)
-        try:
-            lock = node_lock(self.state, self.inventory.cluster, node.name)
-            with lock:
-                transport = open_transport(node)
-                try:
-                    for step in steps:
-                        out.append(self._emit(self._step(transport, ctx, step, mode, journal)))
-                finally:
-                    transport.close()
-        except NodeBusy as exc:
-            out.append(self._emit(StepResult(step="-", action="-", node=node.name, status="error", message=str(exc))))
-        except TransportError as exc:
+
+        def rest(status: Status, message: str) -> None:
             done = {r.step for r in out}
             for step in steps:
                 if step.id not in done:
-                    out.append(self._emit(StepResult(step=step.id, action=step.action, node=node.name,
-                                                     status="unreachable", message=str(exc))))
+                    out.append(self._emit(StepResult(step=step.id, action=step.action, node=target.name,
+                                                     status=status, message=message)))
+
+        try:
+            with node_lock(self.state, self.inventory.cluster, target.lock_name):
+                transport = open_transport(target)
+                try:
+                    for step in steps:
+                        out.append(self._emit(self._step(transport, target, step, mode, journal)))
+                finally:
+                    transport.close()
+        except NodeBusy as exc:
+            out.append(self._emit(StepResult(step="-", action="-", node=target.name, status=Status.ERROR,
+                                             message=str(exc))))
+        except TransportError as exc:
+            rest(Status.UNREACHABLE, str(exc))
+        except TARGET_ERRORS as exc:  # the transport could not even be built from its options
+            rest(Status.ERROR, f"{type(exc).__name__}: {exc}")
         return out
 
-    def _step(self, transport, ctx: Context, step, mode: str, journal: Journal | None) -> StepResult:
-        action = NODE_ACTIONS[step.action]
-        t0 = time.perf_counter()
-        rt0 = transport.round_trips
-        facts = action.facts(ctx)
-        rows = action.plan(ctx, gather(transport, facts))
-        res = StepResult(step=step.id, action=action.name, node=ctx.node.name, status="converged", rows=rows)
-        errors = [r for r in rows if r.status == "error"]
-        pending = [r for r in rows if r.status == "change"]
-        if mode == "apply" and journal is not None:
-            for r in rows:
-                if r.status == "ok" and r.before:
-                    journal.write("keep", node=ctx.node.name, step=step.id, action=action.name,
-                                  target=r.target, current=r.current, before=r.before)
-        if mode == "apply" and pending:
-            assert journal is not None
-            seqs = []
-            commands: list[str] = []
-            for r in pending:
-                seqs.append(journal.write("intent", node=ctx.node.name, step=step.id, action=action.name,
-                                          target=r.target, current=r.current, desired=r.desired,
-                                          commands=r.commands, undo=r.undo, before=r.before))
-                commands.extend(r.commands)
-            after = gather(transport, facts, extra_before=commands)
-            failed_cmds = [c for c in after["__changes__"] if c.rc not in (0,)]
-            rows_after = action.plan(ctx, after)
-            for seq, r in zip(seqs, pending):
-                now = next((x for x in rows_after if x.target == r.target), None)
-                journal.write("done", ref=seq, node=ctx.node.name, target=r.target,
-                              after=None if now is None else now.current,
-                              ok=now is not None and now.status == "ok")
-            res.rows = [self._merge(b, a) for b, a in zip(rows, rows_after)]
-            still = [r for r in rows_after if r.status != "ok"]
-            if still or failed_cmds:
-                res.status = "error"
-                res.message = "; ".join(
-                    [f"{r.target}: still {r.current}" for r in still if r.status == "change"]
-                    + [f"{r.target}: {r.message}" for r in still if r.status == "error"]
-                    + [f"command failed (rc {c.rc}): {c.command[:80]}" for c in failed_cmds[:3]])
-            else:
-                res.status = "changed"
-        elif errors:
-            res.status = "error"
-            res.message = "; ".join(f"{r.target}: {r.message}" for r in errors)
-        elif pending:
-            res.status = "pending"
-        res.seconds = time.perf_counter() - t0
-        res.round_trips = transport.round_trips - rt0
+    def _step(self, transport, target: Target, step, mode: str, journal: Journal | None) -> StepResult:
+        act = action(step.action)
+        res = StepResult(step=step.id, action=act.name, node=target.name, status=Status.CONVERGED)
+        t0, rt0 = time.perf_counter(), transport.round_trips
+        try:
+            self._plan_apply(act, transport, target, step, mode, journal, res)
+        except TARGET_ERRORS as exc:  # a refused value, a fact that cannot be read, a DNS failure
+            res.status, res.message = Status.ERROR, str(exc) or type(exc).__name__
+        finally:
+            res.seconds = time.perf_counter() - t0
+            res.round_trips = transport.round_trips - rt0
         return res
 
-    @staticmethod
-    def _merge(before: Change, after: Change) -> Change:
-        """The row as applied: what it was, what it is now."""
-        merged = Change(**{**after.__dict__})
-        if before.status == "change" and after.status == "ok":
-            # shown as "before -> after"
-            merged.status, merged.current, merged.desired = "changed", before.current, after.current
-        merged.commands = before.commands
-        return merged
+    def _plan_apply(self, act, transport, target: Target, step, mode: str, journal: Journal | None,
+                    res: StepResult) -> None:
+        ctx = Context(kb=self.kb, guide=self.guide, inventory=self.inventory, target=target,
+                      snippets=self.project.snippets)
+        desired = act.desired(ctx)
+        facts = act.facts(ctx, desired)
+        rows = act.plan(desired, gather(transport, facts))
+        res.rows = rows
+        errors = [r for r in rows if r.status == RowStatus.ERROR]
+        pending = [r for r in rows if r.status == RowStatus.CHANGE]
+        if mode == "apply" and journal is not None:
+            for r in rows:
+                if r.status == RowStatus.OK and r.before:
+                    journal.write("keep", node=target.name, step=step.id, action=act.name,
+                                  target=r.target, current=r.current, before=r.before)
+        if mode == "apply" and journal is not None and pending:
+            seqs = []
+            commands: list = []
+            for r in pending:
+                seqs.append(journal.write("intent", node=target.name, step=step.id, action=act.name,
+                                          transport=target.transport, target=r.target, current=r.current,
+                                          desired=r.desired, commands=r.commands, undo=r.undo, before=r.before))
+                commands.extend(r.commands)
+            after = gather(transport, facts, extra_before=commands)
+            failed_cmds = [c for c in after["__changes__"] if c.rc != 0]
+            rows_after = act.plan(desired, after)
+            for seq, r in zip(seqs, pending):
+                now = next((x for x in rows_after if x.target == r.target), None)
+                journal.write("done", ref=seq, node=target.name, target=r.target,
+                              after=None if now is None else now.current,
+                              ok=now is not None and now.status == RowStatus.OK)
+            res.rows = [_merge(b, a) for b, a in zip(rows, rows_after)]
+            still = [r for r in rows_after if r.status != RowStatus.OK]
+            if still or failed_cmds:
+                res.status = Status.ERROR
+                res.message = "; ".join(
+                    [f"{r.target}: still {r.current}" for r in still if r.status == RowStatus.CHANGE]
+                    + [f"{r.target}: {r.message}" for r in still if r.status == RowStatus.ERROR]
+                    + [f"command failed (rc {c.rc}): {transport.describe(c)[:80]}" for c in failed_cmds[:3]])
+            else:
+                res.status = Status.CHANGED
+        elif errors:
+            res.status = Status.ERROR
+            res.message = "; ".join(f"{r.target}: {r.message}" for r in errors)
+        elif pending:
+            res.status = Status.PENDING
+
+
+def _merge(before: Change, after: Change) -> Change:
+    """The row as applied: what it was, what it is now."""
+    merged = Change(**{**after.__dict__})
+    if before.status == RowStatus.CHANGE and after.status == RowStatus.OK:
+        # shown as "before -> after"
+        merged.status, merged.current, merged.desired = RowStatus.CHANGED, before.current, after.current
+    merged.commands = before.commands
+    return merged
 
 
 def cross_node_drift(results: list[StepResult]) -> list[dict]:
-    """Settings that differ from the guide (pending rows) or between nodes (same target, other value)."""
+    """Settings that differ from the guide (pending rows) or, for an action that compares across
+    nodes, between nodes (same target, other value)."""
     drift: list[dict] = []
     by_target: dict[tuple[str, str], dict[str, Any]] = {}
     for r in results:
+        act = ACTIONS.get(r.action)
         for row in r.rows:
-            if row.status == "change":
+            if row.status == RowStatus.CHANGE:
                 drift.append({"kind": "differs-from-guide", "node": r.node, "step": r.step,
                               "target": row.target, "current": row.current, "desired": row.desired})
-            if r.action in ("services-manual", "registry-key"):
+            if act is not None and act.compare_across_nodes:
                 by_target.setdefault((r.step, row.target), {})[r.node] = row.current
     for (step, target), values in sorted(by_target.items()):
         distinct = {repr(v) for v in values.values()}
@@ -244,47 +273,50 @@ def cross_node_drift(results: list[StepResult]) -> list[dict]:
 
 
 def rollback(project: Project, inventory: Inventory, run_id: str, state: Path | None = None) -> RunReport:
-    """Restore the before-state of every change of *run_id* (undo commands in reverse order)."""
+    """Restore the before-state of every change of *run_id*: the undo commands of its intents in
+    reverse order, sent to each target through its own transport."""
     state = Path(state or project.state)
     records = Journal.read(state, run_id)
     todo = list(intents(records))
     report = RunReport(run_id=run_id, mode="rollback", guide=records[0].get("guide", "?") if records else "?")
     journal = Journal(state, run_id=f"{run_id}.rollback")
     journal.write("rollback", of=run_id, intents=len(todo))
-    by_node: dict[str, list[dict]] = {}
+    by_target: dict[str, list[dict]] = {}
     for rec in reversed(todo):
-        by_node.setdefault(rec["node"], []).append(rec)
+        by_target.setdefault(rec["node"], []).append(rec)
+    targets = all_targets(inventory)
     t0 = time.perf_counter()
 
-    def one(node_name: str, recs: list[dict]) -> StepResult:
-        res = StepResult(step="rollback", action="rollback", node=node_name, status="changed")
-        if node_name.startswith("dns:"):
-            from runbook_engine.engine.dnsstep import rollback_dns
-
-            return rollback_dns(inventory, node_name, recs, res)
-        node = inventory.node(node_name)
+    def one(name: str, recs: list[dict]) -> StepResult:
+        res = StepResult(step="rollback", action="rollback", node=name, status=Status.CHANGED)
+        target = targets.get(name)
+        if target is None:
+            res.status, res.message = Status.ERROR, f"target '{name}' is not in the inventory"
+            return res
         try:
-            with node_lock(state, inventory.cluster, node.name):
-                with open_transport(node) as t:
+            with node_lock(state, inventory.cluster, target.lock_name):
+                with open_transport(target) as t:
                     cmds = [c for rec in recs for c in rec.get("undo", [])]
                     batch = t.run(cmds)
                     bad = [r for r in batch.results if r.rc != 0]
                     res.round_trips = t.round_trips
-                    res.rows = [Change(action=rec["action"], node=node_name, target=rec["target"],
+                    res.rows = [Change(action=rec["action"], node=name, target=rec["target"],
                                        current=rec.get("desired"), desired=rec.get("current"),
-                                       commands=rec.get("undo", []), status="changed") for rec in recs]
+                                       commands=rec.get("undo", []), status=RowStatus.CHANGED) for rec in recs]
                     if bad:
-                        res.status = "error"
-                        res.message = f"{len(bad)} undo command(s) failed, first: {bad[0].command[:80]} (rc {bad[0].rc})"
-        except (TransportError, NodeBusy) as exc:
-            res.status = "unreachable" if isinstance(exc, TransportError) else "error"
-            res.message = str(exc)
+                        res.status = Status.ERROR
+                        res.message = (f"{len(bad)} undo command(s) failed, first: "
+                                       f"{t.describe(bad[0])[:80]} (rc {bad[0].rc})")
+        except TransportError as exc:
+            res.status, res.message = Status.UNREACHABLE, str(exc)
+        except (NodeBusy, *TARGET_ERRORS) as exc:
+            res.status, res.message = Status.ERROR, str(exc)
         return res
 
-    with ThreadPoolExecutor(max_workers=max(1, len(by_node))) as pool:
-        for r in pool.map(lambda kv: one(*kv), by_node.items()):
+    with ThreadPoolExecutor(max_workers=max(1, len(by_target))) as pool:
+        for r in pool.map(lambda kv: one(*kv), by_target.items()):
             report.results.append(r)
-            journal.write("restored", node=r.node, status=r.status, message=r.message)
+            journal.write("restored", node=r.node, status=str(r.status), message=r.message)
     report.seconds = time.perf_counter() - t0
     journal.close()
     return report

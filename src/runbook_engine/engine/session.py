@@ -24,6 +24,7 @@ from runbook_engine.engine.report import show
 from runbook_engine.engine.inventory import load_inventory
 from runbook_engine.engine.journal import new_run_id
 from runbook_engine.engine.runner import Runner
+from runbook_engine.engine.status import FAILED, Status
 
 WAITING = "waiting"
 
@@ -61,7 +62,7 @@ class View:
 
 
 class Session:
-    def __init__(self, guide: str = "surfnavi", node: str = "sv1", inventory: str | None = None,
+    def __init__(self, guide: str | None = None, node: str | None = None, inventory: str | None = None,
                  mode: str = "plan", lang: str = "ja", confirm: list[str] | None = None,
                  answers: str | None = None, operator: str = "", run_dir: str | None = None,
                  root: str | None = None):
@@ -69,12 +70,12 @@ class Session:
             raise ValueError("mode must be 'plan' or 'apply'")
         self.project = Project.find(root)
         self.kb = self.project.knowledge
-        self.guide = self.kb.guides[guide]
-        self.lang = lang
-        self.mode = mode
         inv_path = Path(inventory) if inventory else self.project.sandbox_inventory
         self.inventory = load_inventory(inv_path)
-        self.node = self.inventory.node(node).name
+        self.guide = self.kb.guides[guide or self.inventory.guide]
+        self.lang = lang
+        self.mode = mode
+        self.node = self.inventory.node(node).name if node else self.inventory.nodes[0].name
         self.operator = operator or os.environ.get("RUNBOOK_OPERATOR") or os.environ.get("USER", "operator")
         self.run_dir = Path(run_dir) if run_dir else None
         self.run_id = self.run_dir.name if self.run_dir else new_run_id()
@@ -120,11 +121,11 @@ class Session:
         step = self.guide.step(step_id)
         t0 = time.perf_counter()
         if self.waiting_at is not None:
-            rec = StepRecord(step_id, step.mode, "skipped", detail=f"waiting for operator at {self.waiting_at}")
+            rec = StepRecord(step_id, step.mode, Status.SKIPPED, detail=f"waiting for operator at {self.waiting_at}")
             self.records.append(rec)
             return View(f"{step.label} {step.title(self.lang)}: skipped", [], [], rec.detail)
         if step.when and step.when not in self.guide.scripts.features:
-            rec = StepRecord(step_id, step.mode, "skipped", detail=f"feature '{step.when}' not used")
+            rec = StepRecord(step_id, step.mode, Status.SKIPPED, detail=f"feature '{step.when}' not used")
             self.records.append(rec)
             return View(f"{step.label} {step.title(self.lang)}: skipped", [], [], rec.detail)
         if step.mode == "manual":
@@ -175,7 +176,8 @@ class Session:
         report = runner.run(self.mode)
         results = report.results
         statuses = {r.status for r in results}
-        status = next((s for s in ("unreachable", "error", "pending", "changed", "skipped") if s in statuses), "converged")
+        status = next((s for s in (Status.UNREACHABLE, Status.ERROR, Status.PENDING, Status.CHANGED, Status.SKIPPED)
+                       if s in statuses), Status.CONVERGED)
         changes = sum(r.changes for r in results)
         rows = []
         for r in results:
@@ -191,11 +193,11 @@ class Session:
     # -- summary -----------------------------------------------------------------------------
     def status(self) -> str:
         st = {r.status for r in self.records}
-        if st & {"error", "unreachable"}:
+        if st & set(FAILED):
             return "failed"
         if self.waiting_at:
             return WAITING
-        if self.mode == "plan" and "pending" in st:
+        if self.mode == "plan" and Status.PENDING in st:
             return "pending"
         return "ok"
 

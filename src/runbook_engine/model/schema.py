@@ -224,9 +224,11 @@ class Step(Strict):
     title: Text
     text: Text
     mode: Literal["manual", "automated"]
-    action: Literal["preflight", "services-manual", "script-files", "registry-key", "dns-records"] | None = None
+    action: Id | None = None  # a registered engine action (checked by the engine, which knows them)
     when: Id | None = None
-    scope: Literal["first-node", "every-node", "all-nodes", "dns"] = "every-node"
+    # the targets: each node, each node (values compared between nodes), the first node, each DNS
+    # server, once per cluster; None: the action's own default
+    scope: Literal["every-node", "all-nodes", "first-node", "dns-servers", "cluster"] | None = None
     substeps: list[SubStep] = Field(default_factory=list)
     notes: list["Admonition"] = Field(default_factory=list)
     shows: list[Literal["ports", "services", "dns-records", "scripts", "resources"]] = Field(default_factory=list)
@@ -272,11 +274,29 @@ class ScriptConfig(Strict):
     flag_notes: Text
 
 
+class DnsRRset(Strict):
+    """One record set in words the engine resolves from the inventory: the owner name
+    (FIP host name, mail domain, reverse name of the FIP or of each node) and the value."""
+
+    owner: Literal["fip-host", "mail-domain", "fip-reverse", "node-reverse"]
+    value: Literal["fip-address", "fip-host", "node-host"]
+
+
 class DnsRecordSpec(Strict):
     id: Id
     rtype: Literal["A", "MX", "PTR"]
     target: Text
     required_for: Text | None = None
+    rrsets: list[DnsRRset] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _values_fit(self):
+        for r in self.rrsets:
+            if (r.value == "fip-address") != (self.rtype == "A"):
+                raise ValueError(f"record '{self.id}': an {self.rtype} record cannot have value '{r.value}'")
+            if (r.value == "node-host") != (r.owner == "node-reverse"):
+                raise ValueError(f"record '{self.id}': 'node-host' goes with owner 'node-reverse' only")
+        return self
 
 
 class Dns(Strict):

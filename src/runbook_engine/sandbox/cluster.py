@@ -17,7 +17,7 @@ from runbook_engine.sandbox.named import NamedError, start_named
 from runbook_engine.sandbox.wine import NodeImage, create_sandbox, destroy_sandbox
 
 TSIG_ENV = "RUNBOOK_TSIG_SECRET"
-SANDBOX_FIP = {"address": "192.0.2.10", "hostname": "surfnavi", "domain": "example.test", "mx_preference": 10}
+SANDBOX_FIP = {"address": "192.0.2.10", "domain": "example.test", "mx_preference": 10}  # host name: the guide id
 FORWARD_ZONE = "example.test."
 REVERSE_ZONE = "2.0.192.in-addr.arpa."
 
@@ -38,19 +38,31 @@ def sandbox_root(project: Project) -> Path:
     return project.state / "sandbox"
 
 
-def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int = 4, guide_id: str = "surfnavi",
+def node_names(guide: Guide, nodes: int | None = None) -> list[str]:
+    """The sandbox's node names: the first *nodes* of the guide's topology (default: all of them)."""
+    ids = [n.id for n in guide.meta.topology.nodes]
+    if nodes is None:
+        return ids
+    if not 1 <= nodes <= len(ids):
+        raise ValueError(f"guide '{guide.id}' has {len(ids)} nodes in its topology: a sandbox has 1 to {len(ids)}")
+    return ids[:nodes]
+
+
+def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int | None = None, guide_id: str | None = None,
                    dns: bool = True, fresh: bool = False) -> Path:
-    """Create (or refresh) the sandbox and write its inventory; returns the inventory path."""
-    if not 1 <= nodes <= 8:
-        raise ValueError("a sandbox has 1 to 8 nodes")
+    """Create (or refresh) the sandbox and write its inventory; returns the inventory path.
+
+    The nodes are the guide's topology nodes (the first *nodes* of them); the FIP's host name is
+    the guide id. Default guide: the first in kb/."""
+    guide_id = guide_id or next(iter(kb.guides))
     guide = kb.guides[guide_id]
     root = sandbox_root(project)
-    names = [f"sv{i}" for i in range(1, nodes + 1)]
+    names = node_names(guide, nodes)
     prefixes = create_sandbox(root, image_for(guide), names, fresh=fresh)
     inventory: dict = {
         "cluster": "sandbox",
         "guide": guide_id,
-        "fip": dict(SANDBOX_FIP),
+        "fip": {"address": SANDBOX_FIP["address"], "hostname": guide_id, **SANDBOX_FIP},
         "nodes": [{"name": n, "transport": "wine", "lang": "ja", "hostname": n,
                    "ip": f"192.0.2.{10 + i}", "prefix": str(prefixes[n])}
                   for i, n in enumerate(names, start=1)],

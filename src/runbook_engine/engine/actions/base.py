@@ -1,9 +1,15 @@
-"""Actions compare facts with what the guide wants and return a plan: data, never side effects.
+"""The action contract: what the guide wants (data), the facts to read, the plan that closes the gap.
 
-An action names the facts it needs (gathered in one round trip) and turns them into
-:class:`Change` rows: target, current, desired, the commands that close the difference and the
-commands that would restore the before-state. A row whose current equals desired has no commands:
-applying it is "no change".
+An action is split in three, like a pyinfra operation:
+
+* :meth:`Action.desired` - pure data, JSON-able: for each target of the step, what the guide wants
+  there (a service's start type, a file's digest, an RRset's values). Exports and the site read it.
+* :meth:`Action.facts` - the facts to read on the target (gathered in one round trip).
+* :meth:`Action.plan` - desired + facts -> :class:`Change` rows: target, current, desired, the
+  commands that close the difference and the commands that restore the before-state. Pure: it
+  reads nothing but its arguments. A row whose current equals desired has no commands.
+
+Applying is the runner's job; a dry run skips it.
 """
 from __future__ import annotations
 
@@ -12,39 +18,69 @@ from typing import Any
 
 from runbook_engine.model.schema import Guide, KnowledgeBase
 from runbook_engine.engine.facts.base import Fact
-from runbook_engine.engine.inventory import Inventory, NodeSpec
+from runbook_engine.engine.inventory import Inventory
+from runbook_engine.engine.status import RowStatus
+from runbook_engine.engine.targets import Target
 
 
 @dataclass
 class Change:
     action: str
-    node: str
-    target: str
+    node: str  # the target's name (a node, or dns:<server>)
+    target: str  # what on it: a service, a file, an RRset
     current: Any
     desired: Any
-    commands: list[str] = field(default_factory=list)
-    undo: list[str] = field(default_factory=list)
-    status: str = "ok"  # ok | change | error
+    commands: list = field(default_factory=list)  # str for cmd.exe transports, dicts for rfc2136
+    undo: list = field(default_factory=list)
+    status: RowStatus = RowStatus.OK
     message: str = ""
     before: dict = field(default_factory=dict)  # what rollback needs (e.g. base64 file content)
 
     @property
     def changes(self) -> bool:
-        return self.status in ("change", "changed")
+        return self.status in (RowStatus.CHANGE, RowStatus.CHANGED)
 
     def row(self) -> dict:
         d = asdict(self)
         d.pop("before")
+        d["status"] = str(self.status)
         return d
 
 
 @dataclass(frozen=True)
+class Desired:
+    """What the guide wants for one thing on one target: JSON-able data, no I/O.
+
+    ``value`` is what a plan shows as desired; ``data`` holds what the plan needs beyond it
+    (a file's bytes in base64, an RRset's zone, whether a service's feature is used).
+    """
+
+    node: str
+    target: str
+    value: Any
+    data: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Context:
+    """What :meth:`Action.desired` may read: the knowledge base, the guide, the inventory and the
+    target of this step."""
+
     kb: KnowledgeBase
     guide: Guide
-    inventory: Inventory
-    node: NodeSpec
+    inventory: Inventory | None
+    target: Target
     snippets: Any  # Path of snippets/
+
+    @property
+    def node(self):
+        """The inventory node of a node target."""
+        if self.target.node is None:
+            raise ValueError(f"target '{self.target.name}' is not a node")
+        return self.target.node
 
     @property
     def lang(self) -> str:
@@ -52,10 +88,18 @@ class Context:
 
 
 class Action:
-    name = "base"
+    """Subclasses set ``name`` (the ``action:`` of a step in kb/), register with
+    :func:`runbook_engine.engine.actions.register_action` and implement the three methods."""
 
-    def facts(self, ctx: Context) -> dict[str, Fact]:
+    name = "base"
+    scope = "every-node"  # the targets when the step names no scope
+    compare_across_nodes = False  # verify reports a target whose value differs between nodes
+
+    def desired(self, ctx: Context) -> list[Desired]:
         raise NotImplementedError
 
-    def plan(self, ctx: Context, facts: dict[str, Any]) -> list[Change]:
+    def facts(self, ctx: Context, desired: list[Desired]) -> dict[str, Fact]:
+        raise NotImplementedError
+
+    def plan(self, desired: list[Desired], facts: dict[str, Any]) -> list[Change]:
         raise NotImplementedError

@@ -4,28 +4,43 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from runbook_engine.engine.actions import register_action
+from runbook_engine.engine.actions.base import Action, Change, Context, Desired
 from runbook_engine.engine.facts.system import FileSystem, ProductName, TcpIpInstalled
-from runbook_engine.engine.actions.base import Action, Change, Context
+from runbook_engine.engine.status import RowStatus
 
 
+@register_action
 class Preflight(Action):
     name = "preflight"
 
-    def facts(self, ctx: Context):
-        return {"os": ProductName(), "tcpip": TcpIpInstalled(), "fs": FileSystem(ctx.node.data_drive)}
-
-    def plan(self, ctx: Context, facts: dict[str, Any]) -> list[Change]:
+    def desired(self, ctx: Context) -> list[Desired]:
         env = ctx.guide.meta.environment
-        ok_os = facts["os"] is not None and any(re.search(p, facts["os"]) for p in ctx.guide.meta.os_product_patterns)
-
-        def row(target, current, desired, ok, msg=""):
-            return Change(action=self.name, node=ctx.node.name, target=target, current=current,
-                          desired=desired, status="ok" if ok else "error", message="" if ok else msg)
-
+        node, drive = ctx.target.name, ctx.node.data_drive
         return [
-            row("os", facts["os"], " / ".join(env.operating_systems), ok_os, "unsupported operating system"),
-            row("tcpip", "installed" if facts["tcpip"] else "missing", "installed", facts["tcpip"],
-                f"{env.protocol} is not installed"),
-            row(f"filesystem {ctx.node.data_drive}", facts["fs"], env.file_system, facts["fs"] == env.file_system,
-                f"the data drive must be {env.file_system}"),
+            Desired(node, "os", " / ".join(env.operating_systems),
+                    {"check": "os", "patterns": list(ctx.guide.meta.os_product_patterns),
+                     "message": "unsupported operating system"}),
+            Desired(node, "tcpip", "installed", {"check": "tcpip", "message": f"{env.protocol} is not installed"}),
+            Desired(node, f"filesystem {drive}", env.file_system,
+                    {"check": "fs", "drive": drive, "message": f"the data drive must be {env.file_system}"}),
         ]
+
+    def facts(self, ctx: Context, desired: list[Desired]):
+        make = {"os": lambda d: ProductName(), "tcpip": lambda d: TcpIpInstalled(),
+                "fs": lambda d: FileSystem(d.data["drive"])}
+        return {d.target: make[d.data["check"]](d) for d in desired}
+
+    def plan(self, desired: list[Desired], facts: dict[str, Any]) -> list[Change]:
+        rows = []
+        for d in desired:
+            fact, check = facts[d.target], d.data["check"]
+            if check == "os":
+                current, ok = fact, fact is not None and any(re.search(p, fact) for p in d.data["patterns"])
+            elif check == "tcpip":
+                current, ok = "installed" if fact else "missing", bool(fact)
+            else:
+                current, ok = fact, fact == d.value
+            rows.append(Change(action=self.name, node=d.node, target=d.target, current=current, desired=d.value,
+                               status=RowStatus.OK if ok else RowStatus.ERROR, message="" if ok else d.data["message"]))
+        return rows

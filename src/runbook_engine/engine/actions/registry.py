@@ -5,27 +5,33 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from runbook_engine.engine.actions import register_action
+from runbook_engine.engine.actions.base import Action, Change, Context, Desired
 from runbook_engine.engine.facts.registry import RegistryExport, RegistryKey
-from runbook_engine.engine.actions.base import Action, Change, Context
+from runbook_engine.engine.status import RowStatus
 
 
+@register_action
 class RegistryKeyPresent(Action):
     name = "registry-key"
+    scope = "all-nodes"
+    compare_across_nodes = True
 
-    def keys(self, ctx: Context) -> list[str]:
-        return [r.key for r in ctx.guide.resources if r.kind == "registry" and r.key]
+    def desired(self, ctx: Context) -> list[Desired]:
+        keys = [r.key for r in ctx.guide.resources if r.kind == "registry" and r.key]
+        return [Desired(ctx.target.name, k, "present", {"tag": f"{ctx.target.name}-r{i}"}) for i, k in enumerate(keys)]
 
-    def facts(self, ctx: Context):
-        return {k: RegistryKey(k, tag=f"{ctx.node.name}-r{i}") for i, k in enumerate(self.keys(ctx))}
+    def facts(self, ctx: Context, desired: list[Desired]):
+        return {d.target: RegistryKey(d.target, tag=d.data["tag"]) for d in desired}
 
-    def plan(self, ctx: Context, facts: dict[str, Any]) -> list[Change]:
+    def plan(self, desired: list[Desired], facts: dict[str, Any]) -> list[Change]:
         rows = []
-        for key in self.keys(ctx):
-            f: RegistryExport = facts[key]
-            row = Change(action=self.name, node=ctx.node.name, target=key,
-                         current="present" if f.exists else "absent", desired="present")
+        for d in desired:
+            f: RegistryExport = facts[d.target]
+            row = Change(action=self.name, node=d.node, target=d.target,
+                         current="present" if f.exists else "absent", desired=d.value)
             if not f.exists:
-                row.status = "error"
+                row.status = RowStatus.ERROR
                 row.message = ("the key is created by the product's installer: finish the installation "
                                "on this node before registering the registry synchronization")
             else:

@@ -7,14 +7,17 @@ import hashlib
 from typing import Any
 
 from runbook_engine.artifacts.scripts import render_scripts
+from runbook_engine.engine.actions import register_action
+from runbook_engine.engine.actions.base import Action, Change, Context, Desired
 from runbook_engine.engine.facts.files import FileContent, delete_commands, write_commands
-from runbook_engine.engine.actions.base import Action, Change, Context
+from runbook_engine.engine.status import RowStatus
 
 
 def _digest(data: bytes | None) -> str | None:
     return None if data is None else "sha256:" + hashlib.sha256(data).hexdigest()[:16]
 
 
+@register_action
 class ScriptFiles(Action):
     name = "script-files"
 
@@ -25,24 +28,26 @@ class ScriptFiles(Action):
         scripts = render_scripts(ctx.kb, ctx.guide, ctx.lang, ctx.snippets)
         return {name: s.data for name, s in scripts.items()}
 
-    def facts(self, ctx: Context):
-        folder = self.folder(ctx)
-        return {name: FileContent(f"{folder}\\{name}", tag=f"{ctx.node.name}-{i}")
-                for i, name in enumerate(self.wanted(ctx))}
+    def desired(self, ctx: Context) -> list[Desired]:
+        node, folder = ctx.target.name, self.folder(ctx)
+        return [Desired(node, f"{folder}\\{name}", _digest(data),
+                        {"content_b64": base64.b64encode(data).decode(), "i": i})
+                for i, (name, data) in enumerate(self.wanted(ctx).items())]
 
-    def plan(self, ctx: Context, facts: dict[str, Any]) -> list[Change]:
+    def facts(self, ctx: Context, desired: list[Desired]):
+        return {d.target: FileContent(d.target, tag=f"{d.node}-{d.data['i']}") for d in desired}
+
+    def plan(self, desired: list[Desired], facts: dict[str, Any]) -> list[Change]:
         rows = []
-        folder = self.folder(ctx)
-        for i, (name, data) in enumerate(self.wanted(ctx).items()):
-            path = f"{folder}\\{name}"
-            current = facts[name]
-            row = Change(action=self.name, node=ctx.node.name, target=path,
-                         current=_digest(current), desired=_digest(data))
+        for d in desired:
+            path, i, current = d.target, d.data["i"], facts[d.target]
+            data = base64.b64decode(d.data["content_b64"])
+            row = Change(action=self.name, node=d.node, target=path, current=_digest(current), desired=d.value)
             if current != data:
-                row.status = "change"
-                row.commands = write_commands(path, data, tag=f"{ctx.node.name}-w{i}")
+                row.status = RowStatus.CHANGE
+                row.commands = write_commands(path, data, tag=f"{d.node}-w{i}")
                 row.undo = (delete_commands(path) if current is None
-                            else write_commands(path, current, tag=f"{ctx.node.name}-u{i}"))
+                            else write_commands(path, current, tag=f"{d.node}-u{i}"))
                 row.before = {"content_b64": None if current is None else base64.b64encode(current).decode()}
             rows.append(row)
         return rows

@@ -1,27 +1,65 @@
-"""Transports carry command batches to nodes: local (cmd.exe on this machine), wine (a Wine prefix)
-and ssh (OpenSSH on Windows with cmd.exe as its shell)."""
+"""Transports carry command batches to targets: local (cmd.exe on this machine), wine (a Wine
+prefix), ssh (OpenSSH on Windows with cmd.exe as its shell) and rfc2136 (a DNS server, whose
+commands are queries and signed updates).
+
+A transport is one module of this package that registers its class by name::
+
+    @register_transport("wine")
+    class WineTransport(LocalTransport): ...
+
+The module is imported the first time its name is asked for (asyncssh only when ssh is used):
+adding a transport touches no other file. Each class brings a pydantic ``Options`` model, the
+inventory keys of a target that uses it, and builds itself from them with ``from_options``.
+"""
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 from runbook_engine.engine.transports.base import BatchResult, CommandResult, Transport, TransportError
 
-
-def open_transport(node) -> Transport:
-    """The transport for an inventory node (imports lazily: asyncssh only when ssh is used)."""
-    if node.transport == "wine":
-        from runbook_engine.engine.transports.wine import WineTransport
-
-        return WineTransport(node.name, prefix=node.prefix)
-    if node.transport == "ssh":
-        from runbook_engine.engine.transports.ssh import SshTransport
-
-        return SshTransport(node.name, host=node.host, port=node.port, username=node.user,
-                            known_hosts=node.known_hosts, client_key=node.key,
-                            password_env=node.password_env)
-    if node.transport == "local":
-        from runbook_engine.engine.transports.local import LocalTransport
-
-        return LocalTransport(node.name, **({"argv_prefix": node.command} if node.command else {}))
-    raise ValueError(f"unknown transport {node.transport!r}")
+TRANSPORTS: dict[str, type[Transport]] = {}
+_NOT_TRANSPORTS = {"base", "wineprefix"}  # modules of this package that hold no transport
 
 
-__all__ = ["BatchResult", "CommandResult", "Transport", "TransportError", "open_transport"]
+def register_transport(name: str):
+    """Class decorator: make *cls* the transport called *name* in inventories."""
+
+    def deco(cls: type[Transport]) -> type[Transport]:
+        cls.kind = name
+        TRANSPORTS[name] = cls
+        return cls
+
+    return deco
+
+
+def transport_names() -> list[str]:
+    """Every transport this package offers (imports each module: for messages, not hot paths)."""
+    for m in pkgutil.iter_modules(__path__):
+        if m.name not in _NOT_TRANSPORTS:
+            importlib.import_module(f"{__name__}.{m.name}")
+    return sorted(TRANSPORTS)
+
+
+def transport_class(name: str) -> type[Transport]:
+    """The class registered as *name*, importing its module on first use."""
+    if name not in TRANSPORTS and name.isidentifier() and name not in _NOT_TRANSPORTS:
+        try:
+            importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+    if name not in TRANSPORTS:
+        raise ValueError(f"unknown transport '{name}' (known: {', '.join(transport_names())})")
+    return TRANSPORTS[name]
+
+
+def open_transport(target) -> Transport:
+    """The transport for a target (or an inventory node): its registered class, built from the
+    target's validated options."""
+    cls = transport_class(target.transport)
+    return cls.from_options(target.name, target.options)
+
+
+__all__ = ["BatchResult", "CommandResult", "Transport", "TransportError", "open_transport",
+           "register_transport", "transport_class", "transport_names"]

@@ -21,6 +21,9 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 MARK_BEGIN = "::rb:begin:"
 MARK_END = "::rb:end:"
@@ -89,14 +92,32 @@ def split_output(commands: list[str], stdout: str) -> list[CommandResult]:
     ]
 
 
+class Options(BaseModel):
+    """The inventory keys a transport reads from a target (none here). Relative ``Path`` fields
+    are relative to the inventory file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 @dataclass
 class Transport:
-    """Base class. Subclasses set ``name`` and implement ``_execute``."""
+    """Base class. Subclasses implement ``_execute`` (or ``run``), register themselves by name
+    (:func:`runbook_engine.engine.transports.register_transport`) and declare their ``Options``."""
 
     node: str
     round_trips: int = field(default=0, init=False)
 
     kind = "base"
+    Options = Options
+
+    @classmethod
+    def from_options(cls, name: str, options: Any) -> "Transport":
+        """The transport for target *name* from its validated inventory options."""
+        return cls(name)
+
+    def describe(self, result: CommandResult) -> str:
+        """A command as a report names it (never a secret)."""
+        return str(result.command)
 
     def run(self, commands: list[str]) -> BatchResult:
         """Run *commands* on the node in one round trip."""

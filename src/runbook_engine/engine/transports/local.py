@@ -11,11 +11,17 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runbook_engine.engine.transports.base import Transport, TransportError
+from runbook_engine.engine.transports import register_transport
+from runbook_engine.engine.transports.base import Options, Transport, TransportError
 
 DEFAULT_CODEPAGE = "cp932"
 
 
+class LocalOptions(Options):
+    command: list[str] | None = None  # the interpreter command line (default: cmd.exe /d /c)
+
+
+@register_transport("local")
 @dataclass
 class LocalTransport(Transport):
     """Write the batch to a temporary .cmd file (in the node's code page) and run it.
@@ -33,6 +39,11 @@ class LocalTransport(Transport):
     last_rc: int | None = field(default=None, init=False)
 
     kind = "local"
+    Options = LocalOptions
+
+    @classmethod
+    def from_options(cls, name: str, options: LocalOptions) -> "LocalTransport":
+        return cls(name, **({"argv_prefix": tuple(options.command)} if options.command else {}))
 
     def script_argument(self, path: Path) -> str:
         """How the interpreter names the temporary file (a Windows path on a real node)."""

@@ -65,11 +65,13 @@ import threading
 import time
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from pathlib import Path
-from typing import Any, Coroutine, Literal, TypeVar
+from typing import Annotated, Any, Coroutine, Literal, TypeVar
 
 import asyncssh
+from pydantic import Field, StringConstraints
 
-from runbook_engine.engine.transports.base import MARK_BEGIN, MARK_END, BatchResult, CommandResult, Transport, TransportError, split_output
+from runbook_engine.engine.transports import register_transport
+from runbook_engine.engine.transports.base import MARK_BEGIN, MARK_END, BatchResult, CommandResult, Options, Transport, TransportError, split_output
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +153,16 @@ def oneline_command(commands: list[str]) -> str:
     return f'cmd /d /v:on /c "{body}"'
 
 
+class SshOptions(Options):
+    host: str
+    port: int = Field(default=22, ge=1, le=65535)
+    user: str
+    key: Path | None = None  # private key file
+    known_hosts: Path  # the node's host key must be listed here
+    password_env: Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]{0,63}$")] | None = None
+
+
+@register_transport("ssh")
 class SshTransport(Transport):
     """Run batches on a Windows node over SSH (OpenSSH server, cmd.exe shell).
 
@@ -168,6 +180,12 @@ class SshTransport(Transport):
     """
 
     kind = "ssh"
+    Options = SshOptions
+
+    @classmethod
+    def from_options(cls, name: str, options: SshOptions) -> "SshTransport":
+        return cls(name, host=options.host, port=options.port, username=options.user,
+                   known_hosts=options.known_hosts, client_key=options.key, password_env=options.password_env)
 
     def __init__(
         self,

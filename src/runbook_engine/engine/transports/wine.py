@@ -5,10 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from runbook_engine.engine.transports import register_transport
+from runbook_engine.engine.transports.base import Options
 from runbook_engine.engine.transports.local import LocalTransport
 from runbook_engine.engine.transports.wineprefix import DEFAULT_LANG, TEMP_DIR_WINDOWS, WINE, ensure_wineserver, node_env
 
 
+class WineOptions(Options):
+    prefix: Path  # the node's Wine prefix
+
+
+@register_transport("wine")
 @dataclass
 class WineTransport(LocalTransport):
     """A sandbox node: batches run as ``wine cmd /d /c C:\\windows\\temp\\rb-xxx.cmd``."""
@@ -17,6 +24,11 @@ class WineTransport(LocalTransport):
     lang: str = DEFAULT_LANG
 
     kind = "wine"
+    Options = WineOptions
+
+    @classmethod
+    def from_options(cls, name: str, options: WineOptions) -> "WineTransport":
+        return cls(name, prefix=options.prefix)
 
     def __post_init__(self) -> None:
         if self.prefix is None:
