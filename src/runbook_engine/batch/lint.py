@@ -10,12 +10,12 @@ into a script.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from runbook_engine.batch.cases import ALL_EVENTS, DEFAULT_GRID
+from runbook_engine.model.rules import bare_token_problem, cmd_text_problem, watch_id_problem
 from runbook_engine.batch.simulator import (
     Command,
     External,
@@ -51,8 +51,6 @@ _ARMLOAD_VALUE_OPTS = {"/U", "/R", "/H"}
 
 #: Stands for a variable's value when a line is parsed without an environment.
 _MARK = "\x00"
-_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,255}")
-_TEXT_UNSAFE = set('"%^&|<>')
 
 
 @dataclass(frozen=True)
@@ -81,61 +79,21 @@ class LintError:
 
 
 def check_cmd_text(value: str) -> str | None:
-    """An error message if *value* is unsafe inside a double-quoted cmd argument, else ``None``.
-
-    Meant for ``ARMBCAST /MSG "..."``. Refused: ``"`` (ends the quoted part), ``%`` (expanded
-    even inside quotes), ``^ & | < >`` (harmless only while cmd's naive quote state holds, so
-    refused outright), control characters (including CR/LF, which end the line), and a
-    trailing backslash or a trailing character whose CP932 form ends in the byte 0x5C (such as
-    ``ソ`` or ``表``): before the closing quote that backslash byte makes ``\\"``, which the C
-    runtime reads as a literal quote.
-    """
-    bad = sorted({c for c in value if c in _TEXT_UNSAFE})
-    if bad:
-        return "unsafe in a quoted cmd argument: " + " ".join(repr(c) for c in bad)
-    ctl = sorted({c for c in value if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F})
-    if ctl:
-        return "control characters are not allowed: " + " ".join(repr(c) for c in ctl)
-    if value.endswith("\\"):
-        return "a trailing backslash escapes the closing quote (C runtime \\\" rule)"
-    if value:
-        try:
-            last = value[-1].encode("cp932")
-        except UnicodeEncodeError:
-            last = b""
-        if len(last) == 2 and last[1:] == b"\\":
-            return (f"the last character {value[-1]!r} ends in byte 0x5C in CP932, which escapes "
-                    "the closing quote (C runtime \\\" rule); add a character after it")
-    return None
+    """An error message if *value* is unsafe inside a double-quoted cmd argument (``ARMBCAST /MSG
+    "..."``), else ``None``: the rule of :func:`runbook_engine.model.rules.cmd_text_problem`."""
+    return cmd_text_problem(value)
 
 
 def check_cmd_name(value: str, *, what: str = "name") -> str | None:
-    """An error message if *value* is not a safe bare cmd token, else ``None``.
-
-    Allowed: 1-255 characters from ``A-Z a-z 0-9 _ . -``.
-    """
-    if not value:
-        return f"{what} is empty"
-    if len(value) > 255:
-        return f"{what} is {len(value)} characters long (at most 255)"
-    if not _NAME_RE.fullmatch(value):
-        bad = sorted({c for c in value if not _NAME_RE.fullmatch(c)})
-        return f"{what} {value!r} has characters outside [A-Za-z0-9_.-]: " + " ".join(
-            repr(c) for c in bad)
-    return None
+    """An error message if *value* is not a safe bare cmd token (1-255 characters from
+    ``A-Z a-z 0-9 _ . -``), else ``None``."""
+    return bare_token_problem(value, what=what)
 
 
 def check_watch_id(value: str) -> str | None:
-    """:func:`check_cmd_name` for an ARM watch id, which also must not start with ``NEC_``.
-
-    (``NEC_`` watch ids are reserved for CLUSTERPRO itself; compared case-insensitively.)
-    """
-    err = check_cmd_name(value, what="watch id")
-    if err:
-        return err
-    if value.upper().startswith("NEC_"):
-        return f"watch id {value!r} starts with NEC_ (reserved for CLUSTERPRO)"
-    return None
+    """:func:`check_cmd_name` for an ARM watch id, which also must not start with ``NEC_``
+    (reserved for CLUSTERPRO; compared case-insensitively)."""
+    return watch_id_problem(value)
 
 
 # ---------------------------------------------------------------------------------------------
