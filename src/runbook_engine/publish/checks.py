@@ -4,22 +4,16 @@ from __future__ import annotations
 from runbook_engine.batch.simulator import simulate
 from runbook_engine.model.errors import KbError
 from runbook_engine.model.project import Project
+from runbook_engine.model.rules import LANGS
 from runbook_engine.model.schema import KnowledgeBase
-from runbook_engine.batch.lint import ServiceUse, check_cmd_text, check_reverse_order, lint_script
+from runbook_engine.batch.lint import ServiceUse, check_reverse_order, lint_script
 from runbook_engine.artifacts.scripts import SCRIPT_NAMES, render_scripts
-
-LANGS = ("ja", "en")
 
 
 def lint_guides(project: Project, kb: KnowledgeBase) -> list[KbError]:
     errors: list[KbError] = []
     for guide in kb.guides.values():
-        src = f"kb/guides/{guide.id}/scripts.yaml"
-        for m in guide.scripts.messages:
-            for lang in LANGS:
-                problem = check_cmd_text(m.text(lang))
-                if problem:
-                    errors.append(KbError(src, 1, f"message '{m.id}' ({lang}): {problem}"))
+        # script messages are checked by the loader (model.rules), with the line of each text
         services = [ServiceUse(s.watch_id, s.service) for s in guide.scripted_services()]
         bindings = {s.watch_id: s.service for s in guide.services}
         forbidden = [s.service for s in guide.services if s.forbid_kill]
