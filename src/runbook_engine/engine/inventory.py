@@ -16,13 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from runbook_engine.model.errors import KbError, KbInvalid
 from runbook_engine.model.validation import describe as _describe
 from runbook_engine.model.yamlio import locate, read_yaml
-from runbook_engine.model.schema import WindowsPath
+from runbook_engine.model.rules import DomainName, HostName, IPv4, NodeName, WindowsPath  # noqa: F401 - value types have one home
 from runbook_engine.engine.transports import transport_class
 
-NodeName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,30}$")]
-HostName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
-DomainName = Annotated[str, StringConstraints(pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$")]
-IPv4 = Annotated[str, StringConstraints(pattern=r"^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$")]
 DNS_TRANSPORT = "rfc2136"
 
 
