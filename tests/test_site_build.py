@@ -170,3 +170,95 @@ def test_site_without_mermaid_fails_with_an_install_hint(tmp_path, monkeypatch):
         build_site(Project.find(REPO), out)
     assert "\n" not in str(exc.value)
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Pages and nav from kb/: no guide's ids outside kb/
+# --------------------------------------------------------------------------------------------
+
+def _guide_ids(kb) -> set[str]:
+    """What belongs to one guide only: its id, its node ids and names, and the ids of its steps
+    (but a step named after the engine action it runs: that name is the engine's vocabulary)."""
+    words: set[str] = set()
+    for gid, guide in kb.guides.items():
+        words.add(gid)
+        for node in guide.meta.topology.nodes:
+            words |= {node.id, node.name}
+        words |= {s.id for s in guide.steps() if s.id != s.action}
+    return words
+
+
+def _occurrences(roots: list[Path], words: set[str]) -> list[str]:
+    import re
+
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(sorted(map(re.escape, words), key=len, reverse=True)) + r")(?![\w-])")
+    found = []
+    for root in roots:
+        for path in [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()):
+            if "__pycache__" in path.parts:
+                continue
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                continue
+            for n, line in enumerate(text.splitlines(), start=1):
+                for m in pattern.finditer(line):
+                    found.append(f"{path.relative_to(REPO)}:{n}: {m.group(1)}")
+    return found
+
+
+def test_site_sources_name_no_guide_node_or_step_id():
+    """docs/, mkdocs.yml, snippets/ and the site's code know no guide: every page, nav entry and
+    notebook cell of a guide comes from kb/."""
+    from runbook_engine.model.project import Project
+
+    words = _guide_ids(Project.find(REPO).knowledge)
+    roots = [REPO / "docs", REPO / "mkdocs.yml", REPO / "snippets/notebook", REPO / "snippets/scripts",
+             REPO / "src/runbook_engine/publish", REPO / "src/runbook_engine/cli/site.py"]
+    assert _occurrences(roots, words) == []
+
+
+@pytest.mark.xfail(strict=False, reason="modules outside the site still name SURFNAVI's ids (2026-11-29: "
+                   "model/errors.py's docstring, model/rules.py's comment, snippets/scaffold/procedure.yaml.j2's "
+                   "starter step failover-group; engine/ and sandbox/ were being fixed); other changes remove them")
+def test_no_guide_node_or_step_id_outside_kb():
+    """Only kb/ names a guide, its nodes or its steps: src/, docs/, snippets/ and mkdocs.yml."""
+    from runbook_engine.model.project import Project
+
+    words = _guide_ids(Project.find(REPO).knowledge)
+    found = _occurrences([REPO / "src", REPO / "docs", REPO / "snippets", REPO / "mkdocs.yml"], words)
+    assert found == []
+
+
+def test_site_nav_holds_each_guide_of_kb_with_the_pages_it_has_data_for(built_site, site_pages):
+    """The nav of every page lists, per guide of kb/, a section titled by its product holding
+    exactly the pages of pages.GUIDE_PAGES the guide has data for; no page is built for the rest."""
+    from runbook_engine.model.project import Project
+    from runbook_engine.publish.pages import GUIDE_PAGES, guide_pages_of
+
+    kb = Project.find(REPO).knowledge
+    for lang, prefix in (("ja", ""), ("en", "en/")):
+        home = (built_site.out / prefix / "index.html").read_text(encoding="utf-8")
+        for gid, guide in kb.guides.items():
+            assert guide.meta.product(lang) in home
+            shown = {p.template for p in guide_pages_of(guide)}
+            for page in GUIDE_PAGES:
+                rel = f"{prefix}{gid}/" + ("index.html" if page.template == "index" else f"{page.template}/index.html")
+                assert (rel in site_pages) == (page.template in shown), rel
+                if page.template in shown:
+                    assert f'href="{gid}/' in home or f'href="./{gid}/' in home
+
+
+def test_site_home_lists_every_guide_of_kb_and_the_familys_other_guides(built_site):
+    import html
+
+    from runbook_engine.model.project import Project
+
+    kb = Project.find(REPO).knowledge
+    for lang, prefix in (("ja", ""), ("en", "en/")):
+        text = html.unescape((built_site.out / prefix / "index.html").read_text(encoding="utf-8"))
+        for guide in kb.guides.values():
+            assert guide.meta.title(lang) in text
+        for ref in kb.family.guides:
+            if ref.id not in kb.guides:
+                assert f"{ref.title(lang)} ({kb.label('not-in-kb')(lang)})" in text

@@ -172,7 +172,9 @@ class Site:
         return f"**{self.L('applies-to')}**: {self.T(self.kb.family.name)} {self.version_names(g.meta.scope.applies_to)}\n"
 
     def security_reason(self, guide_id: str) -> str:
-        return admonition("warning", self.L("security-reason"), self.T(self.guide(guide_id).meta.scope.security_reason))
+        """Why the guide advises against a placement ("" when the guide gives no such reason)."""
+        reason = self.guide(guide_id).meta.scope.security_reason
+        return admonition("warning", self.L("security-reason"), self.T(reason)) if reason is not None else ""
 
     def disclaimer(self, guide_id: str) -> str:
         return admonition("note", self.L("disclaimer"), self.T(self.guide(guide_id).meta.scope.disclaimer))
@@ -184,7 +186,8 @@ class Site:
 
     def source(self, guide_id: str) -> str:
         m = self.guide(guide_id).meta
-        return f"{self.L('published')}: {self.T(m.edition_label)} ({m.published})\n"
+        date = f" ({m.published})" if m.published else ""
+        return f"{self.L('published')}: {self.T(m.edition_label)}{date}\n"
 
     # ---- overview ------------------------------------------------------------------------
     def features_overview(self, guide_id: str) -> str:
