@@ -4,8 +4,10 @@ from __future__ import annotations
 import base64
 import logging
 import time
+from pathlib import Path
 
 import dns.message
+import dns.name
 import dns.query
 import dns.rcode
 import dns.update
@@ -214,3 +216,124 @@ def test_change_outside_zone_rejected(signed: NamedServer) -> None:
     plan = plan_records({}, [Record("fip.example.test.", "A", "192.0.2.10", 300)])
     with pytest.raises(ValueError, match="zone"):
         apply_changes(signed.host, signed.port, REVERSE_ZONE, plan, signed.key_name, SECRET_ENV)
+
+
+# -- the dns-records action through the rfc2136 connector, on a real named -------------------
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _project(tmp_path, drop_mx: bool = False):
+    """The repository's project, or a copy of its kb/ whose guide has no MX record."""
+    import shutil
+
+    from runbook_engine.model.project import Project
+
+    if not drop_mx:
+        return Project(REPO, state_dir=tmp_path / "state")
+    root = tmp_path / "proj"
+    shutil.copytree(REPO / "kb", root / "kb")
+    (root / "snippets").symlink_to(REPO / "snippets", target_is_directory=True)
+    dns_yaml = root / "kb" / "guides" / "surfnavi" / "dns.yaml"
+    text = dns_yaml.read_text(encoding="utf-8")
+    start, end = text.index("  - id: fip-mx\n"), text.index("  - id: fip-ptr\n")
+    dns_yaml.write_text(text[:start] + text[end:], encoding="utf-8")
+    return Project(root, state_dir=tmp_path / "state")
+
+
+def _inventory(tmp_path, srv: NamedServer, fip: str, host: str, node_ips: list[str], extra_dns: list[dict] = ()):
+    import yaml
+
+    from runbook_engine.engine.inventory import load_inventory
+
+    guide = "surfnavi"
+    server = {"name": "primary", "server": srv.host, "port": srv.port, "key_name": srv.key_name,
+              "key_secret_env": SECRET_ENV, "forward_zone": FORWARD_ZONE, "reverse_zone": REVERSE_ZONE}
+    path = tmp_path / "inventory.yaml"
+    path.write_text(yaml.safe_dump({
+        "cluster": "dns-test", "guide": guide,
+        "fip": {"address": fip, "hostname": host, "domain": "example.test"},
+        "nodes": [{"name": f"n{i}", "transport": "wine", "prefix": f"n{i}", "hostname": f"{host}-n{i}", "ip": ip}
+                  for i, ip in enumerate(node_ips, start=1)],
+        "dns": [server, *extra_dns]}))
+    return load_inventory(path)
+
+
+def _dns_run(project, inv, mode: str, tmp_path):
+    from runbook_engine.engine.runner import Runner
+
+    return Runner(project, inv, steps=["dns-records"], state=tmp_path / "state").run(mode)
+
+
+@pytest.mark.named
+def test_a_dns_read_of_n_record_sets_counts_n_round_trips_and_one_update_per_zone(signed, tmp_path):
+    project = _project(tmp_path)
+    inv = _inventory(tmp_path, signed, "192.0.2.150", "rt-host", ["192.0.2.151", "192.0.2.152"])
+    plan = _dns_run(project, inv, "plan", tmp_path)
+    (res,) = plan.results
+    rrsets = len(res.rows)
+    assert rrsets == 5  # A, PTR of the FIP, MX, a PTR per node
+    assert res.status == "pending" and res.round_trips == rrsets
+    applied = _dns_run(project, inv, "apply", tmp_path)
+    (res,) = applied.results
+    assert res.status == "changed", res.message
+    # read N, one UPDATE for the forward and one for the reverse zone, read N again
+    assert res.round_trips == 2 * rrsets + 2
+    again = _dns_run(project, inv, "plan", tmp_path)
+    assert again.results[0].status == "converged" and again.results[0].round_trips == rrsets
+
+
+@pytest.mark.named
+def test_a_guide_without_an_mx_record_plans_no_mx(signed, tmp_path):
+    project = _project(tmp_path, drop_mx=True)
+    inv = _inventory(tmp_path, signed, "192.0.2.160", "nomx-host", ["192.0.2.161"])
+    (res,) = _dns_run(project, inv, "plan", tmp_path).results
+    rtypes = sorted(r.target.split(" ")[1] for r in res.rows)
+    assert rtypes == ["A", "PTR", "PTR"], [r.target for r in res.rows]
+    with_mx = _dns_run(_project(tmp_path), inv, "plan", tmp_path).results[0]
+    assert "MX" in {r.target.split(" ")[1] for r in with_mx.rows}
+
+
+@pytest.mark.named
+def test_a_dns_server_that_fails_fails_alone_and_the_summary_names_it(signed, tmp_path):
+    from runbook_engine.sandbox.named import free_port
+
+    dead = {"name": "dead", "server": "127.0.0.1", "port": free_port(), "key_name": signed.key_name,
+            "key_secret_env": SECRET_ENV, "forward_zone": FORWARD_ZONE, "reverse_zone": REVERSE_ZONE}
+    # a server whose zones hold none of the guide's names: a bad value for this target only
+    wrong = {**dead, "name": "wrong-zone", "port": signed.port, "forward_zone": "other.test.",
+             "reverse_zone": "9.0.192.in-addr.arpa."}
+    inv = _inventory(tmp_path, signed, "192.0.2.170", "fail-host", ["192.0.2.171"], [dead, wrong])
+    report = _dns_run(_project(tmp_path), inv, "plan", tmp_path)
+    by = {r.node: r for r in report.results}
+    assert by["dns:primary"].status == "pending", by["dns:primary"].message
+    assert by["dns:dead"].status == "unreachable" and f"127.0.0.1:{dead['port']}" in by["dns:dead"].message
+    assert by["dns:wrong-zone"].status == "error" and "no zone" in by["dns:wrong-zone"].message
+    assert report.failed_nodes == ["dns:dead", "dns:wrong-zone"]
+    assert report.exit_code == 1
+
+
+@pytest.mark.named
+def test_rollback_puts_the_dns_records_back_through_the_connector(signed, tmp_path):
+    from runbook_engine.engine.runner import rollback
+
+    project = _project(tmp_path)
+    inv = _inventory(tmp_path, signed, "192.0.2.180", "rb-host", ["192.0.2.181"])
+    host = "rb-host.example.test."
+    # one record set exists before the run with another value: rollback must restore it
+    update = dns.update.UpdateMessage(FORWARD_ZONE, keyring={dns.name.from_text(signed.key_name + "."): base64.b64decode(signed.secret)},
+                                      keyalgorithm="hmac-sha256")
+    update.replace(host, 300, "A", "192.0.2.99")
+    assert dns.query.tcp(update, signed.host, port=signed.port, timeout=5).rcode() == dns.rcode.NOERROR
+    before = read_records(signed.host, signed.port, [(host, "A"), ("180.2.0.192.in-addr.arpa.", "PTR")])
+    applied = _dns_run(project, inv, "apply", tmp_path)
+    assert applied.exit_code == 0, [(r.node, r.message) for r in applied.results]
+    assert read_records(signed.host, signed.port, [(host, "A")])[(host, "A")] == ["192.0.2.180"]
+    back = rollback(project, inv, applied.run_id, state=tmp_path / "state")
+    (res,) = back.results
+    assert res.status == "changed" and res.node == "dns:primary", res.message
+    assert res.round_trips == 2  # one UPDATE per zone
+    assert read_records(signed.host, signed.port, list(before)) == before
+    assert before[(host, "A")] == ["192.0.2.99"] and before[("180.2.0.192.in-addr.arpa.", "PTR")] == []
+    journal = (tmp_path / "state" / "runs" / applied.run_id / "journal.jsonl").read_text()
+    assert signed.secret not in journal

@@ -83,7 +83,7 @@ def test_script_files_on_the_node_are_byte_for_byte_the_rendered_scripts(sandbox
     want = render_scripts(kb, guide, "ja", sandbox.project.snippets)
     from runbook_engine.engine.transports.wineprefix import windows_to_unix
 
-    prefix = sandbox.inv().node("sv2").prefix
+    prefix = sandbox.inv().node("sv2").options.prefix
     for name, script in want.items():
         path = windows_to_unix(prefix, guide.scripts.directory + "\\" + name)
         assert path.read_bytes() == script.data
@@ -158,7 +158,7 @@ def test_kill_9_during_apply_leaves_no_half_written_file_and_a_rerun_converges(t
             time.sleep(0.01)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        prefix = sb.inv().node("sv1").prefix
+        prefix = sb.inv().node("sv1").options.prefix
         for name, script in want.items():
             path = windows_to_unix(prefix, guide.scripts.directory + "\\" + name)
             assert not path.exists() or path.read_bytes() == script.data, "half-written script"
@@ -222,12 +222,12 @@ def test_an_inventory_with_a_metacharacter_path_is_rejected_with_file_and_line(t
     from runbook_engine import cli
 
     inv = tmp_path / "inv.yaml"
-    inv.write_text("cluster: c1\nnodes:\n  - name: sv1\n    transport: wine\n    prefix: /tmp/x\n"
+    inv.write_text("cluster: c1\nguide: surfnavi\nnodes:\n  - name: sv1\n    transport: wine\n    prefix: /tmp/x\n"
                    "    script_dir: C:\\x & calc\n")
     rc = cli.main(["--root", str(REPO), "plan", "--inventory", str(inv)])
     err = capsys.readouterr().err
     assert rc == 2
-    assert f"{inv}:6: " in err and "script_dir" in err
+    assert f"{inv}:7: " in err and "script_dir" in err
 
 
 @pytest.mark.sshd
@@ -243,7 +243,7 @@ def test_apply_over_ssh_converges_a_windows_like_node_reached_through_a_real_ssh
 
     state = tmp_path_factory.mktemp("ssh-state")
     sb = make_sandbox(state, nodes=1, dns=False)
-    prefix = sb.inv().node("sv1").prefix
+    prefix = sb.inv().node("sv1").options.prefix
     ensure_wineserver(prefix)
     work = tmp_path_factory.mktemp("sshd-node")
     proc, ssh = start_sshd(work, prefix, node_env(prefix))

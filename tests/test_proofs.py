@@ -54,10 +54,11 @@ def _engine_context(project, lang: str):
     """The engine's context for a node of *lang* (the scripts depend on nothing else of the node)."""
     from runbook_engine.engine.actions import Context
     from runbook_engine.engine.inventory import NodeSpec
+    from runbook_engine.engine.targets import node_target
 
     kb = project.knowledge
     node = NodeSpec(name="sv1", transport="local", lang=lang)
-    return Context(kb=kb, guide=kb.guides[GUIDE], inventory=None, node=node, snippets=project.snippets)
+    return Context(kb=kb, guide=kb.guides[GUIDE], inventory=None, target=node_target(node), snippets=project.snippets)
 
 
 def _services_table(site_pages, kb, lang: str):
@@ -205,7 +206,7 @@ def test_scripts_the_engine_wrote_on_a_node_are_the_sites_downloads_byte_for_byt
     guide = sandbox.project.knowledge.guides[GUIDE]
     node = sandbox.inv().node(applied_scripts)
     for name in ("START.BAT", "STOP.BAT"):
-        written = windows_to_unix(node.prefix, f"{guide.scripts.directory}\\{name}").read_bytes()
+        written = windows_to_unix(node.options.prefix, f"{guide.scripts.directory}\\{name}").read_bytes()
         assert written == _download(built_site, node.lang, name), name
 
 
