@@ -262,3 +262,107 @@ def test_site_home_lists_every_guide_of_kb_and_the_familys_other_guides(built_si
         for ref in kb.family.guides:
             if ref.id not in kb.guides:
                 assert f"{ref.title(lang)} ({kb.label('not-in-kb')(lang)})" in text
+
+
+# --------------------------------------------------------------------------------------------
+# Live preview: runbook serve rebuilds on a change in kb/
+# --------------------------------------------------------------------------------------------
+
+
+def _serve_project(tmp_path: Path) -> Path:
+    """A project whose kb/ and runbooks/ are copies (the test edits kb/, serve writes notebooks)."""
+    root = tmp_path / "project"
+    root.mkdir()
+    for name in ("snippets", "overrides", "src", "docs"):
+        (root / name).symlink_to(REPO / name)
+    shutil.copytree(REPO / "kb", root / "kb")
+    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
+    (root / "runbooks").mkdir()
+    return root
+
+
+def _get(url: str) -> str:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.read().decode("utf-8")
+    except (urllib.error.URLError, OSError):
+        return ""
+
+
+def test_serve_rebuilds_when_kb_changes_and_keeps_the_last_good_site_on_an_error(tmp_path):
+    """`runbook serve` in a subprocess on a free port: a new guide title in kb/ shows up on the
+    served page; a broken kb/ file prints one error line and the page stays as it was."""
+    import os
+    import queue
+    import re
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from runbook_engine.model.project import Project
+    from runbook_engine.publish.site import mermaid_js
+
+    root = _serve_project(tmp_path)
+    kb = Project(root).knowledge
+    gid, guide = next(iter(kb.guides.items()))
+    meta_file = root / "kb" / "guides" / gid / "guide.yaml"
+    old_title = guide.meta.title("en")
+    assert meta_file.read_text(encoding="utf-8").count(old_title) == 1
+    new_title = old_title + " (live preview)"
+
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONPATH": str(REPO / "src"),
+           "RUNBOOK_MERMAID_JS": str(mermaid_js(Project.find(REPO))), "RUNBOOK_STATE": str(tmp_path / "state")}
+    env.pop("RUNBOOK_ROOT", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runbook_engine.cli", "--root", str(root), "serve", "--port", "0",
+         "--out", str(tmp_path / "site")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+
+    def wait_line(pattern: str, timeout: float = 60) -> str:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                line = lines.get(timeout=0.5)
+            except queue.Empty:
+                assert proc.poll() is None, f"serve exited {proc.returncode}"
+                continue
+            if re.search(pattern, line):
+                return line
+        raise AssertionError(f"no line matching {pattern!r} within {timeout} s")
+
+    def wait_page(url: str, text: str, timeout: float = 60) -> None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if text in _get(url):
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"{text!r} not served at {url} within {timeout} s")
+
+    try:
+        base = re.search(r"on (http://127\.0\.0\.1:\d+/)", wait_line(r"^serving ", timeout=120)).group(1)
+        page = f"{base}en/{gid}/"
+        assert old_title in _get(page)
+
+        meta_file.write_text(meta_file.read_text(encoding="utf-8").replace(old_title, new_title), encoding="utf-8")
+        wait_line(r"^rebuilt in [\d.]+ s \(kb/guides/")
+        wait_page(page, new_title)
+
+        good = meta_file.read_text(encoding="utf-8")
+        meta_file.write_text(good + "\nnot: [valid\n", encoding="utf-8")
+        failed = wait_line(r"^rebuild failed")
+        assert "still serving the last good site" in failed
+        assert new_title in _get(page)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,23 +1,111 @@
-"""Serve the built site over HTTP."""
+"""Serve the built site over HTTP and rebuild it when its sources change (live preview).
+
+A thread polls the modification times of kb/, snippets/, docs/, overrides/ and mkdocs.yml once a
+second; on a change it rebuilds both languages with :func:`build_site` (atomic: the server keeps
+serving the previous site until the new one is swapped in) and prints one line. A failed rebuild
+prints its error on one line and the last good site stays served. Polling rather than watchdog:
+the trees are a few hundred files, a poll costs about a millisecond, and it behaves the same on
+every file system (bind mounts and network shares included).
+"""
 from __future__ import annotations
 
 import contextlib
 import functools
 import http.server
+import threading
+import time
 from pathlib import Path
+from typing import Callable
 
 from runbook_engine.model.project import Project
 from runbook_engine.publish.build import build_site
 
+#: What a change in rebuilds the site (relative to the project root).
+WATCHED = ("kb", "snippets", "docs", "overrides", "mkdocs.yml")
+POLL_SECONDS = 1.0
 
-def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, out: Path | None = None) -> None:
-    """Build the site, then serve it with http.server until interrupted (no live reload)."""
-    out = Path(out) if out else project.state / "site"
+Prepare = Callable[[Project], object]
+
+
+def sources_state(root: Path) -> dict[str, tuple[int, int]]:
+    """Path → (mtime_ns, size) of every file the site is built from."""
+    state: dict[str, tuple[int, int]] = {}
+    for name in WATCHED:
+        top = root / name
+        for path in [top] if top.is_file() else sorted(top.rglob("*")) if top.is_dir() else []:
+            with contextlib.suppress(OSError):  # removed while we looked
+                if path.is_file():
+                    st = path.stat()
+                    state[str(path.relative_to(root))] = (st.st_mtime_ns, st.st_size)
+    return state
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 400 else text[:397] + "..."
+
+
+class Rebuilder(threading.Thread):
+    """Polls the project's sources and rebuilds *out* when they change (see the module doc)."""
+
+    def __init__(self, project: Project, out: Path, *, prepare: Prepare | None = None,
+                 interval: float = POLL_SECONDS, log: Callable[[str], object] = print):
+        super().__init__(name="site-rebuilder", daemon=True)
+        self.project, self.out, self.prepare, self.interval, self.log = project, out, prepare, interval, log
+        self.stopped = threading.Event()
+        self.state = sources_state(project.root)
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            now = sources_state(self.project.root)
+            if now != self.state:
+                changed = sorted(set(now.items()) ^ set(self.state.items()))
+                self.state = now
+                self.rebuild(sorted({path for path, _ in changed}))
+
+    def rebuild(self, changed: list[str]) -> bool:
+        """Build again from a fresh Project (kb/ re-read); True when the new site is served."""
+        what = changed[0] + (f" and {len(changed) - 1} more" if len(changed) > 1 else "")
+        project = Project(self.project.root, self.project.state_dir)
+        start = time.perf_counter()
+        try:
+            if self.prepare is not None:
+                self.prepare(project)
+            build_site(project, self.out)
+        except Exception as exc:  # noqa: BLE001 - any error: keep serving the last good site
+            self.log(f"rebuild failed ({what} changed), still serving the last good site: {_one_line(exc)}")
+            return False
+        self.log(f"rebuilt in {time.perf_counter() - start:.1f} s ({what} changed)")
+        return True
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # one line per rebuild, not per request
+        pass
+
+
+def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, out: Path | None = None,
+          *, prepare: Prepare | None = None) -> None:
+    """Build the site, then serve it with http.server until interrupted, rebuilding it when kb/,
+    snippets/, docs/, overrides/ or mkdocs.yml change. *prepare* runs before every rebuild (the
+    command line writes the notebooks with it)."""
+    out = Path(out).resolve() if out else project.state / "site"
     report = build_site(project, out)
     for b in report.languages.values():
-        print(f"{b.lang}: {b.pages} pages in {b.seconds:.2f} s → {b.site_dir}")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+        print(f"{b.lang}: {b.pages} pages in {b.seconds:.2f} s → {b.site_dir}", flush=True)
+    handler = functools.partial(_Handler, directory=str(out))
+    rebuilder = Rebuilder(project, out, prepare=prepare,
+                          log=functools.partial(print, flush=True))
     with http.server.ThreadingHTTPServer((host, port), handler) as httpd:
-        print(f"serving {out} on http://{host}:{httpd.server_address[1]}/")
-        with contextlib.suppress(KeyboardInterrupt):
-            httpd.serve_forever()
+        print(f"serving {out} on http://{host}:{httpd.server_address[1]}/ "
+              f"(rebuilt when {', '.join(WATCHED)} change)", flush=True)
+        rebuilder.start()
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                httpd.serve_forever()
+        finally:
+            rebuilder.stop()
+            rebuilder.join(timeout=120)
