@@ -10,6 +10,8 @@ import shutil
 import time
 from pathlib import Path
 
+import yaml
+
 from .common import MERMAID, Row, Table, copy_project, interleaved, log, median, temp_dir, verdict
 
 GOAL_RATIO = 1.1
@@ -93,10 +95,11 @@ def render_pages(root: Path, floor: Path) -> dict[str, int]:
     """Build once with the macros and capture each page's Markdown after them (page_markdown runs
     the macros first: our handler is appended last). Writes floor/<lang>/docs/ with the rendered
     pages and the generated downloads as plain files, and floor/<lang>/mkdocs.yml without macros
-    and hook. Returns pages per language."""
+    and hook, with the nav the hook would set. Returns pages per language."""
     from mkdocs.commands.build import build
 
     from runbook_engine.model.project import Project
+    from runbook_engine.publish.config import site_nav
     from runbook_engine.publish.site import LANGS, generated_files, language_config
 
     project = Project(root)
@@ -125,7 +128,9 @@ def render_pages(root: Path, floor: Path) -> dict[str, int]:
                 shutil.copyfile(content, p)
             else:
                 p.write_bytes(content)
-        (floor / lang / "mkdocs.yml").write_text(plain, encoding="utf-8")
+        # without the hook the nav must be written out: the same one the hook sets from kb/
+        nav = yaml.safe_dump({"nav": site_nav(project.knowledge, lang)}, allow_unicode=True, sort_keys=False)
+        (floor / lang / "mkdocs.yml").write_text(plain + nav, encoding="utf-8")
         (floor / lang / "overrides").symlink_to(root / "overrides", target_is_directory=True)
         counts[lang] = len(pages)
     return counts
@@ -149,32 +154,21 @@ def floor_build(root: Path, floor: Path, out: Path) -> float:
 # --- synthetic knowledge bases -----------------------------------------------------------------
 
 def make_synthetic(dest: Path, n: int) -> Path:
-    """A project with surfnavi plus *n* clones g001..gNNN (kb guide, family index, docs pages, nav)."""
+    """A project with surfnavi plus *n* clones g001..gNNN (kb guide folder and family index only:
+    the hook makes their pages and nav from kb/, as for any guide)."""
     root = copy_project(dest)
     fam_file = next((root / "kb" / "family").glob("*.yaml"))
     fam = fam_file.read_text(encoding="utf-8")
-    entries, nav = [], []
+    entries = []
     src_kb = root / "kb" / "guides" / "surfnavi"
-    src_docs = root / "docs" / "surfnavi"
-    nav_pages = [line.strip()[2:].strip() for line in (root / "mkdocs.yml").read_text().splitlines()
-                 if line.strip().startswith("- surfnavi/")]
     for i in range(1, n + 1):
         gid = f"g{i:03d}"
         shutil.copytree(src_kb, root / "kb" / "guides" / gid)
         meta = root / "kb" / "guides" / gid / "guide.yaml"
         meta.write_text(re.sub(r"(?m)^id: surfnavi$", f"id: {gid}", meta.read_text(encoding="utf-8")), encoding="utf-8")
-        (root / "docs" / gid).mkdir()
-        for page in src_docs.iterdir():
-            (root / "docs" / gid / page.name).write_text(
-                page.read_text(encoding="utf-8").replace("'surfnavi'", f"'{gid}'"), encoding="utf-8")
         entries.append(f"  - id: {gid}\n    title: {{ja: 合成ガイド {gid}, en: Synthetic guide {gid}}}\n    in_kb: true\n")
-        nav += [f"  - {p.replace('surfnavi/', gid + '/', 1)}" for p in nav_pages]
     fam = re.sub(r"(?m)^guides:\n", "guides:\n" + "".join(entries), fam, count=1)
     fam_file.write_text(fam, encoding="utf-8")
-    yml = (root / "mkdocs.yml").read_text(encoding="utf-8")
-    if re.search(r"(?m)^nav:", yml):
-        yml = yml.rstrip("\n") + "\n" + "\n".join(nav) + "\n"
-        (root / "mkdocs.yml").write_text(yml, encoding="utf-8")
     return root
 
 
