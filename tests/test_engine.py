@@ -273,3 +273,42 @@ def test_apply_over_ssh_converges_a_windows_like_node_reached_through_a_real_ssh
     finally:
         stop_process(proc)
         destroy(sb)
+
+
+def test_a_guide_written_only_as_yaml_goes_through_plan_on_a_sandbox_node(tmp_path_factory, monkeypatch, capsys):
+    """tests/data/guides/webportal (its own services, registry key and DNS records, no MX) added to
+    a copy of kb/: the sandbox takes its node names from the guide, and `runbook plan` plans every
+    automated step with no change to src/."""
+    import shutil
+
+    from plugins.cluster import TEMPLATE_CACHE
+    from runbook_engine import cli
+    from runbook_engine.model.project import Project
+    from runbook_engine.sandbox.cluster import destroy_cluster
+
+    work = tmp_path_factory.mktemp("yaml-guide")
+    root, state = work / "proj", work / "state"
+    shutil.copytree(REPO / "kb", root / "kb")
+    shutil.copytree(REPO / "tests" / "data" / "guides" / "webportal", root / "kb" / "guides" / "webportal")
+    (root / "snippets").symlink_to(REPO / "snippets", target_is_directory=True)
+    (state / "sandbox").mkdir(parents=True)
+    TEMPLATE_CACHE.mkdir(parents=True, exist_ok=True)
+    (state / "sandbox" / "templates").symlink_to(TEMPLATE_CACHE, target_is_directory=True)
+    monkeypatch.setenv("RUNBOOK_STATE", str(state))
+    project = Project(root, state_dir=state)
+    guide = project.knowledge.guides["webportal"]
+    try:
+        assert cli.main(["--root", str(root), "sandbox", "create", "--guide", "webportal", "--nodes", "1", "--no-dns"]) == 0
+        capsys.readouterr()
+        rc = cli.main(["--root", str(root), "plan", "--json"])
+        report = json.loads(capsys.readouterr().out)
+        first = guide.meta.topology.nodes[0].id
+        by = {(r["node"], r["step"]): r for r in report["results"]}
+        assert {s for _, s in by} == {s.id for s in guide.steps() if s.mode == "automated"}
+        assert not [r for r in report["results"] if r["status"] in ("error", "unreachable")], report["results"]
+        manual = [s.service for s in guide.manual_services()]
+        services_step = next(s.id for s in guide.steps() if s.action == "services-manual")
+        assert [row["target"] for row in by[(first, services_step)]["rows"]] == manual
+        assert rc == 1  # pending: a fresh node is not converged
+    finally:
+        destroy_cluster(project)
