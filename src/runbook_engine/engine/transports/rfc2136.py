@@ -20,6 +20,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
+from runbook_engine.model.rules import EnvName, IPv4
 from runbook_engine.engine import dns as dnsops
 from runbook_engine.engine.transports import register_transport
 from runbook_engine.engine.transports.base import BatchResult, CommandResult, Options, Transport, TransportError
@@ -28,10 +29,10 @@ UPDATES = ("add", "replace", "delete")
 
 
 class Rfc2136Options(Options):
-    server: Annotated[str, StringConstraints(pattern=r"^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$")]
+    server: IPv4
     port: int = Field(default=53, ge=1, le=65535)
     key_name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{0,62}$")]
-    key_secret_env: Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]{0,63}$")]
+    key_secret_env: EnvName
     algorithm: Literal["hmac-sha256", "hmac-sha512"] = "hmac-sha256"
     forward_zone: Annotated[str, StringConstraints(pattern=r"^([a-z0-9-]+\.)+$")]
     reverse_zone: Annotated[str, StringConstraints(pattern=r"^([0-9]+\.)+in-addr\.arpa\.$")]

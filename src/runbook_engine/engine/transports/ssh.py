@@ -65,11 +65,12 @@ import threading
 import time
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from pathlib import Path
-from typing import Annotated, Any, Coroutine, Literal, TypeVar
+from typing import Any, Coroutine, Literal, TypeVar
 
 import asyncssh
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
+from runbook_engine.model.rules import EnvName
 from runbook_engine.engine.transports import register_transport
 from runbook_engine.engine.transports.base import MARK_BEGIN, MARK_END, BatchResult, CommandResult, Options, Transport, TransportError, split_output
 
@@ -159,7 +160,7 @@ class SshOptions(Options):
     user: str
     key: Path | None = None  # private key file
     known_hosts: Path  # the node's host key must be listed here
-    password_env: Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]{0,63}$")] | None = None
+    password_env: EnvName | None = None
 
 
 @register_transport("ssh")
