@@ -60,3 +60,19 @@ def test_each_transport_brings_its_own_inventory_keys():
     assert set(transport_class("wine").Options.model_fields) == {"prefix"}
     assert set(transport_class("ssh").Options.model_fields) == {"host", "port", "user", "key", "known_hosts", "password_env"}
     assert set(transport_class("local").Options.model_fields) == {"command"}
+
+
+def test_runbook_check_names_a_misspelt_action_at_its_line(tmp_path, capsys):
+    import shutil
+
+    from runbook_engine import cli
+
+    shutil.copytree(REPO / "kb", tmp_path / "kb")
+    (tmp_path / "snippets").symlink_to(REPO / "snippets", target_is_directory=True)
+    proc = tmp_path / "kb" / "guides" / "surfnavi" / "procedure.yaml"
+    text = proc.read_text(encoding="utf-8")
+    proc.write_text(text.replace("action: services-manual", "action: services-manaul"), encoding="utf-8")
+    line = text[: text.index("action: services-manual")].count("\n") + 1
+    assert cli.main(["--root", str(tmp_path), "check"]) == 2
+    err = capsys.readouterr().err
+    assert f"kb/guides/surfnavi/procedure.yaml:{line}: step 'services-manual': unknown action 'services-manaul'" in err, err

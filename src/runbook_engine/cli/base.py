@@ -21,11 +21,13 @@ def fail_input(errors: list) -> int:
 
 
 def check_project(project: Project) -> list[KbError]:
-    """Everything `runbook check` validates: the knowledge base, then each guide's scripts (lint)."""
+    """Everything `runbook check` validates: the knowledge base, the engine actions its steps name,
+    then each guide's scripts (lint)."""
+    from runbook_engine.engine.actions import unknown_actions
     from runbook_engine.publish.checks import lint_guides
 
     try:
         kb = project.knowledge
     except KbInvalid as exc:
         return exc.errors
-    return lint_guides(project, kb)
+    return unknown_actions(project.kb, kb) + lint_guides(project, kb)

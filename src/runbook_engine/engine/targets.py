@@ -42,6 +42,11 @@ class Scope:
     none: str
     none_name: str
 
+    @property
+    def on_nodes(self) -> bool:
+        """The targets are inventory nodes (not DNS servers)."""
+        return self.name != "dns-servers"
+
 
 SCOPES: dict[str, Scope] = {s.name: s for s in (
     Scope("every-node", lambda inv, nodes: [node_target(n) for n in nodes], "no node selected", "-"),

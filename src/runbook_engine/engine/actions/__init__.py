@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from pathlib import Path
 
+from runbook_engine.model.errors import KbError
+from runbook_engine.model.yamlio import locate, read_yaml, rel
 from runbook_engine.engine.actions.base import Action, Change, Context, Desired
+from runbook_engine.engine.targets import scope
 
 ACTIONS: dict[str, Action] = {}
 
@@ -42,4 +46,30 @@ def action(name: str) -> Action:
     return known[name]
 
 
-__all__ = ["Action", "Change", "Context", "Desired", "action", "actions", "register_action"]
+def unknown_actions(kb_root: Path, kb) -> list[KbError]:
+    """Every automated step names a registered action: the model layer cannot check this (it sits
+    below the engine), so `runbook check` asks here. Errors point at the step's ``action:`` line."""
+    known = actions()
+    errors: list[KbError] = []
+    for gid, guide in kb.guides.items():
+        path = Path(kb_root) / "guides" / gid / "procedure.yaml"
+        raw = None
+        for pi, phase in enumerate(guide.procedure.phases):
+            for si, step in enumerate(phase.steps):
+                if step.action and step.action not in known:
+                    raw = raw if raw is not None else read_yaml(path, Path(kb_root))
+                    errors.append(KbError(rel(path, Path(kb_root)), locate(raw, ("phases", pi, "steps", si, "action")),
+                                          f"step '{step.id}': unknown action '{step.action}' "
+                                          f"(known: {', '.join(sorted(known))})"))
+    return errors
+
+
+def __getattr__(name: str):
+    # Deprecated: the actions whose default targets are nodes. Pick steps by their scope instead
+    # (``targets.scope(step.scope or action(step.action).scope).on_nodes``).
+    if name == "NODE_ACTIONS":
+        return {n: a for n, a in actions().items() if scope(a.scope).on_nodes}
+    raise AttributeError(name)
+
+
+__all__ = ["Action", "Change", "Context", "Desired", "action", "actions", "register_action", "unknown_actions"]
