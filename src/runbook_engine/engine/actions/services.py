@@ -1,5 +1,5 @@
 """services-manual: the guide's services start manually and are not running before the cluster
-starts them (the guide's step E, and caution 6: SURFNAVI's tools switch them back to automatic)."""
+starts them (a product's own tools may switch them back to automatic: verify finds that)."""
 from __future__ import annotations
 
 from typing import Any
