@@ -218,9 +218,6 @@ def test_site_sources_name_no_guide_node_or_step_id():
     assert _occurrences(roots, words) == []
 
 
-@pytest.mark.xfail(strict=False, reason="modules outside the site still name SURFNAVI's ids (2026-11-29: "
-                   "model/errors.py's docstring, model/rules.py's comment, snippets/scaffold/procedure.yaml.j2's "
-                   "starter step failover-group; engine/ and sandbox/ were being fixed); other changes remove them")
 def test_no_guide_node_or_step_id_outside_kb():
     """Only kb/ names a guide, its nodes or its steps: src/, docs/, snippets/ and mkdocs.yml."""
     from runbook_engine.model.project import Project

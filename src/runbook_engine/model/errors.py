@@ -1,4 +1,4 @@
-"""Errors are values with a location: ``kb/guides/surfnavi/procedure.yaml:42: message``."""
+"""Errors are values with a location: ``kb/guides/<id>/procedure.yaml:42: message``."""
 from __future__ import annotations
 
 from dataclasses import dataclass

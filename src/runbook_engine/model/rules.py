@@ -39,7 +39,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "drive": re.compile(r"^[A-Za-z]:$"),
     "token": re.compile(r"^[A-Za-z0-9_.-]{1,64}$"),
     "start": re.compile(r"^(auto|demand|disabled)$"),
-    # a cluster server's NetBIOS-style name in a guide's topology (SV1, NODE1)
+    # a cluster server's NetBIOS-style name in a guide's topology (e.g. NODE1)
     "server-name": re.compile(r"^[A-Z][A-Z0-9-]{0,14}$"),
     # inventory
     "node-name": re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$"),
