@@ -232,3 +232,32 @@ def test_fixture_guide_passes_check_as_data_only(project_copy, capsys):
         ref = re.match(r"# yaml-language-server: \$schema=(\S+)", f.read_text(encoding="utf-8")).group(1)
         assert (f.parent / ref).resolve() == (project_copy / "schema" / Path(ref).name).resolve(), (f.name, ref)
         jsonschema.validate(yaml.safe_load(f.read_text(encoding="utf-8")), json.loads(schemas[Path(ref).name]))
+
+
+def test_a_guide_id_that_is_a_site_folder_is_refused_at_its_line(project_copy, capsys):
+    """A guide named like a folder of the site (search/, assets/, en/ …) would overwrite it."""
+    folder = project_copy / "kb" / "guides" / "search"
+    shutil.copytree(FIXTURE_GUIDE, folder)
+    meta = folder / "guide.yaml"
+    text = meta.read_text(encoding="utf-8")
+    meta.write_text(re.sub(r"^id: webportal$", "id: search", text, flags=re.M), encoding="utf-8")
+    line = next(i for i, l in enumerate(meta.read_text(encoding="utf-8").splitlines(), 1) if l == "id: search")
+    assert cli.main(["--root", str(project_copy), "check"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"kb/guides/search/guide.yaml:{line}: id: 'search' is a folder of the site "
+                   "(assets, downloads, en, runbooks, search): choose another guide id"]
+
+
+def test_a_script_message_the_templates_need_but_the_guide_lacks_is_one_clear_line(project_copy, capsys):
+    """The templates broadcast messages by id; a guide without one gets an error, not a KeyError."""
+    folder = project_copy / "kb" / "guides" / FIXTURE_GUIDE.name
+    shutil.copytree(FIXTURE_GUIDE, folder)
+    scripts = folder / "scripts.yaml"
+    raw = loader.read_yaml(scripts, project_copy / "kb")
+    first = raw["messages"][0]["id"]
+    text = scripts.read_text(encoding="utf-8")
+    scripts.write_text(text.replace(f"- id: {first}\n", "- id: renamed-message\n", 1), encoding="utf-8")
+    assert cli.main(["--root", str(project_copy), "check"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert re.match(rf"^kb/guides/{FIXTURE_GUIDE.name}/scripts.yaml:\d+: messages: no message '{first}': ", err[0]), err

@@ -1,18 +1,62 @@
-"""`runbook check` beyond the schema: lint every guide's generated scripts in every language."""
+"""`runbook check` beyond the schema: guide ids the site can hold, script messages the templates
+need, and a lint of every guide's generated scripts in every language."""
 from __future__ import annotations
+
+from pathlib import Path
 
 from runbook_engine.batch.simulator import simulate
 from runbook_engine.model.errors import KbError
 from runbook_engine.model.project import Project
 from runbook_engine.model.rules import LANGS
 from runbook_engine.model.schema import KnowledgeBase
+from runbook_engine.model.yamlio import locate, read_yaml, rel
+from runbook_engine.publish.config import LANG_DIRS
 from runbook_engine.batch.lint import ServiceUse, check_reverse_order, lint_script
 from runbook_engine.artifacts.scripts import SCRIPT_NAMES, render_scripts
 
 
+#: Folders at the root of each language's site that are not guides (a guide's pages live in a folder
+#: named by its id, so a guide may not take one of these names).
+SITE_FOLDERS = frozenset({"assets", "search", "downloads", "runbooks", *(d for d in LANG_DIRS.values() if d)})
+
+
+def _guide_file(project: Project, guide_id: str, name: str) -> tuple[str, object]:
+    path = project.kb / "guides" / guide_id / name
+    return rel(path, project.kb), read_yaml(path, project.kb)
+
+
+def site_conflicts(project: Project, kb: KnowledgeBase) -> list[KbError]:
+    """A guide id that is also a folder of the site would overwrite it (or be overwritten)."""
+    errors = []
+    for gid in kb.guides:
+        if gid in SITE_FOLDERS:
+            name, raw = _guide_file(project, gid, "guide.yaml")
+            errors.append(KbError(name, locate(raw, ("id",)), f"id: '{gid}' is a folder of the site "
+                                  f"({', '.join(sorted(SITE_FOLDERS))}): choose another guide id"))
+    return errors
+
+
+def missing_messages(project: Project, kb: KnowledgeBase, guide) -> list[KbError]:
+    """The script templates broadcast messages by id: each must be in the guide's scripts.yaml."""
+    errors = []
+    for lang in LANGS:
+        try:
+            render_scripts(kb, guide, lang, project.snippets)
+        except KeyError as exc:
+            name, raw = _guide_file(project, guide.id, "scripts.yaml")
+            errors.append(KbError(name, locate(raw, ("messages",)), f"messages: no message '{exc.args[0]}': "
+                                  "the script templates (snippets/scripts/) broadcast it"))
+            break
+    return errors
+
+
 def lint_guides(project: Project, kb: KnowledgeBase) -> list[KbError]:
-    errors: list[KbError] = []
+    errors: list[KbError] = site_conflicts(project, kb)
     for guide in kb.guides.values():
+        missing = missing_messages(project, kb, guide)
+        if missing:
+            errors.extend(missing)
+            continue
         # script messages are checked by the loader (model.rules), with the line of each text
         services = [ServiceUse(s.watch_id, s.service) for s in guide.scripted_services()]
         bindings = {s.watch_id: s.service for s in guide.services}
