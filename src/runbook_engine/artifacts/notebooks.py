@@ -12,12 +12,12 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from runbook_engine.model.project import Project
+from runbook_engine.model.rules import LANGS
 from runbook_engine.model.schema import Guide
 from runbook_engine.artifacts.files import write_atomic
 from runbook_engine.artifacts.tables import TABLES, render_table
 from runbook_engine.artifacts.templates import environment
 
-LANGS = ("ja", "en")
 
 
 def _tables(project: Project, guide: Guide, step, lang: str) -> list[str]:

@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from runbook_engine.model.rules import SCRIPT_ENCODINGS
 from runbook_engine.model.schema import Guide, KnowledgeBase
 from runbook_engine.artifacts.templates import environment
 
 SCRIPT_NAMES = ("START.BAT", "STOP.BAT")
-ENCODINGS = {"ja": "cp932", "en": "ascii"}
+ENCODINGS = SCRIPT_ENCODINGS  # the one home is model/rules.py
 
 
 @dataclass(frozen=True)

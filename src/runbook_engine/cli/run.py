@@ -8,6 +8,7 @@ from pathlib import Path
 from runbook_engine.cli.base import fail_input, project_of
 from runbook_engine.cli.engine import load_inventory_for
 from runbook_engine.model.errors import KbInvalid
+from runbook_engine.model.rules import LANGS
 
 
 def cmd_run(args) -> int:
@@ -36,7 +37,7 @@ def register(sub) -> None:
     rn = sub.add_parser("run", help="run a guide's runbook notebook on a node with nbclient")
     rn.add_argument("guide", help="guide id")
     rn.add_argument("--node", required=True, help="node name in the inventory")
-    rn.add_argument("--lang", choices=["ja", "en"], default="ja", help="notebook language (default: ja)")
+    rn.add_argument("--lang", choices=list(LANGS), default="ja", help="notebook language (default: ja)")
     rn.add_argument("--apply", action="store_true", help="apply changes (default: plan only)")
     rn.add_argument("--confirm", action="append", metavar="STEP_ID", help="confirm a manual step (repeatable)")
     rn.add_argument("--answers", help="YAML file: {step_id: note} for manual steps")

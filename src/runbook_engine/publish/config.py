@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from runbook_engine.model.project import Project
+from runbook_engine.model.rules import LANGS
 from runbook_engine.model.schema import KnowledgeBase
 from runbook_engine.publish.pages import PAGES, guide_pages_of
 
-LANGS = ("ja", "en")
 #: Where each language lives below the site root.
 LANG_DIRS = {"ja": "", "en": "en"}
 LANG_NAMES = {"ja": "日本語", "en": "English"}
