@@ -116,7 +116,7 @@ def test_rollback_restores_the_exact_before_state(tmp_path_factory):
     try:
         before = {n: snapshot(sb, n) for n in ("sv1", "sv2")}
         report = runner(sb).run("apply")
-        assert report.exit_code == 0
+        assert report.exit_code == 0, [(r.node, r.step, r.status, r.message) for r in report.results if r.message]
         assert snapshot(sb, "sv1") != before["sv1"]
         back = rollback(sb.project, sb.inv(), report.run_id, state=sb.state)
         assert back.exit_code == 0, [(r.node, r.message) for r in back.results]

@@ -18,7 +18,7 @@ from runbook_engine.model.project import Project
 from runbook_engine.model.schema import Guide, KnowledgeBase
 from runbook_engine.engine.actions import ACTIONS, Change, Context, action
 from runbook_engine.engine.dns import DnsError
-from runbook_engine.engine.facts.base import gather
+from runbook_engine.engine.facts.base import COMMAND_NOT_FOUND, gather
 from runbook_engine.engine.inventory import Inventory
 from runbook_engine.engine.journal import Journal, NodeBusy, intents, node_lock
 from runbook_engine.engine.status import FAILED, RowStatus, Status
@@ -272,6 +272,24 @@ def cross_node_drift(results: list[StepResult]) -> list[dict]:
     return drift
 
 
+def _undo(transport, recs: list[dict]) -> list:
+    """Send the undo commands of *recs* in one round trip; the failed results. An intent whose
+    undo met Wine's sporadic 9009 (a program that did not start, so changed nothing) has its own
+    undo sequence sent once more: each intent's undo is self-contained and restores a state."""
+    cmds = [c for rec in recs for c in rec.get("undo", [])]
+    results = transport.run(cmds).results
+    spans, i = [], 0
+    for rec in recs:
+        n = len(rec.get("undo", []))
+        spans.append(results[i:i + n])
+        i += n
+    again = [k for k, res in enumerate(spans) if any(r.rc == COMMAND_NOT_FOUND for r in res)]
+    if again:
+        retried = iter(transport.run([c for k in again for c in recs[k].get("undo", [])]).results)
+        spans = [[next(retried) for _ in res] if k in again else res for k, res in enumerate(spans)]
+    return [r for res in spans for r in res if r.rc != 0]
+
+
 def rollback(project: Project, inventory: Inventory, run_id: str, state: Path | None = None) -> RunReport:
     """Restore the before-state of every change of *run_id*: the undo commands of its intents in
     reverse order, sent to each target through its own transport."""
@@ -296,9 +314,7 @@ def rollback(project: Project, inventory: Inventory, run_id: str, state: Path | 
         try:
             with node_lock(state, inventory.cluster, target.lock_name):
                 with open_transport(target) as t:
-                    cmds = [c for rec in recs for c in rec.get("undo", [])]
-                    batch = t.run(cmds)
-                    bad = [r for r in batch.results if r.rc != 0]
+                    bad = _undo(t, recs)
                     res.round_trips = t.round_trips
                     res.rows = [Change(action=rec["action"], node=name, target=rec["target"],
                                        current=rec.get("desired"), desired=rec.get("current"),

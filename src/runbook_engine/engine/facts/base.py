@@ -32,12 +32,15 @@ def gather(transport, facts: dict[str, Fact], extra_before: list[str] | None = N
         spans[key] = (len(commands), len(commands) + len(cmds))
         commands.extend(cmds)
     batch = transport.run(commands)
-    if not extra_before and any(r.rc == COMMAND_NOT_FOUND for r in batch.results):
+    changes, reads = batch.results[: len(extra_before or [])], batch.results[len(extra_before or []):]
+    if any(r.rc == COMMAND_NOT_FOUND for r in reads):
         # Measured under Wine on 2 loaded cores: now and then cmd.exe cannot start a program it
-        # ran a moment before and reports 9009 ("not recognized"). A read is safe to repeat once;
-        # the extra round trip shows in the step's count. A real absence fails again.
-        batch = transport.run(commands)
-    out: dict[str, Any] = {"__changes__": batch.results[: len(extra_before or [])]}
+        # ran a moment before and reports 9009 ("not recognized"). A read is safe to repeat once
+        # (never the changes before it); the extra round trip shows in the step's count. A real
+        # absence fails again.
+        reads = transport.run(commands[len(extra_before or []):]).results
+    base = len(extra_before or [])
+    out: dict[str, Any] = {"__changes__": changes}
     for key, (a, b) in spans.items():
-        out[key] = facts[key].process(batch.results[a:b])
+        out[key] = facts[key].process(reads[a - base:b - base])
     return out
