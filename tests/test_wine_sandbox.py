@@ -319,3 +319,44 @@ def test_create_sandbox_inventory_and_destroy(wine_template: Path, wine_image,
         destroy_sandbox(root)
     assert not (root / "nodes").exists() and not (root / "inventory.yaml").exists()
     assert wine_template.is_dir()
+
+
+def test_wineserver_start_takes_over_from_a_plain_wine_server_that_appears_meanwhile(wine_node: Path) -> None:
+    """A plain `wine` process (an operator's, or one left by a killed run) starts a non-persistent
+    wineserver for the prefix; `wineserver -p` then exits 2 ("already running") if that server
+    came up after our scan. ensure_wineserver must still end with one persistent server."""
+    import subprocess
+
+    from runbook_engine.engine.transports.wineprefix import ensure_wineserver, node_env
+
+    env = node_env(wine_node)
+    for _trial in range(4):
+        stop_wineserver(wine_node)
+        # a busy cmd.exe for about a second, started without waiting for its server to come up
+        plain = subprocess.Popen(["wine", "cmd", "/d", "/c", "for /l %i in (1,1,30000) do @rem"], env=env,
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            assert ensure_wineserver(wine_node, env) is True
+            servers = wineserver_processes(wine_node)
+            assert [p for _pid, p in servers] == [True], servers
+        finally:
+            plain.wait(timeout=120)
+
+
+def test_a_persistent_server_nobody_warmed_is_warmed_before_output_is_captured(wine_node: Path) -> None:
+    """A run killed between `wineserver -p` and the quiet warm-up leaves a persistent server whose
+    first process has not run: the next batch must not become that first process (services.exe
+    and the auto-start services would inherit its stdout pipe, which then never reaches EOF)."""
+    import subprocess
+
+    from runbook_engine.engine.transports.wineprefix import node_env
+
+    stop_wineserver(wine_node)
+    env = node_env(wine_node)
+    assert subprocess.run(["wineserver", "-p"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, start_new_session=True, timeout=60).returncode == 0
+    t = _transport(wine_node)
+    t.timeout = 60.0  # a hang shows as a TransportError within a minute, not as the default 600 s
+    result = t.run(["echo captured"])
+    assert result.results[0].stdout == "captured"

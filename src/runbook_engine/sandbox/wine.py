@@ -299,6 +299,7 @@ def clone_prefix(template: Path, dest: Path, mode: str = "copy") -> Path:
     else:
         raise ValueError(f"unknown clone mode {mode!r}")
     (dest / ".rb-wineserver.lock").unlink(missing_ok=True)
+    (dest / ".rb-warm").unlink(missing_ok=True)  # names the template's server, not this node's
     return dest
 
 

@@ -51,6 +51,9 @@ TEMP_DIR_WINDOWS = r"C:\windows\temp"
 LOCALE_DIR_NAME = ".rb-locale"
 _LOCALE_VARS = ("LC_ALL", "LC_CTYPE", "LC_MESSAGES")
 _SERVER_START_TIMEOUT = 180.0
+#: ``wineserver -p`` exits 2 when a server already runs for the prefix (checked with Wine 8.0).
+_ALREADY_RUNNING = 2
+_SERVER_ATTEMPTS = 4
 
 
 def node_env(prefix: Path, *, lang: str = DEFAULT_LANG,
@@ -170,36 +173,76 @@ def _quiet_run(argv: list[str], env: dict[str, str], timeout: float) -> int:
     ).returncode
 
 
+def _warm_marker(prefix: Path) -> Path:
+    return Path(prefix) / ".rb-warm"
+
+
+def _warm_pid(prefix: Path) -> int | None:
+    """The pid of the persistent wineserver that a quiet first process has warmed (its services
+    are started), as recorded by :func:`ensure_wineserver`."""
+    try:
+        return int(_warm_marker(prefix).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _warm(prefix: Path, env: dict[str, str], server_pid: int) -> None:
+    """Run the first Wine process of a server with every handle on /dev/null (it starts
+    services.exe and the auto-start services, which inherit its handles: a captured pipe would
+    never reach EOF), then record which server is warm."""
+    try:
+        _quiet_run([WINE, "cmd", "/d", "/c", "exit 0"], env, timeout=_SERVER_START_TIMEOUT)
+    except subprocess.TimeoutExpired as exc:
+        raise TransportError(f"warming Wine in {prefix} timed out") from exc
+    marker = _warm_marker(prefix)
+    tmp = marker.with_name(f".rb-warm.{os.getpid()}")
+    tmp.write_text(str(server_pid))
+    os.replace(tmp, marker)
+
+
 def ensure_wineserver(prefix: Path, env: dict[str, str] | None = None) -> bool:
     """Make sure a persistent wineserver serves *prefix* and Wine is warm there.
 
-    Returns True if this call started the server (a "boot" of the node: auto-start services
-    start now), False if a persistent one was already running. A non-persistent server left by
-    a plain ``wine`` call is waited for (``wineserver -w``) and replaced.
+    Returns True if this call started the server or warmed it (a "boot" of the node: auto-start
+    services start now), False if a warm persistent one was already running. A non-persistent
+    server left by a plain ``wine`` call is waited for (``wineserver -w``) and replaced.
+
+    "Warm" is recorded per server pid (``PREFIX/.rb-warm``): a persistent server whose first
+    process never ran (a run killed between ``wineserver -p`` and the warm-up, measured with
+    kill -9 during an apply) is warmed here, before any caller captures a process's output.
     """
     prefix = Path(prefix).resolve()
     if not prefix.is_dir():
         raise TransportError(f"Wine prefix {prefix} does not exist")
     env = env if env is not None else node_env(prefix)
-    if any(p for _pid, p in wineserver_processes(prefix)):
+    warm = _warm_pid(prefix)
+    if warm is not None and any(p and pid == warm for pid, p in wineserver_processes(prefix)):
         return False
     with _PrefixLock(prefix):
-        servers = wineserver_processes(prefix)
-        if any(p for _pid, p in servers):
-            return False
-        if servers:
-            try:
-                _quiet_run([WINESERVER, "-w"], env, timeout=30)
-            except subprocess.TimeoutExpired:
-                _quiet_run([WINESERVER, "-k"], env, timeout=30)
-        rc = _quiet_run([WINESERVER, "-p"], env, timeout=30)
-        if rc != 0:
-            raise TransportError(f"wineserver -p failed for {prefix} (rc {rc})")
-        try:
-            _quiet_run([WINE, "cmd", "/d", "/c", "exit 0"], env, timeout=_SERVER_START_TIMEOUT)
-        except subprocess.TimeoutExpired as exc:
-            raise TransportError(f"warming Wine in {prefix} timed out") from exc
-    return True
+        for _attempt in range(_SERVER_ATTEMPTS):
+            servers = wineserver_processes(prefix)
+            persistent = [pid for pid, p in servers if p]
+            if persistent:
+                if _warm_pid(prefix) in persistent:
+                    return False
+                _warm(prefix, env, persistent[0])
+                return True
+            if servers:
+                # a plain `wine` call (or one killed half-way) left a non-persistent server
+                try:
+                    _quiet_run([WINESERVER, "-w"], env, timeout=30)
+                except subprocess.TimeoutExpired:
+                    _quiet_run([WINESERVER, "-k"], env, timeout=30)
+            rc = _quiet_run([WINESERVER, "-p"], env, timeout=30)
+            if rc == 0:
+                continue  # the next round finds it persistent and warms it
+            if rc != _ALREADY_RUNNING:
+                raise TransportError(f"wineserver -p failed for {prefix} (rc {rc})")
+            # rc 2: a server for this prefix is running that the scan did not see: one still
+            # starting (not yet in its server directory) or one a concurrent `wine` process
+            # started after the scan. Give it a moment to show up, then deal with it as above.
+            time.sleep(0.5)
+        raise TransportError(f"no persistent wineserver for {prefix} after {_SERVER_ATTEMPTS} attempts")
 
 
 def stop_wineserver(prefix: Path, env: dict[str, str] | None = None,
