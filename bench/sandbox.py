@@ -47,7 +47,9 @@ def node_prefix(state: Path, name: str) -> Path:
 
 
 def node_steps(project) -> list[str]:
-    from runbook_engine.engine.actions import NODE_ACTIONS
+    from runbook_engine.engine.actions import action
     from runbook_engine.engine.runner import automated_steps
+    from runbook_engine.engine.targets import scope
 
-    return [s.id for s in automated_steps(project.knowledge.guides["surfnavi"]) if s.action in NODE_ACTIONS]
+    guide = next(iter(project.knowledge.guides.values()))
+    return [s.id for s in automated_steps(guide) if scope(s.scope or action(s.action).scope).on_nodes]

@@ -17,7 +17,10 @@ def cmd_sandbox(args) -> int:
         guide_id = args.guide or next(iter(kb.guides), None)
         if guide_id not in kb.guides:
             return fail_input([f"error: unknown guide '{guide_id}' (known: {', '.join(kb.guides) or 'none'})"])
-        inv_path = create_cluster(project, kb, nodes=args.nodes, guide_id=guide_id, dns=not args.no_dns)
+        try:
+            inv_path = create_cluster(project, kb, nodes=args.nodes, guide_id=guide_id, dns=not args.no_dns)
+        except ValueError as exc:  # more nodes than the guide's topology has
+            return fail_input([f"error: {exc}"])
         print(f"sandbox inventory: {inv_path}")
     else:
         destroy_cluster(project)
@@ -29,7 +32,8 @@ def register(sub) -> None:
     sb = sub.add_parser("sandbox", help="the embedded Wine sandbox cluster")
     sbs = sb.add_subparsers(dest="sandbox_command", required=True)
     c = sbs.add_parser("create", help="create (or refresh) the sandbox nodes and DNS servers")
-    c.add_argument("--nodes", type=int, default=4, help="number of nodes (default: 4)")
+    c.add_argument("--nodes", type=int, default=None,
+                   help="number of nodes, the first of the guide's topology (default: all of them)")
     c.add_argument("--guide", default=None, help="guide whose fresh installation the nodes show (default: the first in kb/)")
     c.add_argument("--no-dns", action="store_true", help="do not start a BIND server for the DNS step")
     sbs.add_parser("destroy", help="stop and remove the sandbox")

@@ -18,7 +18,6 @@ from pathlib import Path
 from runbook_engine.model.errors import KbError
 from runbook_engine.model.yamlio import locate, read_yaml, rel
 from runbook_engine.engine.actions.base import Action, Change, Context, Desired
-from runbook_engine.engine.targets import scope
 
 ACTIONS: dict[str, Action] = {}
 
@@ -62,14 +61,6 @@ def unknown_actions(kb_root: Path, kb) -> list[KbError]:
                                           f"step '{step.id}': unknown action '{step.action}' "
                                           f"(known: {', '.join(sorted(known))})"))
     return errors
-
-
-def __getattr__(name: str):
-    # Deprecated: the actions whose default targets are nodes. Pick steps by their scope instead
-    # (``targets.scope(step.scope or action(step.action).scope).on_nodes``).
-    if name == "NODE_ACTIONS":
-        return {n: a for n, a in actions().items() if scope(a.scope).on_nodes}
-    raise AttributeError(name)
 
 
 __all__ = ["Action", "Change", "Context", "Desired", "action", "actions", "register_action", "unknown_actions"]
