@@ -4,8 +4,10 @@ reads the same in both; the site passes a *link* function, a notebook none (no p
 """
 from __future__ import annotations
 
+import html
 from typing import Callable, Iterable
 
+from runbook_engine.artifacts import dnscmd
 from runbook_engine.artifacts.markdown import admonition, code, table
 from runbook_engine.model.schema import Guide, KnowledgeBase, Port, Text
 
@@ -105,7 +107,27 @@ class GuideTables:
         rows = [[r.rtype, self.T(r.target), self.T(r.required_for) or "—"] for r in d.records]
         out = self.T(d.intro) + "\n\n" + table([self.L("record"), self.L("value"), self.L("required")], rows)
         out += "\n" + self.T(d.note) + "\n\n" + admonition("info", self.L("admonition-related"), self.T(d.reference))
+        out += "\n" + self.dnscmd_block(guide)
+        if d.sources:
+            out += "\n" + f"**{self.L('sources')}**: " + "; ".join(html.escape(x, quote=False) for x in d.sources) + "\n"
         return out
+
+    def dnscmd_block(self, guide: Guide, values: dnscmd.DnsValues | None = None) -> str:
+        """The records as the ``dnscmd`` lines the operator runs on every node's Microsoft DNS
+        (artifacts/dnscmd.py). Without *values* (the site, the notebooks): a template whose
+        ``<...>`` placeholders the operator replaces, run once per node with ``<node>`` = that node."""
+        nodes = guide.meta.topology.nodes
+        if values is None:
+            values = dnscmd.template_values([n.name for n in nodes])
+            targets = [dnscmd.placeholder("node")]
+        else:
+            targets = dnscmd.servers(values)
+        out = [f"**{self.L('dnscmd-heading', nodes=', '.join(n.name for n in nodes))}**", ""]
+        for server in targets:
+            lines = dnscmd.add_lines(guide.dns.records, values, server)
+            out += ['<div class="rb-dnscmd" markdown>', "", "```bat", *lines, "```", "", "</div>", ""]
+        out.append(self.L("dnscmd-placeholders"))
+        return "\n".join(out) + "\n"
 
 
 #: ``shows:`` name -> method of :class:`GuideTables` (the tables a notebook cell can carry too)

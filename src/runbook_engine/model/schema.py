@@ -232,6 +232,7 @@ class Step(Strict):
     substeps: list[SubStep] = Field(default_factory=list)
     notes: list["Admonition"] = Field(default_factory=list)
     shows: list[Literal["ports", "services", "dns-records", "scripts", "resources"]] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)  # public sources of what the step says beyond the seed
 
     @model_validator(mode="after")
     def _automated_has_action(self):
@@ -304,6 +305,7 @@ class Dns(Strict):
     records: list[DnsRecordSpec]
     note: Text
     reference: Text
+    sources: list[str] = Field(default_factory=list)  # public sources of what the text says beyond the seed
 
 
 class Caution(Strict):
