@@ -6,6 +6,7 @@ below, in the language of the build. Tables, admonitions and diagrams are return
 """
 from __future__ import annotations
 
+import html
 import posixpath
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
@@ -268,6 +269,10 @@ class Site:
             out.append(self.shows(guide_id, shown))
         for n in step.notes:
             out.append(self.note(n))
+        if step.sources:
+            # public sources of what the step says beyond the seed (the notebook prints them too)
+            out.append(f"**{self.L('sources')}**: " + "; ".join(code(s) if s.startswith("http") else html.escape(s, quote=False)
+                                                           for s in step.sources) + "\n")
         return "\n".join(out) + "\n"
 
     def shows(self, guide_id: str, what: str) -> str:
