@@ -5,6 +5,12 @@ and the keys of its transport (wine: prefix; ssh: host, port, user, key, known_h
 password_env; local: command), validated by that transport's ``Options`` model. A DNS server is
 reached by the ``rfc2136`` transport and carries its keys. Secrets are never in the inventory: it
 names the environment variables that hold them.
+
+An optional ``cluster_state`` says which phase the cluster is in (``install``: before the failover
+group manages the services; ``operation``: the group runs and the cluster starts the monitored
+services on its active node), the failover group's name and the node it is active on (required
+in ``operation``). The runner checks ``active`` against the cluster's own status command
+(``clpgrp -n <group>``) where a node has it.
 """
 from __future__ import annotations
 
@@ -81,10 +87,30 @@ class Fip(Strict):
     mx_preference: int = Field(default=10, ge=0, le=65535)
 
 
+PHASES = ("install", "operation")
+#: a failover group name reaches a command line (``clpgrp -n "<group>"``): a bare token
+GroupName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+
+
+class ClusterState(Strict):
+    """Where the cluster is: ``install`` (the services are not yet the failover group's: the
+    engine stops them) or ``operation`` (the group's active node runs them: the engine leaves
+    their state to the cluster)."""
+
+    phase: Literal["install", "operation"] = "install"
+    group: GroupName | None = None
+    active: NodeName | None = None
+
+    @property
+    def operation(self) -> bool:
+        return self.phase == "operation"
+
+
 class Inventory(Strict):
     cluster: NodeName
     guide: NodeName
     fip: Fip | None = None
+    cluster_state: ClusterState = Field(default_factory=ClusterState)
     nodes: list[NodeSpec] = Field(min_length=1)
     dns: list[DnsServer] = Field(default_factory=list)
 
@@ -94,7 +120,17 @@ class Inventory(Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"duplicate node name '{dupes[0]}'")
+        problem = _active_problem(self.cluster_state.model_dump(), names)
+        if problem:
+            raise ValueError(f"cluster_state.{problem[0]}: {problem[1]}")
         return self
+
+    def role(self, node: str) -> str:
+        """``active`` or ``standby`` in the operation phase, ``install`` before it."""
+        cs = self.cluster_state
+        if not cs.operation:
+            return "install"
+        return "active" if node == cs.active else "standby"
 
     def node(self, name: str) -> NodeSpec:
         for n in self.nodes:
@@ -127,6 +163,33 @@ def _option_errors(raw: Any, name: str) -> list[KbError]:
     return errs
 
 
+def _active_problem(state: Any, names: list[str]) -> tuple[str, str] | None:
+    """(key, why) when cluster_state's active node is missing in operation or not a node."""
+    if not isinstance(state, dict):
+        return None
+    active = state.get("active")
+    if state.get("phase") == "operation" and not active:
+        return ("phase", "the operation phase needs 'active': the node the failover group runs on")
+    if state.get("phase") == "operation" and not state.get("group"):
+        return ("phase", "the operation phase needs 'group': the failover group whose active node clpgrp reports")
+    if active and active not in names:
+        return ("active", f"unknown node '{active}' (nodes: {', '.join(names)})")
+    return None
+
+
+def _cluster_state_errors(raw: Any, name: str) -> list[KbError]:
+    """cluster_state.active checked against the node names, at its own line."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("cluster_state"), dict):
+        return []
+    nodes = raw.get("nodes") if isinstance(raw.get("nodes"), list) else []
+    names = [n.get("name") for n in nodes if isinstance(n, dict)]
+    problem = _active_problem(raw["cluster_state"], names)
+    if problem is None:
+        return []
+    key, why = problem
+    return [KbError(name, locate(raw, ("cluster_state", key)), f"cluster_state.{key}: {why}")]
+
+
 def _relative_to(options: Any, folder: Path) -> Any:
     """*options* with every relative Path made relative to *folder* (the inventory's)."""
     upd = {k: (folder / v).resolve() for k, v in options if isinstance(v, Path) and not v.is_absolute()}
@@ -140,7 +203,7 @@ def load_inventory(path: Path) -> Inventory:
     if not path.exists():
         raise KbInvalid([KbError(name, 1, "inventory file not found")])
     raw = read_yaml(path, path.parent)
-    errs = _option_errors(raw, name)
+    errs = _option_errors(raw, name) + _cluster_state_errors(raw, name)
     if errs:
         raise KbInvalid(errs)
     try:

@@ -3,7 +3,9 @@
 Per step, its scope picks the targets (each node, the first node, each DNS server ...). Per target
 and step: one round trip gathers the facts, the action turns desired + facts into a plan; apply
 sends the plan's commands and re-reads the facts in one more round trip, then checks that the plan
-is now empty. Targets run in parallel; a target that fails (unreachable, a refused value, a fact
+is now empty. Where the inventory names a failover group (``cluster_state``), every node first
+reports where the group runs (``clpgrp -n``, one round trip a node): a node that disagrees with
+the inventory refuses the whole run before anything changes. Targets run in parallel; a target that fails (unreachable, a refused value, a fact
 that cannot be read) fails alone and is named in the summary. The runner knows no action names.
 """
 from __future__ import annotations
@@ -19,6 +21,7 @@ from runbook_engine.model.schema import Guide, KnowledgeBase
 from runbook_engine.engine.actions import ACTIONS, Change, Context, action
 from runbook_engine.engine.dns import DnsError
 from runbook_engine.engine.facts.base import COMMAND_NOT_FOUND, gather
+from runbook_engine.engine.facts.cluster import ActiveNode
 from runbook_engine.engine.inventory import Inventory
 from runbook_engine.engine.journal import Journal, NodeBusy, intents, node_lock
 from runbook_engine.engine.status import FAILED, RowStatus, Status
@@ -62,6 +65,8 @@ class RunReport:
     results: list[StepResult] = field(default_factory=list)
     drift: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # said once per run (e.g. the cluster check)
+    check_round_trips: dict[str, int] = field(default_factory=dict)  # the cluster check, per node
 
     @property
     def failed_nodes(self) -> list[str]:
@@ -78,7 +83,8 @@ class RunReport:
     def as_dict(self) -> dict:
         return {"run_id": self.run_id, "mode": self.mode, "guide": self.guide,
                 "exit_code": self.exit_code, "seconds": round(self.seconds, 3),
-                "failed_nodes": self.failed_nodes, "drift": self.drift,
+                "failed_nodes": self.failed_nodes, "drift": self.drift, "notes": self.notes,
+                "check_round_trips": self.check_round_trips,
                 "results": [r.as_dict() for r in self.results]}
 
 
@@ -132,10 +138,18 @@ class Runner:
                                                             status=Status.SKIPPED, message=sc.none)))
             for t in targets:
                 work.setdefault(t.name, (t, []))[1].append(step)
-        with ThreadPoolExecutor(max_workers=max(1, len(work))) as pool:
-            futures = [pool.submit(self._target, t, steps, mode, journal) for t, steps in work.values()]
-            for f in futures:
-                report.results.extend(f.result())
+        refusal = self._cluster_check([t for t, _ in work.values() if t.node is not None], report)
+        if journal and (refusal or report.notes):
+            journal.write("cluster", refused=refusal, notes=report.notes)
+        if refusal:
+            for t, steps in work.values():
+                report.results.extend(self._emit(StepResult(step=s.id, action=s.action, node=t.name,
+                                                            status=Status.ERROR, message=refusal)) for s in steps)
+        else:
+            with ThreadPoolExecutor(max_workers=max(1, len(work))) as pool:
+                futures = [pool.submit(self._target, t, steps, mode, journal) for t, steps in work.values()]
+                for f in futures:
+                    report.results.extend(f.result())
         if mode == "verify":
             report.drift = cross_node_drift(report.results)
         # keep the report in node order, then step order
@@ -147,6 +161,50 @@ class Runner:
             journal.write("end", exit_code=report.exit_code, failed_nodes=report.failed_nodes)
             journal.close()
         return report
+
+    def _cluster_check(self, nodes: list[Target], report: RunReport) -> str | None:
+        """Ask each node where the inventory's failover group runs (``clpgrp -n``); the reason to
+        refuse the whole run, or None. Nodes without clpgrp answer None in the same round trip;
+        an unreachable node is left to its own steps to report."""
+        cs = self.inventory.cluster_state
+        if cs.group is None or not nodes:
+            return None
+        fact = ActiveNode(cs.group)
+
+        def ask(target: Target) -> tuple[str, str | None, str | None, int]:
+            try:
+                with open_transport(target) as t:
+                    try:
+                        return target.name, gather(t, {"active": fact})["active"], None, t.round_trips
+                    except TARGET_ERRORS as exc:
+                        return target.name, None, str(exc), t.round_trips
+            except (TransportError, *TARGET_ERRORS):
+                return target.name, None, None, 0
+
+        with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+            answers = list(pool.map(ask, nodes))
+        report.check_round_trips = {name: trips for name, _, _, trips in answers}
+        said = {name: server for name, server, _, _ in answers if server is not None}
+        failed = {name: err for name, _, err, _ in answers if err}
+        if cs.operation:
+            wrong = {n: s for n, s in said.items() if s != cs.active}
+            if wrong:
+                node, server = next(iter(wrong.items()))
+                return (f"the inventory says group '{cs.group}' is active on {cs.active}, but clpgrp on {node} "
+                        f"says {server}: refusing to change anything (fix cluster_state.active, or move the "
+                        f"group with clpgrp -m {cs.group} -a {cs.active})")
+            if failed:
+                node, err = next(iter(failed.items()))
+                return f"cannot confirm where group '{cs.group}' runs: {node}: {err}"
+            if not said:
+                report.notes.append(f"no node has clpgrp: trusting the inventory (group '{cs.group}' "
+                                    f"active on {cs.active})")
+        elif said:
+            node, server = next(iter(said.items()))
+            return (f"the inventory says phase 'install', but clpgrp on {node} says group '{cs.group}' is "
+                    f"active on {server}: the failover group manages the services (set "
+                    f"cluster_state.phase: operation and active: {server})")
+        return None
 
     def _emit(self, res: StepResult) -> StepResult:
         if self.on_result:
@@ -264,7 +322,11 @@ def cross_node_drift(results: list[StepResult]) -> list[dict]:
                 drift.append({"kind": "differs-from-guide", "node": r.node, "step": r.step,
                               "target": row.target, "current": row.current, "desired": row.desired})
             if act is not None and act.compare_across_nodes:
-                by_target.setdefault((r.step, row.target), {})[r.node] = row.current
+                # an action may compare part of its value (`compared(row)`, e.g. services: the
+                # startup type, not the state the cluster sets per node)
+                compared = getattr(act, "compared", None)
+                value = compared(row) if compared is not None else row.current
+                by_target.setdefault((r.step, row.target), {})[r.node] = value
     for (step, target), values in sorted(by_target.items()):
         distinct = {repr(v) for v in values.values()}
         if len(distinct) > 1:

@@ -1,5 +1,16 @@
-"""services-manual: the guide's services start manually and are not running before the cluster
-starts them (a product's own tools may switch them back to automatic: verify finds that)."""
+"""services-manual: the guide's services start manually, and their state follows the cluster's
+phase and the node's role (the inventory's ``cluster_state``):
+
+* ``install`` (before the failover group manages them; the seed's step E): startup type manual
+  and stopped, on every node: ``sc config … start= demand`` and ``sc stop``.
+* ``operation``, standby node: manual and stopped. A running one is reported as an error row,
+  never stopped: the engine does not stop or start a service the cluster monitors.
+* ``operation``, active node: manual; the state is the cluster's (START.BAT's ARMLOAD … /M starts
+  them there), shown as ``state=cluster``. A running service is correct, not drift; stopping it
+  would make the cluster fail over.
+
+A product's own tools may switch a service back to automatic: verify finds that.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -10,6 +21,9 @@ from runbook_engine.engine.cmdline import arg
 from runbook_engine.engine.facts.services import ServicesConfig, ServiceState
 from runbook_engine.engine.status import RowStatus
 
+CLUSTER_STATE = "cluster"  # the desired state on the active node in operation: not the engine's
+_STOPPED = ("STOPPED", "STOP_PENDING", None)  # `sc stop` returns at once with STOP_PENDING
+
 
 @register_action
 class ServicesManual(Action):
@@ -18,12 +32,23 @@ class ServicesManual(Action):
 
     def desired(self, ctx: Context) -> list[Desired]:
         enabled = set(ctx.guide.scripts.features)
-        desired = {"start": "demand", "state": "STOPPED"}
-        return [Desired(ctx.target.name, s.service, dict(desired), {"feature_used": s.feature in enabled})
+        inv = ctx.inventory
+        role = inv.role(ctx.target.name) if inv is not None else "install"
+        cs = inv.cluster_state if inv is not None else None
+        state = CLUSTER_STATE if role == "active" else "STOPPED"
+        data = {"role": role, "active": cs.active if cs else None, "group": cs.group if cs else None}
+        return [Desired(ctx.target.name, s.service, {"start": "demand", "state": state},
+                        {"feature_used": s.feature in enabled, **data})
                 for s in ctx.guide.manual_services()]
 
     def facts(self, ctx: Context, desired: list[Desired]):
         return {"services": ServicesConfig(tuple(d.target for d in desired))}
+
+    def compared(self, row: Change) -> Any:
+        """What verify compares between nodes: the startup type only. The state differs between
+        the active and the standby nodes in operation by design, and a state that differs from
+        the guide is already a row of its own node."""
+        return {"start": row.current.get("start")} if isinstance(row.current, dict) else row.current
 
     def plan(self, desired: list[Desired], facts: dict[str, Any]) -> list[Change]:
         rows = []
@@ -40,13 +65,20 @@ class ServicesManual(Action):
                     rows.append(Change(**base, current=None, status=RowStatus.OK, message="absent (feature not used)"))
                 continue
             current = {"start": st.start, "state": st.state}
+            role = d.data.get("role", "install")
+            if role == "standby" and st.state not in _STOPPED:
+                group = f" '{d.data['group']}'" if d.data.get("group") else ""
+                rows.append(Change(**base, current=current, status=RowStatus.ERROR, message=(
+                    f"running on standby node {d.node} while the group{group} is active on {d.data['active']}: "
+                    "the cluster or an operator started it; check with clpstat (the engine never stops "
+                    "a service the cluster monitors)")))
+                continue
             q = arg(d.target, "service")
             cmds, undo = [], []
             if st.start != d.value["start"]:
                 cmds.append(f"sc config {q} start= {d.value['start']}")
                 undo.append(f"sc config {q} start= {st.start}")
-            # `sc stop` returns at once with STOP_PENDING: a stop already under way needs no command
-            if st.state not in ("STOPPED", "STOP_PENDING", None):
+            if role == "install" and st.state not in _STOPPED:
                 cmds.append(f"sc stop {q}")
                 undo.append(f"sc start {q}")
             rows.append(Change(**base, current=current, commands=cmds, undo=list(reversed(undo)),
