@@ -131,7 +131,7 @@ def test_rollback_restores_the_exact_before_state(tmp_path_factory):
 
 def _apply_process(sb) -> subprocess.Popen:
     env = {**os.environ, "RUNBOOK_STATE": str(sb.state)}
-    return subprocess.Popen([sys.executable, "-m", "runbook_engine.cli", "--root", str(REPO), "apply",
+    return subprocess.Popen([sys.executable, "-m", "runbook_engine.cli", "--root", str(REPO), "apply", "--yes",
                              "--inventory", str(sb.inventory), "--node", "sv1", "--step", "script-files",
                              "--step", "services-manual"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

@@ -28,6 +28,8 @@ def print_report(report, stream=sys.stdout) -> None:
 
     for line in report_lines(report):
         print(line, file=stream)
+    for note in getattr(report, "notes", []):
+        print(f"note: {note}", file=stream)
 
 
 def show(report, as_json: bool) -> int:
@@ -51,7 +53,35 @@ def cmd_engine(args) -> int:
         return fail_input(exc.errors)
     except KeyError as exc:
         return fail_input([f"error: {exc.args[0]}"])
+    if args.command == "apply" and not args.yes:
+        return confirm_and_apply(runner, args)
     return show(runner.run(args.command), args.json)
+
+
+def confirm_and_apply(runner, args) -> int:
+    """Plan, show the plan, ask before changing anything. Without a terminal to ask on, refuse
+    (exit 2) unless --yes: nothing runs unattended by accident. The notebook's step cells do not
+    come here (their manual gates confirm)."""
+    if not sys.stdin.isatty():
+        return fail_input(["error: apply asks for confirmation and there is no terminal: pass --yes to apply without asking"])
+    plan = runner.run("plan")
+    print_report(plan)
+    failed = [r for r in plan.results if r.status in ("error", "unreachable")]
+    changes = sum(r.changes for r in plan.results)
+    nodes = len({r.node for r in plan.results if r.changes})
+    if failed and not changes:
+        return plan.exit_code
+    if changes == 0:
+        print("nothing to change")
+        return plan.exit_code
+    try:
+        answer = input(f"apply {changes} change(s) on {nodes} node(s)? [y/N] ")
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() not in ("y", "yes"):
+        print("not applied")
+        return 1
+    return show(runner.run("apply"), args.json)
 
 
 def cmd_rollback(args) -> int:
@@ -79,6 +109,9 @@ def register(sub) -> None:
         e.add_argument("--all", action="store_true", help="every node of the inventory (default)")
         e.add_argument("--step", action="append", help="only this step id (repeatable)")
         e.add_argument("--json", action="store_true", help="print the report as JSON")
+        if name == "apply":
+            e.add_argument("--yes", "-y", action="store_true",
+                           help="apply without showing the plan and asking first (non-interactive use)")
         e.set_defaults(func=cmd_engine)
 
     r = sub.add_parser("rollback", help="restore the before-state of a run")
