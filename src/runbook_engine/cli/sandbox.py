@@ -18,8 +18,9 @@ def cmd_sandbox(args) -> int:
         if guide_id not in kb.guides:
             return fail_input([f"error: unknown guide '{guide_id}' (known: {', '.join(kb.guides) or 'none'})"])
         try:
-            inv_path = create_cluster(project, kb, nodes=args.nodes, guide_id=guide_id, dns=not args.no_dns)
-        except ValueError as exc:  # more nodes than the guide's topology has
+            inv_path = create_cluster(project, kb, nodes=args.nodes, guide_id=guide_id, dns=not args.no_dns,
+                                      phase=args.phase, active=args.active)
+        except ValueError as exc:  # more nodes than the guide's topology has, an unknown --active
             return fail_input([f"error: {exc}"])
         print(f"sandbox inventory: {inv_path}")
     else:
@@ -36,5 +37,10 @@ def register(sub) -> None:
                    help="number of nodes, the first of the guide's topology (default: all of them)")
     c.add_argument("--guide", default=None, help="guide whose fresh installation the nodes show (default: the first in kb/)")
     c.add_argument("--no-dns", action="store_true", help="do not start a BIND server for the DNS step")
+    c.add_argument("--phase", choices=("install", "operation"), default="install",
+                   help="install (default): a fresh installation, no clpgrp, services auto and running; "
+                        "operation: clpgrp installed, the failover group active on --active, its services "
+                        "running there and stopped on the standby nodes")
+    c.add_argument("--active", default=None, help="with --phase operation: the active node (default: the first)")
     sbs.add_parser("destroy", help="stop and remove the sandbox")
     sb.set_defaults(func=cmd_sandbox)

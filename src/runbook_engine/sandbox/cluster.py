@@ -2,6 +2,12 @@
 (its services registered with AUTOMATIC start, its registry keys present, the script folder
 created), a BIND server standing in for the active and standby DNS, and the inventory that
 ties them together. It is the default target when no inventory is given.
+
+``phase="operation"`` shapes a cluster in operation instead: CLUSTERPRO "installed" on every node
+(``clpgrp.exe`` reporting the failover group :data:`SANDBOX_GROUP` active on *active*), the
+guide's monitored services running on the active node (start type as a fresh installation left
+it: auto) and stopped on the standby nodes, and ``cluster_state`` in the inventory. The default
+(``install``) is the fresh installation: no clpgrp, every service auto and running.
 """
 from __future__ import annotations
 
@@ -14,12 +20,16 @@ from runbook_engine.model.project import Project
 from runbook_engine.model.schema import Guide, KnowledgeBase
 from runbook_engine.artifacts.files import write_atomic
 from runbook_engine.sandbox.named import NamedError, start_named
-from runbook_engine.sandbox.wine import NodeImage, create_sandbox, destroy_sandbox
+from runbook_engine.engine.cmdline import arg
+from runbook_engine.engine.transports.wine import WineTransport
+from runbook_engine.sandbox.wine import NodeImage, SandboxError, create_sandbox, destroy_sandbox, install_clusterpro
 
 TSIG_ENV = "RUNBOOK_TSIG_SECRET"
 SANDBOX_FIP = {"address": "192.0.2.10", "domain": "example.test", "mx_preference": 10}  # host name: the guide id
 FORWARD_ZONE = "example.test."
 REVERSE_ZONE = "2.0.192.in-addr.arpa."
+SANDBOX_GROUP = "failover1"
+PHASES = ("install", "operation")
 
 
 def image_for(guide: Guide) -> NodeImage:
@@ -49,16 +59,30 @@ def node_names(guide: Guide, nodes: int | None = None) -> list[str]:
 
 
 def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int | None = None, guide_id: str | None = None,
-                   dns: bool = True, fresh: bool = False) -> Path:
+                   dns: bool = True, fresh: bool = False, phase: str = "install",
+                   active: str | None = None) -> Path:
     """Create (or refresh) the sandbox and write its inventory; returns the inventory path.
 
     The nodes are the guide's topology nodes (the first *nodes* of them); the FIP's host name is
-    the guide id. Default guide: the first in kb/."""
+    the guide id. Default guide: the first in kb/. *phase* ``operation``: see the module's text
+    (*active* defaults to the first node)."""
     guide_id = guide_id or next(iter(kb.guides))
     guide = kb.guides[guide_id]
     root = sandbox_root(project)
     names = node_names(guide, nodes)
+    if phase not in PHASES:
+        raise ValueError(f"unknown phase '{phase}' (known: {', '.join(PHASES)})")
+    if phase == "operation":
+        active = active or names[0]
+        if active not in names:
+            raise ValueError(f"--active {active}: not a sandbox node (nodes: {', '.join(names)})")
+    elif active:
+        raise ValueError("--active is for the operation phase (--phase operation)")
     prefixes = create_sandbox(root, image_for(guide), names, fresh=fresh)
+    for n in names:
+        install_clusterpro(root, prefixes[n], {SANDBOX_GROUP: active} if phase == "operation" else None)
+    if phase == "operation":
+        _stop_on_standby(guide, {n: prefixes[n] for n in names if n != active})
     inventory: dict = {
         "cluster": "sandbox",
         "guide": guide_id,
@@ -68,6 +92,8 @@ def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int | None = N
                   for i, n in enumerate(names, start=1)],
         "dns": [],
     }
+    if phase == "operation":
+        inventory["cluster_state"] = {"phase": "operation", "group": SANDBOX_GROUP, "active": active}
     if dns:
         try:
             inventory["dns"] = _start_dns(root)
@@ -76,6 +102,21 @@ def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int | None = N
     text = "# written by `runbook sandbox create`: the embedded Wine sandbox cluster\n" + yaml.safe_dump(
         inventory, sort_keys=False, allow_unicode=True)
     return write_atomic(root / "inventory.yaml", text.encode("utf-8"))
+
+
+def _stop_on_standby(guide: Guide, standby: dict[str, Path]) -> None:
+    """The monitored services stopped on the standby nodes, as a cluster in operation has them
+    (their start type stays as the installation left it: the engine's to change)."""
+    cmds = [f"sc stop {arg(s.service, 'service')}" for s in guide.manual_services()]
+    for name, prefix in standby.items():
+        t = WineTransport(name, prefix=prefix)
+        try:
+            bad = [r for r in t.run(cmds).results if r.rc not in (0, 1062)]  # 1062: not started
+        finally:
+            t.close()
+        if bad:
+            raise SandboxError(f"stopping the services on standby node {name} failed: "
+                               + "; ".join(f"{r.command} -> rc {r.rc}" for r in bad[:3]))
 
 
 def _start_dns(root: Path) -> list[dict]:

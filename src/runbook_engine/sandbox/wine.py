@@ -54,8 +54,11 @@ PRODUCT_NAMES: dict[str, str] = {
 
 __all__ = [
     "DEFAULT_ROOT", "NodeImage", "SandboxError", "clone_prefix", "create_sandbox",
-    "create_template", "destroy_sandbox", "node_env", "node_transport",
+    "create_template", "destroy_sandbox", "install_clusterpro", "node_env", "node_transport",
 ]
+
+#: Where clpgrp.exe reads a failover group's active server (one file a group, see clpgrp.c).
+GROUP_STATE_DIR = SERVICE_DIR + r"\groups"
 
 
 class SandboxError(RuntimeError):
@@ -365,6 +368,26 @@ def destroy_sandbox(root: Path, *, templates: bool = False) -> None:
         for prefix in (root / "templates").iterdir():
             _remove_prefix_dir(prefix)
         shutil.rmtree(root / "templates", ignore_errors=True)
+
+
+def install_clusterpro(root: Path, prefix: Path, groups: dict[str, str] | None) -> None:
+    """Make CLUSTERPRO "installed" on the node at *prefix*: ``clpgrp.exe`` on its PATH and one
+    state file a group naming the server it is active on (``{group: server}``; the same on every
+    node). ``groups=None`` removes both: a node before the cluster is installed (clpgrp absent)."""
+    exe = windows_to_unix(prefix, ARM_BIN_DIR) / "clpgrp.exe"
+    state = windows_to_unix(prefix, SERVICE_DIR) / "groups"
+    if groups is None:
+        exe.unlink(missing_ok=True)
+        shutil.rmtree(state, ignore_errors=True)
+        return
+    natives = build_natives(Path(root).resolve() / "natives")
+    shutil.copy2(natives["clpgrp"], exe)
+    shutil.rmtree(state, ignore_errors=True)
+    state.mkdir(parents=True)
+    for group, server in groups.items():
+        if "/" in group or "\\" in group or group.startswith("."):
+            raise ValueError(f"bad group name {group!r}")
+        (state / f"{group}.txt").write_bytes(server.encode("ascii") + b"\r\n")
 
 
 def node_transport(name: str, prefix: Path) -> WineTransport:

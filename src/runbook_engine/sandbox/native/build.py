@@ -9,6 +9,8 @@ What each program is for, and where the sandbox installs it:
 
 * ``armstub.exe`` - copied as every name in :data:`ARM_STUB_NAMES` into ``C:\\CLUSTERPRO\\bin``;
   appends a trace line to ``%RB_ARM_TRACE%``.
+* ``clpgrp.exe`` - CLUSTERPRO's group command (``-n`` / ``-m … -a``), copied into
+  ``C:\\CLUSTERPRO\\bin`` of a node only where the cluster is "installed" (the operation phase).
 * ``rbsvc.exe`` - a real service executable (``C:\\CLUSTERPRO\\sandbox``).
 * ``sc.exe``, ``certutil.exe``, ``fsutil.exe`` - replace Wine's builtins in ``system32``
   (:data:`SYSTEM32_TOOLS`), selected with ``WINEDLLOVERRIDES``.
@@ -44,6 +46,7 @@ PROGRAMS: tuple[NativeProgram, ...] = (
     NativeProgram("sc", "sc.c", ("-ladvapi32",)),
     NativeProgram("certutil", "certutil.c"),
     NativeProgram("fsutil", "fsutil.c"),
+    NativeProgram("clpgrp", "clpgrp.c"),
 )
 
 #: Names the ARM stub is installed under (CLUSTERPRO's script commands).
