@@ -324,8 +324,7 @@ def cross_node_drift(results: list[StepResult]) -> list[dict]:
             if act is not None and act.compare_across_nodes:
                 # an action may compare part of its value (`compared(row)`, e.g. services: the
                 # startup type, not the state the cluster sets per node)
-                compared = getattr(act, "compared", None)
-                value = compared(row) if compared is not None else row.current
+                value = act.compared(row)
                 by_target.setdefault((r.step, row.target), {})[r.node] = value
     for (step, target), values in sorted(by_target.items()):
         distinct = {repr(v) for v in values.values()}

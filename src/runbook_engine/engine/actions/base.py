@@ -95,6 +95,11 @@ class Action:
     scope = "every-node"  # the targets when the step names no scope
     compare_across_nodes = False  # verify reports a target whose value differs between nodes
 
+    def compared(self, row: Change) -> Any:
+        """The part of a row's current value that must be equal on every node (when
+        ``compare_across_nodes``); by default all of it."""
+        return row.current
+
     def desired(self, ctx: Context) -> list[Desired]:
         raise NotImplementedError
 
