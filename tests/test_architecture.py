@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -76,3 +77,28 @@ def test_runbook_check_names_a_misspelt_action_at_its_line(tmp_path, capsys):
     assert cli.main(["--root", str(tmp_path), "check"]) == 2
     err = capsys.readouterr().err
     assert f"kb/guides/surfnavi/procedure.yaml:{line}: step 'services-manual': unknown action 'services-manaul'" in err, err
+
+
+@pytest.mark.parametrize("step_id,old,new,expected", [
+    ("preflight", "mode: check", "mode: automated", "action 'preflight' only reads and reports: the step's mode must be 'check'"),
+    ("services-manual", "mode: automated", "mode: check", "action 'services-manual' changes nodes: a step with mode 'check'"),
+])
+def test_a_check_is_never_labelled_an_automated_change_nor_the_other_way(tmp_path, capsys, step_id, old, new, expected):
+    """A step's mode says what its action does: `check` for a read-only action, `automated` for one
+    that changes nodes; `runbook check` names a step that claims otherwise at its mode line."""
+    import shutil
+
+    from runbook_engine import cli
+
+    shutil.copytree(REPO / "kb", tmp_path / "kb")
+    (tmp_path / "snippets").symlink_to(REPO / "snippets", target_is_directory=True)
+    proc = tmp_path / "kb" / "guides" / "surfnavi" / "procedure.yaml"
+    text = proc.read_text(encoding="utf-8")
+    start = text.index(f"      - id: {step_id}\n")
+    pos = text.index(old, start)
+    proc.write_text(text[:pos] + new + text[pos + len(old):], encoding="utf-8")
+    line = text[:pos].count("\n") + 1
+    assert cli.main(["--root", str(tmp_path), "check"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"kb/guides/surfnavi/procedure.yaml:{line}: step '{step_id}': "), err
+    assert expected in err[0]

@@ -133,7 +133,7 @@ def test_new_guide_as_data_only_plans_on_a_sandbox_node_shaped_by_it(guide_proje
         report = json.loads(proc.stdout)
         assert report["guide"] == gid
         by_step = {r["step"]: r for r in report["results"]}
-        automated = [s for s in guide.steps() if s.mode == "automated"]
+        automated = [s for s in guide.steps() if s.mode in ("automated", "check")]
         for step in automated:
             assert step.id in by_step, f"step {step.id} missing from the plan"
         statuses = {r["status"] for r in report["results"]}

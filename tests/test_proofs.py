@@ -231,9 +231,9 @@ def test_site_step_list_equals_the_notebooks_step_cells_and_the_guides_steps(bui
     headings = [h for h in page.headings if h.level == 3]
     shown = [h.id for h in headings]
     labels = [h.text.split(". ", 1)[0] for h in headings]
-    automated_label = kb.label("mode-automated")(lang)
+    engine_labels = [kb.label(f"mode-{m}")(lang) for m in ("automated", "check")]
     mode_of = {b.heading: b.text for b in page.blocks if "rb-step-mode" in b.cls.split()}
-    shown_automated = [h.id for h in headings if automated_label in mode_of[h.id]]
+    shown_automated = [h.id for h in headings if any(label in mode_of[h.id] for label in engine_labels)]
 
     assert shown == [s.id for s in guide.steps()]
     assert labels == [s.label for s in guide.steps()]
@@ -243,7 +243,7 @@ def test_site_step_list_equals_the_notebooks_step_cells_and_the_guides_steps(bui
     for name, nb in (("committed", committed), ("regenerated", fresh), ("site download", served)):
         steps = _notebook_steps(nb)
         assert [s for s, _ in steps] == shown, name
-        assert [s for s, m in steps if m == "automated"] == shown_automated, name
+        assert [s for s, m in steps if m in ("automated", "check")] == shown_automated, name
         assert nb["metadata"]["runbook"]["steps"] == shown, name
     assert shown_automated == [s.id for s in automated_steps(guide)]
 
@@ -253,8 +253,8 @@ def test_site_step_list_equals_the_notebooks_step_cells_and_the_guides_steps(bui
 def test_engine_plans_exactly_the_automated_steps_the_site_shows(fresh_plan, site_pages, project):
     kb = project.knowledge
     page = _page(site_pages, "ja", f"{GUIDE}/procedure/index.html")
-    automated_label = kb.label("mode-automated")("ja")
-    shown = [b.heading for b in page.blocks if "rb-step-mode" in b.cls.split() and automated_label in b.text]
+    engine_labels = [kb.label(f"mode-{m}")("ja") for m in ("automated", "check")]
+    shown = [b.heading for b in page.blocks if "rb-step-mode" in b.cls.split() and any(l in b.text for l in engine_labels)]
     planned = list(dict.fromkeys(r.step for r in fresh_plan.results))
     assert sorted(planned, key=shown.index) == shown and set(planned) == set(shown)
 

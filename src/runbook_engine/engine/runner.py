@@ -88,8 +88,13 @@ class RunReport:
                 "results": [r.as_dict() for r in self.results]}
 
 
+#: the step modes the engine runs: `automated` (plan, apply, verify a change) and `check` (read, report)
+ENGINE_MODES = ("automated", "check")
+
+
 def automated_steps(guide: Guide, only: list[str] | None = None) -> list:
-    steps = [s for s in guide.steps() if s.mode == "automated"]
+    """The steps the engine runs (modes automated and check), in procedure order."""
+    steps = [s for s in guide.steps() if s.mode in ENGINE_MODES]
     if only:
         unknown = sorted(set(only) - {s.id for s in guide.steps()})
         if unknown:
@@ -259,6 +264,12 @@ class Runner:
         desired = act.desired(ctx)
         facts = act.facts(ctx, desired)
         rows = act.plan(desired, gather(transport, facts))
+        if step.mode == "check":
+            # a check never changes anything, whatever its action returns
+            for r in rows:
+                if r.commands or r.status == RowStatus.CHANGE:
+                    r.status, r.commands, r.undo = RowStatus.ERROR, [], []
+                    r.message = r.message or f"differs from the guide (a check step changes nothing): {r.current!r}"
         res.rows = rows
         errors = [r for r in rows if r.status == RowStatus.ERROR]
         pending = [r for r in rows if r.status == RowStatus.CHANGE]

@@ -184,7 +184,7 @@ class Session:
             for row in r.rows:
                 rows.append([r.node, row.target, show(row.current), show(row.desired), row.status, row.message])
         msgs = "; ".join(r.message for r in results if r.message)
-        rec = StepRecord(step.id, "automated", status, changes=changes, seconds=time.perf_counter() - t0,
+        rec = StepRecord(step.id, step.mode, status, changes=changes, seconds=time.perf_counter() - t0,
                          detail=msgs, rows=rows)
         self.records.append(rec)
         title = f"{step.label} {step.title(self.lang)}: {status} ({self.mode}, {changes} change(s))"

@@ -223,7 +223,9 @@ class Step(Strict):
     label: str
     title: Text
     text: Text
-    mode: Literal["manual", "automated"]
+    # manual: the operator does it and records a confirmation; automated: the engine plans,
+    # applies and verifies a change; check: the engine only reads and reports (never a change)
+    mode: Literal["manual", "automated", "check"]
     action: Id | None = None  # a registered engine action (checked by the engine, which knows them)
     when: Id | None = None
     # the targets: each node, each node (values compared between nodes), the first node, each DNS
@@ -236,8 +238,8 @@ class Step(Strict):
 
     @model_validator(mode="after")
     def _automated_has_action(self):
-        if self.mode == "automated" and self.action is None:
-            raise ValueError(f"step '{self.id}' is automated but names no action")
+        if self.mode in ("automated", "check") and self.action is None:
+            raise ValueError(f"step '{self.id}' is {self.mode} but names no action")
         if self.mode == "manual" and self.action is not None:
             raise ValueError(f"step '{self.id}' is manual but names action '{self.action}'")
         return self

@@ -256,7 +256,7 @@ class Site:
         raise KeyError(feature_id)
 
     def step_body(self, guide_id: str, step: Step) -> str:
-        mode = self.L("mode-automated") if step.mode == "automated" else self.L("mode-manual")
+        mode = self.L(f"mode-{step.mode}")
         facts = [f"**{self.L('mode')}**: {mode}"]
         if step.action:
             facts.append(f"**{self.L('automated-by')}**: `{step.action}`")

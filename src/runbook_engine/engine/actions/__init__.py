@@ -46,8 +46,9 @@ def action(name: str) -> Action:
 
 
 def unknown_actions(kb_root: Path, kb) -> list[KbError]:
-    """Every automated step names a registered action: the model layer cannot check this (it sits
-    below the engine), so `runbook check` asks here. Errors point at the step's ``action:`` line."""
+    """Every engine step names a registered action, and its mode says what the action does
+    (``check`` for a read-only one, ``automated`` for one that changes nodes): the model layer cannot
+    check this (it sits below the engine), so `runbook check` asks here. Errors point at the line."""
     known = actions()
     errors: list[KbError] = []
     for gid, guide in kb.guides.items():
@@ -55,11 +56,21 @@ def unknown_actions(kb_root: Path, kb) -> list[KbError]:
         raw = None
         for pi, phase in enumerate(guide.procedure.phases):
             for si, step in enumerate(phase.steps):
-                if step.action and step.action not in known:
+                if not step.action:
+                    continue
+                problem, field = None, "action"
+                if step.action not in known:
+                    problem = f"step '{step.id}': unknown action '{step.action}' (known: {', '.join(sorted(known))})"
+                elif known[step.action].read_only and step.mode != "check":
+                    # never label a check as an automated change
+                    problem, field = (f"step '{step.id}': action '{step.action}' only reads and reports: "
+                                      "the step's mode must be 'check'"), "mode"
+                elif not known[step.action].read_only and step.mode == "check":
+                    problem, field = (f"step '{step.id}': action '{step.action}' changes nodes: "
+                                      "a step with mode 'check' must name a read-only action"), "mode"
+                if problem:
                     raw = raw if raw is not None else read_yaml(path, Path(kb_root))
-                    errors.append(KbError(rel(path, Path(kb_root)), locate(raw, ("phases", pi, "steps", si, "action")),
-                                          f"step '{step.id}': unknown action '{step.action}' "
-                                          f"(known: {', '.join(sorted(known))})"))
+                    errors.append(KbError(rel(path, Path(kb_root)), locate(raw, ("phases", pi, "steps", si, field)), problem))
     return errors
 
 

@@ -94,6 +94,7 @@ class Action:
     name = "base"
     scope = "every-node"  # the targets when the step names no scope
     compare_across_nodes = False  # verify reports a target whose value differs between nodes
+    read_only = False  # the action only reads and reports: its steps are `mode: check`, never `automated`
 
     def compared(self, row: Change) -> Any:
         """The part of a row's current value that must be equal on every node (when

@@ -13,6 +13,7 @@ from runbook_engine.engine.status import RowStatus
 @register_action
 class Preflight(Action):
     name = "preflight"
+    read_only = True
 
     def desired(self, ctx: Context) -> list[Desired]:
         env = ctx.guide.meta.environment
