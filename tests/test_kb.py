@@ -261,3 +261,48 @@ def test_a_script_message_the_templates_need_but_the_guide_lacks_is_one_clear_li
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err
     assert re.match(rf"^kb/guides/{FIXTURE_GUIDE.name}/scripts.yaml:\d+: messages: no message '{first}': ", err[0]), err
+
+
+# --- parse safely: hostile files are one located line, exit 2, in bounded time ----------------------
+
+def _hostile_cases(root: Path) -> dict[str, tuple[Path, bytes | None, int, str]]:
+    """name -> (file, content or None for a special set-up, expected line, message fragment)."""
+    cautions = root / "kb" / "guides" / "surfnavi" / "cautions.yaml"
+    text = cautions.read_bytes()
+    bomb = b"a: &a [x, x, x, x, x, x, x, x, x]\n" + b"".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n".encode()
+        for i in range(12))
+    lines = text.count(b"\n")
+    return {
+        "alias-bomb": (cautions, bomb, 7, "more than 50 YAML aliases"),
+        "nested-300": (cautions, b"intro: " + b"[" * 300 + b"]" * 300 + b"\n", 1, "nested deeper than 40 levels"),
+        "nul-byte": (cautions, text.replace(b"en: Also read the cautions", b"en: Also read\x00 the cautions", 1),
+                     text[: text.index(b"en: Also read the cautions")].count(b"\n") + 1, "control character '\\x00'"),
+        "not-utf8": (cautions, text + b"note: caf\xe9\n", lines + 1, "not UTF-8"),
+        "too-large": (cautions, text + b"#" + b"x" * (1 << 20) + b"\n", 1, "larger than 1024 KiB"),
+    }
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("case", ["alias-bomb", "nested-300", "nul-byte", "not-utf8", "too-large"])
+def test_a_hostile_yaml_file_is_one_located_line_and_exit_2(project_copy, capsys, case):
+    path, content, line, fragment = _hostile_cases(project_copy)[case]
+    path.write_bytes(content)
+    before = sorted(p for p in project_copy.rglob("*"))
+    assert cli.main(["--root", str(project_copy), "check"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith(f"kb/guides/surfnavi/cautions.yaml:{line}: "), err
+    assert fragment in err[0], err
+    assert sorted(p for p in project_copy.rglob("*")) == before  # nothing written
+
+
+def test_a_kb_file_that_is_a_symlink_out_of_the_project_is_not_read(project_copy, tmp_path, capsys):
+    outside = tmp_path / "elsewhere.yaml"
+    target = project_copy / "kb" / "guides" / "surfnavi" / "cautions.yaml"
+    outside.write_bytes(target.read_bytes())
+    target.unlink()
+    target.symlink_to(outside)
+    assert cli.main(["--root", str(project_copy), "check"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("kb/guides/surfnavi/cautions.yaml:1: resolves outside the project"), err

@@ -202,7 +202,7 @@ def load_inventory(path: Path) -> Inventory:
     name = str(path)
     if not path.exists():
         raise KbInvalid([KbError(name, 1, "inventory file not found")])
-    raw = read_yaml(path, path.parent)
+    raw = read_yaml(path, path.parent, confine=False)  # an inventory is the user's file, anywhere
     errs = _option_errors(raw, name) + _cluster_state_errors(raw, name)
     if errs:
         raise KbInvalid(errs)
