@@ -36,33 +36,26 @@ def site_conflicts(project: Project, kb: KnowledgeBase) -> list[KbError]:
     return errors
 
 
-def missing_messages(project: Project, kb: KnowledgeBase, guide) -> list[KbError]:
-    """The script templates broadcast messages by id: each must be in the guide's scripts.yaml."""
-    errors = []
-    for lang in LANGS:
-        try:
-            render_scripts(kb, guide, lang, project.snippets)
-        except KeyError as exc:
-            name, raw = _guide_file(project, guide.id, "scripts.yaml")
-            errors.append(KbError(name, locate(raw, ("messages",)), f"messages: no message '{exc.args[0]}': "
-                                  "the script templates (snippets/scripts/) broadcast it"))
-            break
-    return errors
+def _missing_message(project: Project, guide, exc: KeyError) -> KbError:
+    """The script templates broadcast messages by id: one the guide's scripts.yaml lacks."""
+    name, raw = _guide_file(project, guide.id, "scripts.yaml")
+    return KbError(name, locate(raw, ("messages",)), f"messages: no message '{exc.args[0]}': "
+                   "the script templates (snippets/scripts/) broadcast it")
 
 
 def lint_guides(project: Project, kb: KnowledgeBase) -> list[KbError]:
     errors: list[KbError] = site_conflicts(project, kb)
     for guide in kb.guides.values():
-        missing = missing_messages(project, kb, guide)
-        if missing:
-            errors.extend(missing)
-            continue
         # script messages are checked by the loader (model.rules), with the line of each text
         services = [ServiceUse(s.watch_id, s.service) for s in guide.scripted_services()]
         bindings = {s.watch_id: s.service for s in guide.services}
         forbidden = [s.service for s in guide.services if s.forbid_kill]
         for lang in LANGS:
-            scripts = render_scripts(kb, guide, lang, project.snippets)
+            try:
+                scripts = render_scripts(kb, guide, lang, project.snippets)
+            except KeyError as exc:  # a message id the templates use but the guide lacks
+                errors.append(_missing_message(project, guide, exc))
+                break
             for name in SCRIPT_NAMES:
                 sc = scripts[name]
                 label = f"generated:{guide.id}/{lang}/{name}"
