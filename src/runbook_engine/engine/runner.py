@@ -5,8 +5,9 @@ and step: one round trip gathers the facts, the action turns desired + facts int
 sends the plan's commands and re-reads the facts in one more round trip, then checks that the plan
 is now empty. Where the inventory names a failover group (``cluster_state``), every node first
 reports where the group runs (``clpgrp -n``, one round trip a node): a node that disagrees with
-the inventory refuses the whole run before anything changes. Targets run in parallel; a target that fails (unreachable, a refused value, a fact
-that cannot be read) fails alone and is named in the summary. The runner knows no action names.
+the inventory refuses the whole run before anything changes. Targets run in parallel; a target
+that fails (unreachable, a refused value, a fact that cannot be read) fails alone and is named in
+the summary. The runner knows no action names.
 """
 from __future__ import annotations
 
