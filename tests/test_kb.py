@@ -98,6 +98,24 @@ def test_versions_editions_os_steps_and_cautions_match_the_seed(kb, seed):
     assert [r.rtype for r in guide.dns.records] == ["A", "MX", "PTR"]
 
 
+def test_the_origin_map_numbers_the_items_exactly_as_the_seed_prints_them(kb, seed):
+    """origin.yaml's install section carries the seed's (1)/(2)/(3) and A)–l) as printed, and
+    every step the original asks for is mapped; only steps the seed has no item for are left."""
+    origin = kb.guides["surfnavi"].origin
+    assert origin is not None
+    procedure = seed.split("## インストール手順", 1)[1].split("## スクリプト作成の注意事項", 1)[0]
+    install = next(s for s in origin.sections if s.id == "install")
+    numbered = [i for i in install.items if i.label.startswith("(")]
+    assert [i.label for i in numbered] == [f"({n})" for n in re.findall(r"^\s*- \((\d)\) ", procedure, re.M)] == ["(1)", "(2)", "(3)"]
+    letters = re.findall(r"^\s*- ([A-Za-z])\) ", procedure, re.M)
+    assert [i.label for i in numbered[0].items] == [f"{x})" for x in letters] == [f"{x})" for x in "ABCDEFGHl"]
+    assert [i.label for i in install.items].count("◆") == procedure.count("- ◆ ") == 4
+    # the script and registry resources became the cluster steps that keep their ids
+    by_title = {i.title.ja: i for i in install.items if i.label == "◆"}
+    assert any("script-files" in i.steps for i in by_title.values())
+    assert any("registry-key" in i.steps for i in by_title.values())
+
+
 # --- translations ----------------------------------------------------------------------------------
 
 def _texts(node, path=()):
@@ -161,6 +179,11 @@ BAD_INPUT = [
     ("never-stop-service-scripted", "guides/surfnavi/services.yaml", "    scripted: false\n", "    scripted: true\n", "cannot be scripted"),
     ("unknown-feature", "guides/surfnavi/procedure.yaml", "when: expressmail", "when: exchange", "unknown feature 'exchange'"),
     ("metachar-in-path", "guides/surfnavi/scripts.yaml", r"directory: C:\CLUSTERPRO\scripts\failover\surfnavi", r"directory: C:\CLUSTERPRO\x&calc", "String should match pattern"),
+    ("origin-unknown-step", "guides/surfnavi/origin.yaml", "steps: [local-install-dir]", "steps: [local-install-directory]", "origin item 'C)': unknown step 'local-install-directory'"),
+    ("origin-unknown-phase", "guides/surfnavi/origin.yaml", "phase: other-nodes", "phase: other-node", "origin item '(2)': unknown phase 'other-node'"),
+    ("origin-missing-en", "guides/surfnavi/origin.yaml", "title: {ja: インストール先にローカルディスクを指定する, en: Install to a local disk}", "title: {ja: インストール先にローカルディスクを指定する}", "missing translation 'en'"),
+    ("origin-item-going-nowhere", "guides/surfnavi/origin.yaml", "      - label: \"◆\"\n        title: {ja: フェイルオーバーグループに FIP アドレスを登録する, en: Add the FIP address to the failover group}\n        steps: [failover-group]\n",
+     "      - label: \"◆\"\n        title: {ja: フェイルオーバーグループに FIP アドレスを登録する, en: Add the FIP address to the failover group}\n        steps: []\n", "item '◆': name the steps it became"),
     ("blank-japanese", "family/clusterpro-x.yaml", "purpose: {ja: ハートビート, en: Heartbeat}", "purpose: {ja: ' ', en: Heartbeat}", "blank"),
 ]
 

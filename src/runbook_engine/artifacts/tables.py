@@ -9,7 +9,7 @@ from typing import Callable, Iterable
 
 from runbook_engine.artifacts import dnscmd
 from runbook_engine.artifacts.markdown import admonition, code, table
-from runbook_engine.model.schema import Guide, KnowledgeBase, Port, Text
+from runbook_engine.model.schema import Guide, KnowledgeBase, OriginItem, Port, Text
 
 #: link(page, guide_id, anchor) -> href relative to the page being rendered
 Link = Callable[[str, str, str], str]
@@ -64,8 +64,7 @@ class GuideTables:
                   self.L("feature"), self.L("set-in-step")]
         rows = []
         for s in guide.manual_services():
-            step = guide.step(s.manual_in)
-            where = self.linked(f"{step.label}. {self.T(step.title)}", "procedure", guide.id, step.id)
+            where = self.step_ref(guide, guide.step(s.manual_in))
             rows.append([code(s.service), s.display_name, code(s.watch_id), " ".join(s.flags),
                          self.feature_name(guide, s.feature), where])
         out = table(header, rows)
@@ -111,6 +110,42 @@ class GuideTables:
         if d.sources:
             out += "\n" + f"**{self.L('sources')}**: " + "; ".join(html.escape(x, quote=False) for x in d.sources) + "\n"
         return out
+
+    def origin(self, guide: Guide) -> str:
+        """The original document's numbered items and the steps each became (origin.yaml), then
+        the steps no item became, as added by this guide. "" for a guide without origin.yaml."""
+        if guide.origin is None:
+            return ""
+        steps = {s.id: s for s in guide.steps()}
+        phases = {p.id: p for p in guide.procedure.phases}
+        rows: list[list[str]] = []
+        mapped: set[str] = set()
+
+        def walk(section_title: str, items: list[OriginItem], prefix: str) -> None:
+            for item in items:
+                number = f"{prefix} {item.label}".strip()
+                content = self.T(item.title) + (f"<br>{self.T(item.note)}" if item.note else "")
+                ours = []
+                if item.phase:
+                    ph = phases[item.phase]
+                    ours.append(self.linked(f"({ph.label}) {self.T(ph.title)}", "procedure", guide.id, f"phase-{ph.id}"))
+                for sid in item.steps:
+                    mapped.add(sid)
+                    ours.append(self.step_ref(guide, steps[sid]))
+                rows.append([section_title, number, content, "<br>".join(ours) or "—"])
+                walk(section_title, item.items, number)
+
+        for section in guide.origin.sections:
+            walk(self.T(section.title), section.items, "")
+        for step in guide.steps():
+            if step.id not in mapped:
+                rows.append(["—", "—", self.L("origin-added"), self.step_ref(guide, step)])
+        header = [self.L("origin-section"), self.L("origin-number"), self.L("origin-content"), self.L("origin-steps")]
+        return '<div class="rb-origin" markdown>\n\n' + table(header, rows) + "\n</div>\n"
+
+    def step_ref(self, guide: Guide, step) -> str:
+        """A step as the procedure page titles it, linked to it where there are pages."""
+        return self.linked(f"{step.label}. {self.T(step.title)}", "procedure", guide.id, step.id)
 
     def dnscmd_block(self, guide: Guide, values: dnscmd.DnsValues | None = None) -> str:
         """The records as the ``dnscmd`` lines the operator runs on every node's Microsoft DNS

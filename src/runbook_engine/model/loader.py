@@ -21,6 +21,7 @@ from runbook_engine.model.schema import (
     Guide,
     GuideMeta,
     KnowledgeBase,
+    Origin,
     Procedure,
     Resource,
     ScriptConfig,
@@ -43,8 +44,9 @@ GUIDE_FILES: dict[str, tuple[str, type[BaseModel] | tuple[str, type[BaseModel]]]
     "dns.yaml": ("dns", Dns),
     "cautions.yaml": ("cautions", Cautions),
     "errata.yaml": ("errata", Errata),
+    "origin.yaml": ("origin", Origin),
 }
-OPTIONAL_FILES = {"errata.yaml"}
+OPTIONAL_FILES = {"errata.yaml", "origin.yaml"}
 
 
 def load_guide(folder: Path, root: Path) -> tuple[Guide | None, dict[str, Any], list[KbError]]:

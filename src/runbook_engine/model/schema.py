@@ -338,6 +338,46 @@ class Errata(Strict):
     items: list[Erratum] = Field(min_length=1)
 
 
+class OriginItem(Strict):
+    """One numbered item of the original document and what it became here: our steps, the
+    phase whose introduction carries it, its own sub-items, or a note saying where it went."""
+
+    label: Annotated[str, StringConstraints(min_length=1, max_length=16)]  # the marker as printed: "(1)", "A)", "◆"
+    title: Text  # what the item asks for, in our words
+    steps: list[Id] = Field(default_factory=list)
+    phase: Id | None = None
+    note: Text | None = None
+    items: list["OriginItem"] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _goes_somewhere(self):
+        if not (self.steps or self.phase or self.items or self.note):
+            raise ValueError(f"item '{self.label}': name the steps it became (steps), the phase that "
+                             "carries it (phase), its sub-items (items), or say why none (note)")
+        return self
+
+
+class OriginSection(Strict):
+    """A section of the original document (its heading in our words) and its numbered items."""
+
+    id: Id
+    title: Text
+    items: list[OriginItem] = Field(min_length=1)
+
+
+class Origin(Strict):
+    """How the original document's numbering maps to this guide's steps. The document's title,
+    edition and date are guide.yaml's ``edition_label`` and ``published``: not repeated here."""
+
+    chapter: Text  # where in the document the guide's content is
+    history: Text | None = None  # what the revision history says of this edition
+    intro: Text
+    sections: list[OriginSection] = Field(min_length=1)
+
+
+OriginItem.model_rebuild()
+
+
 class GuideMeta(Strict):
     id: Id
     product: Text
@@ -366,6 +406,7 @@ class Guide(Strict):
     dns: Dns
     cautions: Cautions
     errata: Errata | None = None
+    origin: Origin | None = None
 
     @property
     def id(self) -> str:

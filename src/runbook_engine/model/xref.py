@@ -123,7 +123,28 @@ def check_guide(g: Guide, raws: dict[str, Any], fam: Family) -> list[KbError]:
             errs.append(KbError(rname, locate(rraw, ("resources", i)), f"resource '{r.id}': a registry resource needs a key"))
         if r.register_after is not None and r.register_after not in step_ids:
             errs.append(KbError(rname, locate(rraw, ("resources", i, "register_after")), f"resource '{r.id}': unknown step '{r.register_after}'"))
+
+    # the original document's items: the steps and phases they became
+    if g.origin is not None:
+        oname, oraw = raws["origin"]
+        errs += _dupes(g.origin.sections, lambda s: s.id, oname, oraw, ("sections",), "section id")
+        phases = set(phase_ids)
+        for si, section in enumerate(g.origin.sections):
+            for loc, item in _origin_items(section.items, ("sections", si, "items")):
+                for k, step_id in enumerate(item.steps):
+                    if step_id not in step_ids:
+                        errs.append(KbError(oname, locate(oraw, loc + ("steps", k)), f"origin item '{item.label}': unknown step '{step_id}'"))
+                errs += _dupes(item.steps, lambda x: x, oname, oraw, loc + ("steps",), "step")
+                if item.phase is not None and item.phase not in phases:
+                    errs.append(KbError(oname, locate(oraw, loc + ("phase",)), f"origin item '{item.label}': unknown phase '{item.phase}'"))
     return errs
+
+
+def _origin_items(items: list, loc: tuple):
+    """(raw path, item) of *items* and of their sub-items, in document order."""
+    for i, item in enumerate(items):
+        yield loc + (i,), item
+        yield from _origin_items(item.items, loc + (i, "items"))
 
 
 def check_translations(parsed: list[tuple[str, Any]], proper_nouns: list[str]) -> list[KbError]:

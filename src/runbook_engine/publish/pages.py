@@ -284,6 +284,21 @@ class Site:
             "scripts": self.scripts_link,
         }[what](guide_id)
 
+    def origin(self, guide_id: str) -> str:
+        """Where the guide comes from (the document named in guide.yaml, the chapter, what its
+        revision history says), then how its numbered items map to our steps ("" without
+        origin.yaml)."""
+        g = self.guide(guide_id)
+        if g.origin is None:
+            return ""
+        o = g.origin
+        date = f" ({g.meta.published})" if g.meta.published else ""
+        out = (f"**{self.L('published')}**: {self.T(g.meta.edition_label)}{date}<br>\n"
+               f"**{self.L('origin-chapter')}**: {self.T(o.chapter)}\n\n")
+        if o.history is not None:
+            out += f"{self.T(o.history)}\n\n"
+        return out + f"{self.T(o.intro)}\n\n" + self.tables().origin(g)
+
     def tables(self) -> GuideTables:
         return GuideTables(self.kb, self.lang, self.page_link)
 
