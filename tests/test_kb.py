@@ -116,6 +116,21 @@ def test_the_origin_map_numbers_the_items_exactly_as_the_seed_prints_them(kb, se
     assert any("registry-key" in i.steps for i in by_title.values())
 
 
+def test_the_guidance_keeps_the_seeds_commented_commands_exactly_and_out_of_our_scripts(kb, seed):
+    """The ARMRSP example and the ARMFOVER lines of the seed's samples are kept as guidance: each
+    sample line is a `rem` line of the seed word for word, and none is in the generated scripts."""
+    from runbook_engine.artifacts.scripts import render_scripts
+
+    guide = kb.guides["surfnavi"]
+    lines = [line for g in guide.scripts.guidance for s in g.samples for line in s.code]
+    assert {"ARMLOAD watchID /R 9 /H 1 ARMRSP /A /PL 10.10.9.8 /PL 10.10.9.9", "START ARMFOVER %CLP_GROUPNAME%"} <= set(lines)
+    for line in lines:
+        assert re.search(r"^rem (?:rem )?(?:\(例\))?" + re.escape(line) + r"$", seed, re.M | re.I), line
+    for lang in ("ja", "en"):
+        for name, script in render_scripts(kb, guide, lang, REPO / "snippets").items():
+            assert "ARMRSP" not in script.text and "ARMFOVER" not in script.text, (lang, name)
+
+
 # --- translations ----------------------------------------------------------------------------------
 
 def _texts(node, path=()):

@@ -166,3 +166,28 @@ def test_site_procedure_maps_every_item_of_the_original_and_marks_the_added_step
         section = re.sub(r"<[^>]+>", " ", text[text.index('id="origin"'):])
         for fact in (guide.meta.edition_label(lang), guide.meta.published, guide.origin.chapter(lang)):
             assert fact in section
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_site_scripts_page_keeps_the_originals_commented_guidance_with_its_exact_lines(built_site, site_pages, project, lang):
+    """Every guidance item of scripts.yaml (what the original samples show only in comments) is
+    on the scripts page under its own heading, explained in the page's language, each sample's
+    lines in a code block of their own, exactly as the data gives them."""
+    import html
+    import re
+
+    kb = project.knowledge
+    for gid, guide in kb.guides.items():
+        page = _page(site_pages, lang, f"{gid}/scripts/index.html")
+        text = " ".join(re.sub(r"<[^>]+>", " ", html.unescape((built_site.out / page.path).read_text(encoding="utf-8"))).split())
+        headings = {h.id: h.text for h in page.headings}
+        blocks = [b.text for b in page.blocks if "rb-guidance" in b.cls]
+        assert len(blocks) == sum(len(g.samples) for g in guide.scripts.guidance)
+        for item in guide.scripts.guidance:
+            assert headings[item.id] == item.title(lang)
+            assert " ".join(item.text(lang).split()) in text
+            for sample in item.samples:
+                assert "\n".join(sample.code) in [c.rstrip("\n") for c in page.code_blocks]
+                assert sample.where(lang) in text
+            if item.note is not None:
+                assert " ".join(item.note(lang).split()) in text

@@ -269,12 +269,32 @@ class Message(Strict):
     text: Text
 
 
+class GuidanceSample(Strict):
+    """Command lines of a guidance item as the original gives them, and where they go."""
+
+    script: Literal["START.BAT", "STOP.BAT"]
+    where: Text  # the branch of the script
+    code: list[Annotated[str, StringConstraints(min_length=1, pattern=r"^[^\r\n]+$")]] = Field(min_length=1)
+
+
+class Guidance(Strict):
+    """Something the original samples show (often as comments) that the generated scripts leave
+    out: what it does, in our words, and its exact command lines."""
+
+    id: Id
+    title: Text
+    text: Text
+    samples: list[GuidanceSample] = Field(min_length=1)
+    note: Text | None = None
+
+
 class ScriptConfig(Strict):
     directory: WindowsPath
     features: list[Id]
     messages: list[Message]
     notes: list[Text]
     flag_notes: Text
+    guidance: list[Guidance] = Field(default_factory=list)
 
 
 class DnsRRset(Strict):

@@ -109,6 +109,7 @@ def check_guide(g: Guide, raws: dict[str, Any], fam: Family) -> list[KbError]:
         if f not in feature_ids:
             errs.append(KbError(cname, locate(craw, ("features", i)), f"features: unknown feature '{f}'"))
     errs += _dupes(g.scripts.messages, lambda m: m.id, cname, craw, ("messages",), "message id")
+    errs += _dupes(g.scripts.guidance, lambda x: x.id, cname, craw, ("guidance",), "guidance id")
     # messages travel inside ARMBCAST /MSG "..." in cmd.exe: reject what breaks or injects there
     for i, m in enumerate(g.scripts.messages):
         for lang in LANGS:

@@ -413,6 +413,21 @@ class Site:
     def script_notes(self, guide_id: str) -> str:
         return "\n".join(f"- {self.T(n)}" for n in self.guide(guide_id).scripts.notes) + "\n"
 
+    def script_guidance(self, guide_id: str) -> str:
+        """What the original samples show only as comments (scripts.yaml's guidance): per item a
+        heading, our explanation, and each sample's exact lines with the script and branch they
+        go in. "" for a guide without guidance."""
+        out = []
+        for item in self.guide(guide_id).scripts.guidance:
+            out.append(f"### {self.T(item.title)} {{ #{item.id} }}\n\n{self.T(item.text)}\n")
+            for sample in item.samples:
+                out.append(f"**{sample.script}** ({self.L('guidance-where')}: {self.T(sample.where)})\n\n"
+                           f'<div class="rb-guidance" data-guidance="{item.id}" data-script="{sample.script}" markdown>\n\n'
+                           "```bat\n" + "\n".join(sample.code) + "\n```\n\n</div>\n")
+            if item.note is not None:
+                out.append(admonition("note", self.L("admonition-note"), self.T(item.note)))
+        return "\n".join(out)
+
     def case_table(self, guide_id: str, name: str) -> str:
         """What the script does for every combination of CLP_EVENT / CLP_DISK / CLP_SERVER, found
         by simulating the rendered script (engine.batchsim). Rows whose outcome does not depend
