@@ -197,6 +197,7 @@ BAD_INPUT = [
     ("origin-unknown-step", "guides/surfnavi/origin.yaml", "steps: [local-install-dir]", "steps: [local-install-directory]", "origin item 'C)': unknown step 'local-install-directory'"),
     ("origin-unknown-phase", "guides/surfnavi/origin.yaml", "phase: other-nodes", "phase: other-node", "origin item '(2)': unknown phase 'other-node'"),
     ("origin-missing-en", "guides/surfnavi/origin.yaml", "title: {ja: インストール先にローカルディスクを指定する, en: Install to a local disk}", "title: {ja: インストール先にローカルディスクを指定する}", "missing translation 'en'"),
+    ("origin-japanese-label", "guides/surfnavi/origin.yaml", 'label: "(2)"', 'label: "(2) その他"', "shown on the pages of both languages"),
     ("origin-item-going-nowhere", "guides/surfnavi/origin.yaml", "      - label: \"◆\"\n        title: {ja: フェイルオーバーグループに FIP アドレスを登録する, en: Add the FIP address to the failover group}\n        steps: [failover-group]\n",
      "      - label: \"◆\"\n        title: {ja: フェイルオーバーグループに FIP アドレスを登録する, en: Add the FIP address to the failover group}\n        steps: []\n", "item '◆': name the steps it became"),
     ("blank-japanese", "family/clusterpro-x.yaml", "purpose: {ja: ハートビート, en: Heartbeat}", "purpose: {ja: ' ', en: Heartbeat}", "blank"),

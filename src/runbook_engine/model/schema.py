@@ -369,6 +369,14 @@ class OriginItem(Strict):
     note: Text | None = None
     items: list["OriginItem"] = Field(default_factory=list)
 
+    @field_validator("label")
+    @classmethod
+    def _same_in_both_languages(cls, v: str) -> str:
+        if japanese_in(v):
+            raise ValueError(f"label '{v}' is shown on the pages of both languages: give the marker "
+                             "without Japanese words (say them in title)")
+        return v
+
     @model_validator(mode="after")
     def _goes_somewhere(self):
         if not (self.steps or self.phase or self.items or self.note):
