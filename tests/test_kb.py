@@ -200,6 +200,7 @@ BAD_INPUT = [
     ("origin-japanese-label", "guides/surfnavi/origin.yaml", 'label: "(2)"', 'label: "(2) その他"', "shown on the pages of both languages"),
     ("origin-item-going-nowhere", "guides/surfnavi/origin.yaml", "      - label: \"◆\"\n        title: {ja: フェイルオーバーグループに FIP アドレスを登録する, en: Add the FIP address to the failover group}\n        steps: [failover-group]\n",
      "      - label: \"◆\"\n        title: {ja: フェイルオーバーグループに FIP アドレスを登録する, en: Add the FIP address to the failover group}\n        steps: []\n", "item '◆': name the steps it became"),
+    ("unknown-network-kind", "guides/surfnavi/guide.yaml", "kind: interconnect", "kind: heartbeat", "Input should be 'public' or 'interconnect'"),
     ("blank-japanese", "family/clusterpro-x.yaml", "purpose: {ja: ハートビート, en: Heartbeat}", "purpose: {ja: ' ', en: Heartbeat}", "blank"),
 ]
 

@@ -191,3 +191,53 @@ def test_site_scripts_page_keeps_the_originals_commented_guidance_with_its_exact
                 assert sample.where(lang) in text
             if item.note is not None:
                 assert " ".join(item.note(lang).split()) in text
+
+
+def _mermaid_edges(source: str) -> set[tuple[str, str, str]]:
+    """(from, link, to) of every plain link line of a Mermaid flowchart (labels dropped)."""
+    import re
+
+    edges = set()
+    for line in source.splitlines():
+        m = re.match(r"^\s*(\w+) (-->|---|===|-\.-|==>) (\w+)\s*$", line)
+        if m:
+            edges.add(m.groups())
+    return edges
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_site_topology_figures_show_the_public_lan_the_interconnect_and_the_shared_disk(site_pages, project, lang):
+    """Each figure of the overview page is the diagram the model gives, and shows, from the data:
+    every node on every network of the topology, each network and the switch partition named
+    with what kind of thing it is, the active node holding the disk (solid) and the standby nodes
+    that are up able to take it over (dotted); the legend says what each element is."""
+    from runbook_engine.artifacts.diagrams import KIND_LABELS, active_node, legend_rows, topology_mermaid
+
+    kb = project.knowledge
+    for gid, guide in kb.guides.items():
+        topo = guide.meta.topology
+        if not topo.figures:
+            continue
+        page = _page(site_pages, lang, f"{gid}/overview/index.html")
+        blocks = [b.rstrip("\n") for b in page.code_blocks if b.startswith("flowchart")]
+        assert blocks == [topology_mermaid(kb, guide, fig, lang) for fig in topo.figures]
+        disks = [r for r in guide.resources if r.kind == "disk"]
+        assert {n.kind for n in topo.networks} == {"public", "interconnect"} and disks
+        for fig, source in zip(topo.figures, blocks):
+            edges = _mermaid_edges(source)
+            for net in topo.networks:
+                assert f"{net.name(lang)}<br/>({kb.label(KIND_LABELS[net.kind])(lang)})" in source
+                ident = "net_" + net.id.replace("-", "_").replace(".", "_")
+                on = {b if a == ident else a for a, _, b in edges if ident in (a, b)} & {n.id for n in topo.nodes}
+                assert on == {n.id for n in topo.nodes}, (fig.id, net.id)
+            active = active_node(guide, fig)
+            for disk in disks:
+                assert f"{disk.name(lang)}<br/>({kb.label('shared-disk')(lang)})" in source
+                links = {(a, link) for a, link, b in edges if b.startswith("disk_")}
+                standby = {n.id for n in topo.nodes if n.id not in fig.down and n.id != active.id}
+                assert links == {(active.id, "===")} | {(n, "-.-") for n in standby}, fig.id
+        legend = page.tables_with(**{"class": "rb-legend"})
+        assert len(legend) == 1
+        assert [tuple(r) for r in legend[0].rows] == legend_rows(kb, guide, lang)
+        names = " ".join(r[0] for r in legend[0].rows)
+        assert all(n.name(lang) in names for n in topo.networks) and all(d.name(lang) in names for d in disks)

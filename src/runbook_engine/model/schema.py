@@ -157,11 +157,22 @@ class Node(Strict):
     priority: int = Field(ge=1, le=32)
 
 
+class Network(Strict):
+    """A network the nodes are on: ``public`` (where clients reach the FIP address) or
+    ``interconnect`` (the cluster's private network, for CLUSTERPRO's own traffic)."""
+
+    id: Id
+    kind: Literal["public", "interconnect"]
+    name: Text
+    description: Text
+
+
 class Topology(Strict):
     mode: Text
     mode_description: Text
     node_count: Text
     nodes: list[Node] = Field(min_length=2, max_length=4)
+    networks: list[Network] = Field(default_factory=list)
     client_access: Text
     virtual_ip_note: Text
     figures: list["Figure"] = Field(default_factory=list)
@@ -171,6 +182,9 @@ class Topology(Strict):
         prios = [n.priority for n in self.nodes]
         if len(set(prios)) != len(prios):
             raise ValueError("node priorities must be unique")
+        ids = [n.id for n in self.networks]
+        if len(set(ids)) != len(ids):
+            raise ValueError("network ids must be unique")
         return self
 
 

@@ -11,7 +11,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from runbook_engine.artifacts.diagrams import topology_mermaid
+from runbook_engine.artifacts.diagrams import legend_rows, topology_mermaid
 from runbook_engine.artifacts.markdown import ADMONITIONS, admonition, code, indent, table
 from runbook_engine.artifacts.notebooks import build_notebook
 from runbook_engine.artifacts.scripts import SCRIPT_NAMES, render_scripts
@@ -211,6 +211,10 @@ class Site:
             out.append(f"**{self.L('figure')} {i}. {self.T(fig.caption)}**\n")
             out.append("```mermaid\n" + topology_mermaid(self.kb, g, fig, self.lang) + "\n```\n")
             out.append(self.T(fig.description) + "\n")
+        legend = legend_rows(self.kb, g, self.lang)
+        if g.meta.topology.figures and legend:
+            out.append(f"**{self.L('figure-legend')}**\n\n" + '<div class="rb-legend" markdown>\n\n'
+                       + table([self.L("figure-element"), self.L("detail")], legend) + "\n</div>\n")
         return "\n".join(out)
 
     def client_access(self, guide_id: str) -> str:
