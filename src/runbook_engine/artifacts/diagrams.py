@@ -116,4 +116,3 @@ def legend_rows(kb: KnowledgeBase, guide: Guide, lang: str) -> list[tuple[str, s
         if r.kind == "disk":
             rows.append((f"{T(r.name)} ({L(KIND_LABELS['disk'])})", L("legend-disk")))
     return rows
-
