@@ -131,6 +131,71 @@ def test_the_guidance_keeps_the_seeds_commented_commands_exactly_and_out_of_our_
             assert "ARMRSP" not in script.text and "ARMFOVER" not in script.text, (lang, name)
 
 
+def _test_functions(path: Path) -> dict[str, list[str]]:
+    """Top-level test functions of a test module -> the names of their pytest marks."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+            marks = []
+            for d in node.decorator_list:
+                target = d.func if isinstance(d, ast.Call) else d
+                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Attribute) and target.value.attr == "mark":
+                    marks.append(target.attr)
+            out[node.name] = marks
+    return out
+
+
+def test_every_errata_proof_names_a_test_that_exists_and_runs_where_it_says(kb):
+    """Each proof of errata.yaml names an existing test (tests/<file>.py::<test>); a proof in
+    Wine's cmd.exe is a test marked `wine` (it runs the real cmd.exe), the others are not."""
+    proofs = [(gid, e.id, p) for gid, g in kb.guides.items() if g.errata for e in g.errata.items for p in e.proofs]
+    assert proofs
+    for gid, erratum, proof in proofs:
+        file, _, name = proof.test.partition("::")
+        path = REPO / file
+        assert path.is_file(), (gid, erratum, proof.test)
+        functions = _test_functions(path)
+        assert name in functions, (gid, erratum, proof.test)
+        assert ("wine" in functions[name]) == (proof.proved_in == "wine-cmd"), (gid, erratum, proof.test, functions[name])
+
+
+SPECULATIVE = {"en": (" can ", " may ", " might ", " could "), "ja": ("可能性", "おそれ", "ことがあります", "かもしれません")}
+WHERE_PROVED = {"en": "Wine's cmd.exe", "ja": "Wine の cmd.exe"}
+
+
+def test_errata_effects_say_where_they_were_proved_or_are_worded_as_possibilities(kb):
+    """An erratum's effect that a test ran in Wine's cmd.exe says so in both languages; one that
+    no test ran in a real component is worded as a possibility in both languages."""
+    items = [e for g in kb.guides.values() if g.errata for e in g.errata.items]
+    assert items
+    for e in items:
+        for lang in ("ja", "en"):
+            text = " " + " ".join(e.effect(lang).split()) + " "
+            if "wine-cmd" in e.proved_in("effect"):
+                assert WHERE_PROVED[lang] in text, (e.id, lang)
+            else:
+                assert any(w in text for w in SPECULATIVE[lang]), (e.id, lang, text)
+    assert any("wine-cmd" not in e.proved_in("effect") for e in items)  # the stop order is not proved
+
+
+def test_errata_defects_are_what_the_seed_prints(seed):
+    """The three defects of errata.yaml, read in the seed's samples."""
+    start, stop = seed.split("### スタートスクリプト(START.BAT)", 1)[1].split("## ストップスクリプト(STOP.BAT)", 1)
+    live = lambda text: [l.strip() for l in text.splitlines() if l.strip() and not l.strip().lower().startswith("rem")]  # noqa: E731
+    stop_lines = live(stop)
+    assert 'IF "%CLP_EVENT%" == "FAILOVER" GOTO FAILOVER' in stop_lines
+    assert ":FALLOVER" in stop_lines and ":FAILOVER" not in stop_lines
+    error_disk = live(start.split(":ERROR_DISK", 1)[1].split(":no_arm", 1)[0])
+    assert error_disk and not any(l.upper().startswith("GOTO") for l in error_disk)  # falls through
+    loads = [l.split()[1].upper() for l in live(start) if l.upper().startswith("ARMLOAD ")]
+    kills = [l.split()[1].upper() for l in stop_lines if l.upper().startswith("ARMKILL ")]
+    em = [w for w in loads if w.startswith(("EM", "SNV"))][:14]
+    assert [w for w in kills if w.startswith(("EM", "SNV"))][:14] == em  # stopped in the start order
+
+
 # --- translations ----------------------------------------------------------------------------------
 
 def _texts(node, path=()):
@@ -201,6 +266,8 @@ BAD_INPUT = [
     ("origin-item-going-nowhere", "guides/surfnavi/origin.yaml", "      - label: \"◆\"\n        title: {ja: フェイルオーバーグループに FIP アドレスを登録する, en: Add the FIP address to the failover group}\n        steps: [failover-group]\n",
      "      - label: \"◆\"\n        title: {ja: フェイルオーバーグループに FIP アドレスを登録する, en: Add the FIP address to the failover group}\n        steps: []\n", "item '◆': name the steps it became"),
     ("unknown-network-kind", "guides/surfnavi/guide.yaml", "kind: interconnect", "kind: heartbeat", "Input should be 'public' or 'interconnect'"),
+    ("errata-proof-not-a-test", "guides/surfnavi/errata.yaml", "test: tests/test_lint.py::test_missing_goto_target_is_reported_with_the_near_label", "test: test_lint.py missing goto", "String should match pattern"),
+    ("errata-proof-unknown-place", "guides/surfnavi/errata.yaml", "proved_in: simulator", "proved_in: windows", "Input should be 'wine-cmd', 'simulator' or 'lint'"),
     ("blank-japanese", "family/clusterpro-x.yaml", "purpose: {ja: ハートビート, en: Heartbeat}", "purpose: {ja: ' ', en: Heartbeat}", "blank"),
 ]
 

@@ -197,6 +197,7 @@ class _Sections(html.parser.HTMLParser):
         self.ids: set[str] = set()
         self.sections: dict[str, list[str]] = {}
         self.links: dict[str, list[str]] = {}
+        self.proofs: dict[str, list[tuple[str, str]]] = {}  # erratum id -> (claim, where) of each proof line
         self._stack: list[str | None] = []
 
     def handle_starttag(self, tag, attrs):
@@ -211,6 +212,8 @@ class _Sections(html.parser.HTMLParser):
                 self.links[a["data-erratum"]] = []
         elif tag == "a" and self._stack and self._stack[-1]:
             self.links[self._stack[-1]].append(a.get("href", ""))
+        elif tag == "span" and "rb-proof" in a.get("class", "") and self._stack and self._stack[-1]:
+            self.proofs.setdefault(self._stack[-1], []).append((a["data-claim"], a["data-proved-in"]))
 
     def handle_endtag(self, tag):
         if tag == "div" and self._stack:
@@ -258,10 +261,18 @@ def test_errata_page_lists_every_erratum_of_the_model(built_site, project: Proje
         heading = kb.label("erratum-heading")(lang).format(n=n, script=item.script)
         assert heading in _visible_text(page)
         body = _norm("".join(parsed.sections[item.id]))
-        for label, value in (("defect", item.defect), ("effect", item.effect),
-                             ("our-fix", item.fix), ("how-proved", item.proof)):
+        for label, value in (("defect", item.defect), ("effect", item.effect), ("our-fix", item.fix)):
             assert _norm(kb.label(label)(lang)) in body, (item.id, label)
             assert _norm(value(lang)) in body, (item.id, label)
+        assert _norm(kb.label("how-proved")(lang)) in body
+        for proof in item.proofs:  # where each claim was proved, what the test does, its name
+            assert _norm(kb.label(f"proved-in-{proof.proved_in}")(lang)) in body, (item.id, proof.test)
+            assert _norm(proof.text(lang)) in body and proof.test in body, (item.id, proof.test)
+        shown = parsed.proofs[item.id]
+        assert [(c, w) for c, w in shown if w != "none"] == \
+            [(p.claim, p.proved_in) for claim in ("effect", "fix") for p in item.proofs if p.claim == claim]
+        # a claim that no test ran in Wine's cmd.exe is marked as not proved on a real component
+        assert {c for c, w in shown if w == "none"} == {c for c in ("effect", "fix") if "wine-cmd" not in item.proved_in(c)}
         assert "../scripts/" in parsed.links[item.id]  # links to the scripts page
 
 

@@ -358,13 +358,34 @@ class Cautions(Strict):
     items: list[Caution]
 
 
+#: Where a claim was proved: Wine's real cmd.exe (the only real component here), our cmd.exe
+#: simulator, or our lint. A claim with no proof in a real component is worded as speculative.
+PROVED_IN = ("wine-cmd", "simulator", "lint")
+
+
+class Proof(Strict):
+    """One test that proves one claim of an erratum: its ``effect`` (what the original's defect
+    does) or our ``fix`` (what the generated scripts do instead)."""
+
+    claim: Literal["effect", "fix"]
+    proved_in: Literal["wine-cmd", "simulator", "lint"]
+    test: Annotated[str, StringConstraints(pattern=r"^tests/[a-z0-9_]+\.py::test_[a-z0-9_]+$")]  # tests/<file>.py::<test>
+    text: Text  # what the test runs and checks
+
+
 class Erratum(Strict):
     id: Id
     script: Literal["START.BAT", "STOP.BAT"]
     defect: Text
     effect: Text
     fix: Text
-    proof: Text
+    proofs: list[Proof] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)  # public documentation of the behaviour (not a proof)
+
+    def proved_in(self, claim: str) -> list[str]:
+        """Where *claim* was proved, in PROVED_IN's order ([] for none)."""
+        found = {p.proved_in for p in self.proofs if p.claim == claim}
+        return [x for x in PROVED_IN if x in found]
 
 
 class Errata(Strict):

@@ -468,7 +468,9 @@ class Site:
 
     def errata(self, guide_id: str) -> str:
         """One section per erratum of the guide (errata.yaml): defect, effect, what our scripts
-        do, how it is proved. Headings and field names are labels; the anchor is the id."""
+        do, and how each claim is proved (per proof: the claim, where it was proved, what the test
+        does and its name; a claim proved in no real component says so). Headings and field names
+        are labels; the anchor is the id."""
         e = self.guide(guide_id).errata
         if e is None:
             return ""
@@ -480,14 +482,31 @@ class Site:
                 (self.L("defect"), self.T(item.defect)),
                 (self.L("effect"), self.T(item.effect)),
                 (self.L("our-fix"), self.T(item.fix)),
-                (self.L("how-proved"), self.T(item.proof)),
             ]
             body = "\n\n".join(f"**{label}**: {' '.join(text.split())}" for label, text in fields)
+            body += f"\n\n**{self.L('how-proved')}**:\n\n" + self.proofs(item) + "\n"
+            if item.sources:
+                body += f"\n**{self.L('sources')}**: " + "; ".join(html.escape(x, quote=False) for x in item.sources) + "\n"
             out.append(
                 f"## {self.L('erratum-heading', n=str(n), script=item.script)} {{ #{item.id} }}\n\n"
-                f'<div class="rb-erratum" data-erratum="{item.id}" markdown>\n\n{body}\n\n</div>\n'
+                f'<div class="rb-erratum" data-erratum="{item.id}" markdown>\n\n{body}\n</div>\n'
             )
         return "\n".join(out)
+
+    def proofs(self, item) -> str:
+        """The proofs of an erratum as a list, effect first: "claim: where — what (test)". A claim
+        that no test ran in a real component (Wine's cmd.exe) is listed as not proved there."""
+        claims = {"effect": self.L("effect"), "fix": self.L("our-fix")}
+        lines = []
+        for claim, claim_label in claims.items():
+            for p in (p for p in item.proofs if p.claim == claim):
+                lines.append(f'- <span class="rb-proof" data-claim="{claim}" data-proved-in="{p.proved_in}">'
+                             f"**{claim_label}**: {self.L('proved-in-' + p.proved_in)}</span> — "
+                             f"{' '.join(self.T(p.text).split())} ({code(p.test)})")
+            if "wine-cmd" not in item.proved_in(claim):
+                lines.append(f'- <span class="rb-proof" data-claim="{claim}" data-proved-in="none">'
+                             f"**{claim_label}**: {self.L('proved-in-none')}</span>")
+        return "\n".join(lines) + "\n"
 
     def errata_link(self, guide_id: str) -> str:
         """A line pointing from the scripts page to the errata page ("" without errata)."""
