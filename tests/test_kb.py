@@ -268,6 +268,8 @@ BAD_INPUT = [
     ("unknown-network-kind", "guides/surfnavi/guide.yaml", "kind: interconnect", "kind: heartbeat", "Input should be 'public' or 'interconnect'"),
     ("errata-proof-not-a-test", "guides/surfnavi/errata.yaml", "test: tests/test_lint.py::test_missing_goto_target_is_reported_with_the_near_label", "test: test_lint.py missing goto", "String should match pattern"),
     ("errata-proof-unknown-place", "guides/surfnavi/errata.yaml", "proved_in: simulator", "proved_in: windows", "Input should be 'wine-cmd', 'simulator' or 'lint'"),
+    ("inventory-example-missing-file", "inventories/examples.yaml", "file: windows-ssh.yaml", "file: windows-sh.yaml", "example 'windows-ssh': no file 'windows-sh.yaml'"),
+    ("inventory-example-missing-ja", "inventories/examples.yaml", "      - ja: DNS サーバの TSIG 鍵を環境変数 RUNBOOK_TSIG_SECRET に設定します。\n        en:", "      - en:", "missing translation 'ja'"),
     ("blank-japanese", "family/clusterpro-x.yaml", "purpose: {ja: ハートビート, en: Heartbeat}", "purpose: {ja: ' ', en: Heartbeat}", "blank"),
 ]
 

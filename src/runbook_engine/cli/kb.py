@@ -17,13 +17,23 @@ def cmd_check(args) -> int:
     return EXIT_OK
 
 
+def schema_files() -> dict[str, str]:
+    """File name -> text of every JSON Schema: the knowledge base's (model/jsonschema.py) and the
+    inventory's (engine/inventory.py, which knows the transports)."""
+    import json
+
+    from runbook_engine.engine.inventory import SCHEMA_FILE, json_schema
+    from runbook_engine.model.jsonschema import render
+
+    return {**render(), SCHEMA_FILE: json.dumps(json_schema(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"}
+
+
 def cmd_schema(args) -> int:
     from runbook_engine.artifacts.files import write_atomic
-    from runbook_engine.model.jsonschema import render
 
     project = project_of(args)
     folder = Path(args.out) if args.out else project.root / "schema"
-    for name, text in render().items():
+    for name, text in schema_files().items():
         print(write_atomic(folder / name, text.encode("utf-8")))
     return EXIT_OK
 
@@ -58,7 +68,7 @@ def cmd_new(args) -> int:
 
 def register(sub) -> None:
     sub.add_parser("check", help="validate kb/ and lint every generated script").set_defaults(func=cmd_check)
-    s = sub.add_parser("schema", help="write the JSON Schemas of the YAML files")
+    s = sub.add_parser("schema", help="write the JSON Schemas of the YAML files (kb/ and inventories)")
     s.add_argument("--out", help="folder for the *.schema.json files (default: schema/)")
     s.set_defaults(func=cmd_schema)
     n = sub.add_parser("new", help="start a guide: write kb/guides/GUIDE_ID/ with every file, placeholders to fill in")

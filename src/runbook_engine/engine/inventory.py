@@ -15,7 +15,7 @@ in ``operation``). The runner checks ``active`` against the cluster's own status
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
@@ -212,3 +212,34 @@ def load_inventory(path: Path) -> Inventory:
         raise KbInvalid([KbError(name, locate(raw, tuple(e["loc"])), _describe(e)) for e in exc.errors()]) from None
     nodes = [n.model_copy(update={"options": _relative_to(n.options, path.parent)}) for n in inv.nodes]
     return inv.model_copy(update={"nodes": nodes})
+
+
+#: The file `runbook schema` writes :func:`json_schema` to (in schema/), named by example inventories.
+SCHEMA_FILE = "inventory.schema.json"
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of an inventory file, for editors (``runbook schema`` writes it to
+    schema/inventory.schema.json): the inventory's own keys, and for a node or a DNS server the
+    keys every target has plus those of its transport (one alternative per transport)."""
+    from pydantic import create_model
+
+    from runbook_engine.engine.transports import transport_names
+
+    def target(base: type[TargetSpec], transport: str, model_name: str) -> type[BaseModel]:
+        own = {k: (f.annotation, f) for k, f in base.model_fields.items() if k not in ("transport", "options")}
+        opts = {k: (f.annotation, f) for k, f in transport_class(transport).Options.model_fields.items()}
+        # a node names its transport; a DNS server's is rfc2136 unless it says so
+        kind = (Literal[transport], ...) if base is NodeSpec else (Literal[transport], transport)  # type: ignore[valid-type]
+        return create_model(model_name, __config__=ConfigDict(extra="forbid"), transport=kind, **own, **opts)
+
+    names = [t for t in transport_names() if t != DNS_TRANSPORT]
+    node_models = tuple(target(NodeSpec, t, f"{t.title()}Node") for t in names)
+    dns_model = target(DnsServer, DNS_TRANSPORT, "DnsServer")
+    fields = {k: (f.annotation, f) for k, f in Inventory.model_fields.items() if k not in ("nodes", "dns")}
+    model = create_model(
+        "InventoryFile", __config__=ConfigDict(extra="forbid"), **fields,
+        nodes=(list[Union[node_models]], Field(min_length=1)),  # type: ignore[valid-type]
+        dns=(list[dns_model], Field(default_factory=list)),  # type: ignore[valid-type]
+    )
+    return model.model_json_schema()

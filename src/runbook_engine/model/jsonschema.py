@@ -5,7 +5,7 @@ import json
 from pydantic import BaseModel, create_model
 
 from runbook_engine.model.loader import GUIDE_FILES
-from runbook_engine.model.schema import Family, SiteLabels
+from runbook_engine.model.schema import Family, InventoryExamples, SiteLabels
 
 
 def schema_name(section: str) -> str:
@@ -18,7 +18,8 @@ def schema_file(section: str) -> str:
 
 
 def schemas() -> dict[str, dict]:
-    out: dict[str, dict] = {"family": Family.model_json_schema(), "site": SiteLabels.model_json_schema()}
+    out: dict[str, dict] = {"family": Family.model_json_schema(), "site": SiteLabels.model_json_schema(),
+                            "inventory-examples": InventoryExamples.model_json_schema()}
     for fname, (section, spec) in GUIDE_FILES.items():
         if isinstance(spec, tuple):
             key, item = spec

@@ -20,6 +20,7 @@ from runbook_engine.model.schema import (
     Family,
     Guide,
     GuideMeta,
+    InventoryExamples,
     KnowledgeBase,
     Origin,
     Procedure,
@@ -29,7 +30,7 @@ from runbook_engine.model.schema import (
     SiteLabels,
 )
 from runbook_engine.model.validation import placeholder_errors, validate, validate_list
-from runbook_engine.model.xref import check_family, check_guide, check_translations
+from runbook_engine.model.xref import check_family, check_guide, check_inventory_examples, check_translations
 from runbook_engine.model.yamlio import LineDict, LineList, locate, read_yaml, rel
 
 __all__ = ["GUIDE_FILES", "OPTIONAL_FILES", "LineDict", "LineList", "load", "load_family", "load_guide", "locate", "read_yaml", "rel"]
@@ -150,6 +151,10 @@ def _load(root: Path) -> KnowledgeBase:
                 errors.extend(check_guide(guide, raws, family))
             guides[guide.meta.id] = guide
 
+    inventories, inventory_files, raws, errs = _inventory_examples(root)
+    parsed.extend(raws)
+    errors.extend(errs)
+
     for name, raw in parsed:
         errors.extend(placeholder_errors(raw, name))
     if family is not None and site is not None:
@@ -157,4 +162,42 @@ def _load(root: Path) -> KnowledgeBase:
 
     if errors:
         raise KbInvalid(errors)
-    return KnowledgeBase(family=family, guides=guides, site=site)
+    return KnowledgeBase(family=family, guides=guides, site=site, inventories=inventories,
+                         inventory_files=inventory_files)
+
+
+#: Where the example inventories of real clusters live, and the file that lists and explains them.
+INVENTORIES_DIR = "inventories"
+INVENTORY_EXAMPLES = "examples.yaml"
+
+
+def _inventory_examples(root: Path) -> tuple[InventoryExamples | None, dict[str, str], list[tuple[str, Any]], list[KbError]]:
+    """kb/inventories/: examples.yaml (validated) and the text of each example inventory it
+    lists. The inventories themselves are the engine's format: the engine's loader checks them
+    (a test loads every one); here each must exist, parse safely and be listed."""
+    folder = root / INVENTORIES_DIR
+    path = folder / INVENTORY_EXAMPLES
+    if not path.exists():
+        return None, {}, [], []
+    name = rel(path, root)
+    try:
+        raw = read_yaml(path, root)
+    except KbInvalid as exc:
+        return None, {}, [], exc.errors
+    examples, errors = validate(InventoryExamples, raw, name)
+    if examples is None:
+        return None, {}, [(name, raw)], errors
+    present = {p.name for p in folder.glob("*.yaml")} - {INVENTORY_EXAMPLES}
+    errors += check_inventory_examples(examples, raw, name, present)
+    texts: dict[str, str] = {}
+    for ex in examples.examples:
+        if ex.file in present:
+            try:
+                read_yaml(folder / ex.file, root)  # the same safe parse as every kb/ file
+            except KbInvalid as exc:
+                errors.extend(exc.errors)
+                continue
+            texts[ex.file] = (folder / ex.file).read_text(encoding="utf-8")
+    for extra in sorted(present - {ex.file for ex in examples.examples}):
+        errors.append(KbError(rel(folder / extra, root), 1, f"example inventory not listed in {name}"))
+    return examples, texts, [(name, raw)], errors

@@ -510,12 +510,36 @@ class SiteLabels(Strict):
     labels: dict[Id, Text]
 
 
+class InventoryExample(Strict):
+    """One example inventory of a real cluster (a file beside kb/inventories/examples.yaml, in
+    the engine's inventory format): how its nodes are reached, what the operator does, the
+    commands to run with it (``{guide}``, ``{node}`` and ``{inventory}`` stand for its guide, its
+    first node and its file name) and the public sources of what the text says."""
+
+    id: Id
+    file: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*\.yaml$")]
+    title: Text
+    text: Text
+    steps: list[Text] = Field(default_factory=list)
+    commands: list[Annotated[str, StringConstraints(pattern=r"^runbook [^\r\n]+$")]] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+
+
+class InventoryExamples(Strict):
+    """kb/inventories/examples.yaml: the example inventories the site shows."""
+
+    intro: Text
+    examples: list[InventoryExample] = Field(min_length=1)
+
+
 class KnowledgeBase(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     family: Family
     guides: dict[str, Guide]
     site: SiteLabels
+    inventories: InventoryExamples | None = None
+    inventory_files: dict[str, str] = {}  # file name in kb/inventories/ -> its text (the examples)
 
     def ports_for(self, guide: Guide) -> list[Port]:
         by_id = {p.id: p for p in self.family.ports}

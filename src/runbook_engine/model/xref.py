@@ -7,7 +7,7 @@ from typing import Any
 
 from runbook_engine.model.errors import KbError
 from runbook_engine.model.rules import LANGS, script_message_problem
-from runbook_engine.model.schema import Family, Guide, japanese_in
+from runbook_engine.model.schema import Family, Guide, InventoryExamples, japanese_in
 from runbook_engine.model.validation import walk_texts
 from runbook_engine.model.yamlio import locate
 
@@ -146,6 +146,16 @@ def _origin_items(items: list, loc: tuple):
     for i, item in enumerate(items):
         yield loc + (i,), item
         yield from _origin_items(item.items, loc + (i, "items"))
+
+
+def check_inventory_examples(ex: InventoryExamples, raw: Any, name: str, files: set[str]) -> list[KbError]:
+    """Every example names a file of kb/inventories/ once, and ids are unique."""
+    errs = _dupes(ex.examples, lambda e: e.id, name, raw, ("examples",), "example id")
+    errs += _dupes(ex.examples, lambda e: e.file, name, raw, ("examples",), "example file")
+    for i, e in enumerate(ex.examples):
+        if e.file not in files:
+            errs.append(KbError(name, locate(raw, ("examples", i, "file")), f"example '{e.id}': no file '{e.file}' beside {name.rsplit('/', 1)[-1]}"))
+    return errs
 
 
 def check_translations(parsed: list[tuple[str, Any]], proper_nouns: list[str]) -> list[KbError]:

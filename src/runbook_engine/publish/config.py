@@ -41,10 +41,10 @@ def config_lang(config: Any) -> str:
 
 
 def site_nav(kb: KnowledgeBase, lang: str) -> list:
-    """The nav of a *lang* build: home, compatibility, then per guide of kb/ a section titled by
-    its product name holding the pages it has data for (publish/pages.py's GUIDE_PAGES). Pages
-    are listed by path: their titles are their first headings, which come from kb/."""
-    nav: list = [PAGES["home"], PAGES["compatibility"]]
+    """The nav of a *lang* build: home, compatibility, the example inventories, then per guide of
+    kb/ a section titled by its product name holding the pages it has data for (publish/pages.py's
+    GUIDE_PAGES). Pages are listed by path: their titles are their first headings, from kb/."""
+    nav: list = [PAGES["home"], PAGES["compatibility"], PAGES["inventories"]]
     for gid, guide in kb.guides.items():
         nav.append({guide.meta.product(lang): [PAGES[p.id].format(guide=gid) for p in guide_pages_of(guide)]})
     return nav

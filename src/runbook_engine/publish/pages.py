@@ -18,6 +18,8 @@ from runbook_engine.artifacts.scripts import SCRIPT_NAMES, render_scripts
 from runbook_engine.artifacts.tables import GuideTables
 from runbook_engine.batch.cases import case_variables, format_call, merge_cases
 from runbook_engine.batch.simulator import simulate_all
+from runbook_engine.engine.inventory import load_inventory
+from runbook_engine.model.loader import INVENTORIES_DIR as INVENTORY_DIR
 from runbook_engine.model.project import Project
 from runbook_engine.model.schema import Admonition, Guide, KnowledgeBase, Step, Text
 
@@ -50,6 +52,7 @@ GUIDE_PAGES: tuple[GuidePage, ...] = (
 PAGES = {
     "home": "index.md",
     "compatibility": "compatibility.md",
+    "inventories": "inventories.md",
     **{p.id: f"{{guide}}/{p.template}.md" for p in GUIDE_PAGES},
 }
 
@@ -153,6 +156,41 @@ class Site:
             if ref.id not in self.kb.guides
         ]
         return "\n".join(out) + "\n" if out else ""
+
+    # ---- example inventories (kb/inventories/) ------------------------------------------------
+    def inventory_intro(self) -> str:
+        ex = self.kb.inventories
+        return self.T(ex.intro) + "\n" if ex is not None else ""
+
+    def inventory_examples(self) -> str:
+        """Each example inventory of kb/inventories/: title, text, what the operator does, the file
+        as it is (without its editor's schema line) and the commands that use it, filled in with
+        the inventory's guide, first node and file name. The file is read by the engine's own
+        inventory loader here too: an example it refuses fails the build at its line."""
+        ex = self.kb.inventories
+        if ex is None:
+            return ""
+        out = []
+        for e in ex.examples:
+            inv = load_inventory(self.project.kb / INVENTORY_DIR / e.file)
+            text = self.kb.inventory_files[e.file]
+            lines = text.splitlines()
+            if lines and lines[0].startswith("# yaml-language-server:"):
+                lines = lines[1:]
+            body = [f"## {self.T(e.title)} {{ #{e.id} }}", "", self.T(e.text), ""]
+            if e.steps:
+                body += [f"**{self.L('inventory-steps')}**", ""] + [f"{i}. {self.T(s)}" for i, s in enumerate(e.steps, 1)] + [""]
+            body += [f"**{self.L('inventory-file', file=e.file)}**", "",
+                     f'<div class="rb-inventory" data-example="{e.id}" data-file="{e.file}" markdown>', "",
+                     "```yaml", *lines, "```", "", "</div>", ""]
+            if e.commands:
+                values = {"guide": inv.guide, "node": inv.nodes[0].name, "inventory": e.file}
+                body += [f"**{self.L('inventory-commands')}**", "", "```bash",
+                         *(c.format(**values) for c in e.commands), "```", ""]
+            if e.sources:
+                body.append(f"**{self.L('sources')}**: " + "; ".join(html.escape(x, quote=False) for x in e.sources) + "\n")
+            out.append("\n".join(body))
+        return "\n".join(out)
 
     # ---- guide index (scope) -------------------------------------------------------------
     def editions_table(self, guide_id: str) -> str:
