@@ -28,6 +28,7 @@ def run(quick: bool) -> Table:
     from runbook_engine.sandbox.scriptrun import run_script
     from runbook_engine.model.project import Project
     from runbook_engine.artifacts.scripts import render_scripts
+    from runbook_engine.sandbox.scriptproof import DEFAULT_DIRECTORY
 
     project = Project(REPO)
     kb = project.knowledge
@@ -41,7 +42,7 @@ def run(quick: bool) -> Table:
         fresh_cluster(project, 1)
         prefix = node_prefix(state, "sv1")
         wt = WineTransport("sv1", prefix=prefix)
-        folder = windows_to_unix(prefix, guide.scripts.directory)
+        folder = windows_to_unix(prefix, DEFAULT_DIRECTORY)
         folder.mkdir(parents=True, exist_ok=True)
         scripts = {lang: render_scripts(kb, guide, lang, project.snippets) for lang in ("ja", "en")}
         runs = sum(len(s) for s in scripts.values()) * len(envs)
@@ -63,7 +64,7 @@ def run(quick: bool) -> Table:
                             ensure_wineserver(prefix, wt.env)
                             overhead += time.perf_counter() - t1
                         t2 = time.perf_counter()
-                        rows, _err, rc = run_script(wt, f"{guide.scripts.directory}\\{name}", env,
+                        rows, _err, rc = run_script(wt, f"{DEFAULT_DIRECTORY}\\{name}", env,
                                                        trace_dir / f"{lang}-{name}-{i}.trace")
                         per_run["cold" if cold else "warm"].append(time.perf_counter() - t2)
                         traces[(lang, name, i)] = (rows, rc)
@@ -98,7 +99,7 @@ def run(quick: bool) -> Table:
         empty = []
         for i in range(10):
             t2 = time.perf_counter()
-            run_script(wt, f"{guide.scripts.directory}\\EMPTY.BAT", {}, state / "empty.trace")
+            run_script(wt, f"{DEFAULT_DIRECTORY}\\EMPTY.BAT", {}, state / "empty.trace")
             empty.append(time.perf_counter() - t2)
         stop_wineserver(prefix)
         base = median(warm)

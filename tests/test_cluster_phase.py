@@ -191,10 +191,12 @@ def test_install_phase_stops_the_services_and_an_absent_clpgrp_costs_one_round_t
     sb = make_sandbox(tmp_path_factory.mktemp("inst-state"), nodes=1, dns=False)
     try:
         names = monitored(sb)
-        plain = runner(sb).run("plan")
+        data = yaml.safe_load(sb.inventory.read_text())
+        unnamed = tmp_path / "unnamed.yaml"
+        unnamed.write_text(yaml.safe_dump({**data, "cluster_state": {"phase": "install"}}))
+        plain = runner(sb, inventory=load_inventory(unnamed)).run("plan")
         assert plain.check_round_trips == {}  # no group named: no check, no round trip
         assert [r.round_trips for r in plain.results] == [1]
-        data = yaml.safe_load(sb.inventory.read_text())
         data["cluster_state"] = {"phase": "install", "group": "failover1"}
         inv = tmp_path / "inv.yaml"
         inv.write_text(yaml.safe_dump(data))

@@ -25,15 +25,18 @@ REPO = Path(__file__).resolve().parents[1]
 
 def snapshot(sb, node: str) -> dict:
     """The node's state as the guide sees it, read straight from the node."""
-    guide = sb.project.knowledge.guides["surfnavi"]
+    from runbook_engine.engine.actions.scripts import script_paths
+
+    kb = sb.project.knowledge
+    guide = kb.guides["surfnavi"]
+    inv = sb.inv()
     t = sb.transport(node)
     try:
         cmds = []
         for s in guide.services:
             cmds.append(f'sc qc "{s.service}"')
-        folder = guide.scripts.directory
-        for name in ("START.BAT", "STOP.BAT"):
-            cmds.append(f'if exist "{folder}\\{name}" (certutil -f -encode "{folder}\\{name}" "%TEMP%\\snap.b64" >nul & type "%TEMP%\\snap.b64") else (echo absent)')
+        for path in script_paths(kb, guide, inv, inv.node(node), "configuration").values():
+            cmds.append(f'if exist "{path}" (certutil -f -encode "{path}" "%TEMP%\\snap.b64" >nul & type "%TEMP%\\snap.b64") else (echo absent)')
         res = t.run(cmds).results
     finally:
         t.close()
@@ -42,6 +45,10 @@ def snapshot(sb, node: str) -> dict:
 
 def runner(sb, **kw) -> Runner:
     return Runner(sb.project, sb.inv(), state=sb.state, **kw)
+
+
+#: the steps whose actions change something (the check steps read only)
+CHANGING = ["services-manual", "script-files", "dns-records"]
 
 
 def test_plan_apply_plan_converges_with_zero_changes_and_few_round_trips(sandbox):
@@ -53,6 +60,12 @@ def test_plan_apply_plan_converges_with_zero_changes_and_few_round_trips(sandbox
     assert {r.current["state"] for r in by[("sv1", "services-manual")].rows} == {"RUNNING"}
     assert {r.current["start"] for r in by[("sv1", "services-manual")].rows} == {"auto"}
     assert by[("sv1", "script-files")].changes == 2
+    assert ("sv2", "script-files") not in by  # the configuration folder is on the configuration node only
+    # nothing delivered yet: every node's installed scripts are missing, and a check never changes them
+    for node in ("sv1", "sv2", "sv3", "sv4"):
+        inst = by[(node, "installed-scripts")]
+        assert inst.status == "error" and {r.status for r in inst.rows} == {"error"}, inst.rows
+        assert all("not been delivered" in r.message and not r.commands for r in inst.rows)
     assert by[("sv1", "preflight")].status == "converged", by[("sv1", "preflight")].rows
     assert by[("sv1", "registry-key")].status == "converged"
     assert by[("dns:dns-active", "dns-records")].status == "pending"
@@ -61,6 +74,9 @@ def test_plan_apply_plan_converges_with_zero_changes_and_few_round_trips(sandbox
         if not r.node.startswith("dns:"):
             assert r.round_trips == 1, (r.node, r.step, r.round_trips)
 
+    # 3-1 writes the configuration folder, 3-2 is the operator's delivery (the sandbox stands in)
+    assert runner(sandbox, steps=["script-files"]).run("apply").exit_code == 0
+    sandbox.deliver()
     applied = runner(sandbox).run("apply")
     assert applied.exit_code == 0, [(r.node, r.step, r.status, r.message) for r in applied.results]
     for r in applied.results:
@@ -76,22 +92,42 @@ def test_plan_apply_plan_converges_with_zero_changes_and_few_round_trips(sandbox
         [(r.node, r.step, r.status, r.message) for r in second_apply.results if r.status != "converged"]
 
 
-def test_script_files_on_the_node_are_byte_for_byte_the_rendered_scripts(sandbox):
+def test_script_files_in_the_configuration_folder_are_byte_for_byte_the_rendered_scripts(sandbox):
     runner(sandbox, steps=["script-files"]).run("apply")
     kb = sandbox.project.knowledge
     guide = kb.guides["surfnavi"]
     want = render_scripts(kb, guide, "ja", sandbox.project.snippets)
-    from runbook_engine.engine.transports.wineprefix import windows_to_unix
-
-    prefix = sandbox.inv().node("sv2").options.prefix
     for name, script in want.items():
-        path = windows_to_unix(prefix, guide.scripts.directory + "\\" + name)
+        path = sandbox.script_path("sv1", name)
+        # scripts\<group>\<resource>\start.bat beside clp.conf, as the configuration tools keep them
+        assert path.parent.parent.parent.name == "scripts" and path.name in ("start.bat", "stop.bat")
         assert path.read_bytes() == script.data
         assert b"\r\n" in script.data and b"\n" not in script.data.replace(b"\r\n", b"")
+    sandbox.deliver()
+    for node in ("sv2", "sv4"):
+        for name, script in want.items():
+            assert sandbox.script_path(node, name, "installed").read_bytes() == script.data
+
+
+def test_installed_scripts_reports_a_server_whose_copy_differs_and_changes_nothing(sandbox):
+    runner(sandbox, steps=["script-files"]).run("apply")
+    sandbox.deliver()
+    assert runner(sandbox, steps=["installed-scripts"]).run("verify").exit_code == 0
+    stale = sandbox.script_path("sv3", "STOP.BAT", "installed")
+    stale.write_bytes(stale.read_bytes().replace(b"ARMKILL", b"REM ARMKILL", 1))
+    drift = runner(sandbox, steps=["installed-scripts"]).run("verify")
+    assert drift.exit_code == 1
+    kinds = {(d["kind"], d.get("node")) for d in drift.drift}
+    assert ("differs-from-guide", "sv3") in kinds and ("differs-between-nodes", None) in kinds, drift.drift
+    applied = runner(sandbox, steps=["installed-scripts"]).run("apply")  # a check: apply changes nothing
+    assert applied.exit_code == 1 and b"REM ARMKILL" in stale.read_bytes()
+    sandbox.deliver()
+    assert runner(sandbox, steps=["installed-scripts"]).run("verify").exit_code == 0
 
 
 def test_verify_reports_a_service_switched_back_to_automatic_behind_the_engines_back(sandbox):
-    runner(sandbox).run("apply")
+    runner(sandbox, steps=CHANGING).run("apply")
+    sandbox.deliver()
     clean = runner(sandbox).run("verify")
     assert clean.exit_code == 0 and clean.drift == []
     t = sandbox.transport("sv3")
@@ -115,7 +151,7 @@ def test_rollback_restores_the_exact_before_state(tmp_path_factory):
     sb = make_sandbox(tmp_path_factory.mktemp("rb-state"), nodes=2)
     try:
         before = {n: snapshot(sb, n) for n in ("sv1", "sv2")}
-        report = runner(sb).run("apply")
+        report = runner(sb, steps=CHANGING).run("apply")
         assert report.exit_code == 0, [(r.node, r.step, r.status, r.message) for r in report.results if r.message]
         assert snapshot(sb, "sv1") != before["sv1"]
         back = rollback(sb.project, sb.inv(), report.run_id, state=sb.state)
@@ -158,16 +194,17 @@ def test_kill_9_during_apply_leaves_no_half_written_file_and_a_rerun_converges(t
             time.sleep(0.01)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        prefix = sb.inv().node("sv1").options.prefix
         for name, script in want.items():
-            path = windows_to_unix(prefix, guide.scripts.directory + "\\" + name)
+            path = sb.script_path("sv1", name)
             assert not path.exists() or path.read_bytes() == script.data, "half-written script"
-        leftovers = list(windows_to_unix(prefix, guide.scripts.directory).glob("*.rbtmp"))
+        folder = sb.script_path("sv1", "START.BAT").parent
+        leftovers = list(folder.glob("*.rbtmp")) if folder.exists() else []
         # a temp file may remain after a kill, but never under the script's own name
         assert all(p.name.endswith(".rbtmp") for p in leftovers)
         rerun = runner(sb, nodes=["sv1"], steps=["script-files", "services-manual"]).run("apply")
         assert rerun.exit_code == 0, [(r.step, r.status, r.message) for r in rerun.results]
-        assert sum(r.changes for r in runner(sb, nodes=["sv1"]).run("plan").results if r.step != "dns-records") == 0
+        assert sum(r.changes for r in runner(sb, nodes=["sv1"], steps=CHANGING).run("plan").results
+                   if r.step != "dns-records") == 0
         if journal is not None:
             records = Journal.read(sb.state, journal.parent.name)  # a torn line is tolerated
             assert records[0]["event"] == "run"
@@ -223,11 +260,24 @@ def test_an_inventory_with_a_metacharacter_path_is_rejected_with_file_and_line(t
 
     inv = tmp_path / "inv.yaml"
     inv.write_text("cluster: c1\nguide: surfnavi\nnodes:\n  - name: sv1\n    transport: wine\n    prefix: /tmp/x\n"
-                   "    script_dir: C:\\x & calc\n")
+                   "    clusterpro_dir: C:\\x & calc\n")
     rc = cli.main(["--root", str(REPO), "plan", "--inventory", str(inv)])
     err = capsys.readouterr().err
     assert rc == 2
-    assert f"{inv}:7: " in err and "script_dir" in err
+    assert f"{inv}:7: " in err and "clusterpro_dir" in err
+
+
+@pytest.mark.parametrize("folder", ["C:\\clpconf\\..\\Windows\\system32", "C:\\clpconf\\.", "C:\\clpconf\\x. "])
+def test_an_inventory_configuration_folder_that_leaves_its_folder_is_rejected(tmp_path, capsys, folder):
+    from runbook_engine import cli
+
+    inv = tmp_path / "inv.yaml"
+    inv.write_text("cluster: c1\nguide: surfnavi\nconfiguration:\n  folder: '" + folder + "'\n"
+                   "nodes:\n  - name: sv1\n    transport: wine\n    prefix: /tmp/x\n")
+    rc = cli.main(["--root", str(REPO), "plan", "--inventory", str(inv)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1, err
+    assert f"{inv}:4: " in err and "configuration.folder" in err, err
 
 
 @pytest.mark.sshd
@@ -249,8 +299,11 @@ def test_apply_over_ssh_converges_a_windows_like_node_reached_through_a_real_ssh
     proc, ssh = start_sshd(work, prefix, node_env(prefix))
     try:
         inv = tmp_path_factory.mktemp("inv") / "inventory.yaml"
+        sandbox_inv = yaml.safe_load(sb.inventory.read_text())
         inv.write_text(yaml.safe_dump({
             "cluster": "ssh-test", "guide": "surfnavi",
+            "cluster_state": sandbox_inv["cluster_state"],
+            "configuration": {k: v for k, v in sandbox_inv["configuration"].items() if k != "node"},
             "nodes": [{"name": "win1", "transport": "ssh", "host": ssh.host, "port": ssh.port, "user": ssh.user,
                        "key": str(ssh.key_path), "known_hosts": str(ssh.known_hosts)}]}))
         inventory = load_inventory(inv)
@@ -259,7 +312,7 @@ def test_apply_over_ssh_converges_a_windows_like_node_reached_through_a_real_ssh
         assert by["services-manual"].changes == 16 and by["script-files"].changes == 2, \
             [(r.step, r.status, r.message) for r in plan.results]
         assert all(r.round_trips == 1 for r in plan.results if r.step != "dns-records")
-        applied = Runner(sb.project, inventory, state=state).run("apply")
+        applied = Runner(sb.project, inventory, state=state, steps=CHANGING).run("apply")
         assert applied.exit_code == 0, [(r.step, r.status, r.message) for r in applied.results]
         again = Runner(sb.project, inventory, state=state).run("plan")
         assert sum(r.changes for r in again.results) == 0
@@ -268,8 +321,11 @@ def test_apply_over_ssh_converges_a_windows_like_node_reached_through_a_real_ssh
         kb = sb.project.knowledge
         guide = kb.guides["surfnavi"]
         want = render_scripts(kb, guide, "ja", sb.project.snippets)
+        from runbook_engine.engine.actions.scripts import script_paths
+
+        paths = script_paths(kb, guide, inventory, inventory.node("win1"), "configuration")
         for name, script in want.items():
-            assert windows_to_unix(prefix, guide.scripts.directory + "\\" + name).read_bytes() == script.data
+            assert windows_to_unix(prefix, paths[name]).read_bytes() == script.data
     finally:
         stop_process(proc)
         destroy(sb)

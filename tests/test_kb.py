@@ -258,7 +258,9 @@ BAD_INPUT = [
     ("unknown-field", "guides/surfnavi/resources.yaml", "  - id: fip\n", "  - id: fip\n    colour: blue\n", "unknown field"),
     ("never-stop-service-scripted", "guides/surfnavi/services.yaml", "    scripted: false\n", "    scripted: true\n", "cannot be scripted"),
     ("unknown-feature", "guides/surfnavi/procedure.yaml", "when: expressmail", "when: exchange", "unknown feature 'exchange'"),
-    ("metachar-in-path", "guides/surfnavi/scripts.yaml", r"directory: C:\CLUSTERPRO\scripts\failover\surfnavi", r"directory: C:\CLUSTERPRO\x&calc", "String should match pattern"),
+    ("metachar-in-path", "family/clusterpro-x.yaml", r"install_dir: 'C:\Program Files\CLUSTERPRO'", r"install_dir: 'C:\CLUSTERPRO\x&calc'", "String should match pattern"),
+    ("dotdot-in-path", "family/clusterpro-x.yaml", r"install_dir: 'C:\Program Files\CLUSTERPRO'", r"install_dir: 'C:\Program Files\..\Windows'", "'.' and '..' are refused"),
+    ("unknown-delivery-version", "family/clusterpro-x.yaml", "versions: [x4.3]\n", "versions: [x4.4]\n", "unknown version 'x4.4'"),
     ("origin-unknown-step", "guides/surfnavi/origin.yaml", "steps: [local-install-dir]", "steps: [local-install-directory]", "origin item 'C)': unknown step 'local-install-directory'"),
     ("origin-unknown-phase", "guides/surfnavi/origin.yaml", "phase: other-nodes", "phase: other-node", "origin item '(2)': unknown phase 'other-node'"),
     ("origin-missing-en", "guides/surfnavi/origin.yaml", "title: {ja: インストール先にローカルディスクを指定する, en: Install to a local disk}", "title: {ja: インストール先にローカルディスクを指定する}", "missing translation 'en'"),
@@ -317,7 +319,7 @@ FIXTURE_GUIDE = REPO / "tests" / "data" / "guides" / "webportal"
 
 
 def test_fixture_guide_passes_check_as_data_only(project_copy, capsys):
-    """A guide written only as YAML, with its own services, registry key, script folder and DNS
+    """A guide written only as YAML, with its own services, registry key, procedure and DNS
     records, in both languages, goes through `runbook check` once copied into kb/guides/."""
     shutil.copytree(FIXTURE_GUIDE, project_copy / "kb" / "guides" / FIXTURE_GUIDE.name)
     rc = cli.main(["--root", str(project_copy), "check"])
@@ -331,7 +333,6 @@ def test_fixture_guide_passes_check_as_data_only(project_copy, capsys):
     assert {s.watch_id for s in ours.services}.isdisjoint(s.watch_id for s in seed.services)
     key = next(r.key for r in ours.resources if r.kind == "registry")
     assert key != next(r.key for r in seed.resources if r.kind == "registry")
-    assert ours.scripts.directory != seed.scripts.directory
     assert [r.rtype for r in ours.dns.records] == ["A", "PTR"]
     assert [n.id for n in ours.meta.topology.nodes] == ["node1", "node2"]
     assert ours.errata is None and ours.meta.topology.figures == [] and ours.meta.scope.security_reason is None

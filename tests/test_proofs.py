@@ -188,25 +188,34 @@ def test_site_scripts_page_and_downloads_equal_the_bytes_the_engine_writes(built
 
 @pytest.mark.wine
 @pytest.mark.named
-def test_engine_plans_on_a_fresh_node_to_write_the_sites_downloads(fresh_plan, built_site, sandbox):
-    guide = sandbox.project.knowledge.guides[GUIDE]
-    for node in ("sv1", "sv2", "sv3", "sv4"):
-        rows = next(r.rows for r in fresh_plan.results if r.node == node and r.step == "script-files")
-        lang = sandbox.inv().node(node).lang
-        want = {f"{guide.scripts.directory}\\{n}": _digest(_download(built_site, lang, n)) for n in ("START.BAT", "STOP.BAT")}
-        assert {r.target: r.desired for r in rows} == want, node
-        assert all(r.status == "change" and r.current is None for r in rows), node  # fresh: absent
+def test_engine_plans_on_a_fresh_cluster_to_write_and_check_the_sites_downloads(fresh_plan, built_site, sandbox):
+    from runbook_engine.engine.actions.scripts import script_paths
+
+    kb = sandbox.project.knowledge
+    guide = kb.guides[GUIDE]
+    inv = sandbox.inv()
+    # the configuration folder is on the configuration node; every node gets the delivered copies
+    conf_node = inv.configuration_node
+    for step, nodes, where in (("script-files", [conf_node], "configuration"),
+                               ("installed-scripts", ["sv1", "sv2", "sv3", "sv4"], "installed")):
+        assert {r.node for r in fresh_plan.results if r.step == step} == set(nodes), step
+        for node in nodes:
+            rows = next(r.rows for r in fresh_plan.results if r.node == node and r.step == step)
+            lang = inv.node(node).lang
+            paths = script_paths(kb, guide, inv, inv.node(node), where)
+            want = {paths[n]: _digest(_download(built_site, lang, n)) for n in ("START.BAT", "STOP.BAT")}
+            assert {r.target: r.desired for r in rows} == want, (step, node)
+            assert all(r.current is None for r in rows), (step, node)  # fresh: absent
+            assert {r.status for r in rows} == ({"change"} if step == "script-files" else {"error"}), (step, node)
 
 
 @pytest.mark.wine
 @pytest.mark.named
 def test_scripts_the_engine_wrote_on_a_node_are_the_sites_downloads_byte_for_byte(applied_scripts, built_site, sandbox):
-    from runbook_engine.engine.transports.wineprefix import windows_to_unix
 
-    guide = sandbox.project.knowledge.guides[GUIDE]
     node = sandbox.inv().node(applied_scripts)
     for name in ("START.BAT", "STOP.BAT"):
-        written = windows_to_unix(node.options.prefix, f"{guide.scripts.directory}\\{name}").read_bytes()
+        written = sandbox.script_path(applied_scripts, name).read_bytes()
         assert written == _download(built_site, node.lang, name), name
 
 

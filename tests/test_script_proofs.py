@@ -89,7 +89,7 @@ def test_generated_scripts_run_in_wine_exactly_as_simulated_in_every_case(
     for lang in LANGS:
         transport = _transport(wine_node, lang)
         for name, script in render_scripts(kb, guide, lang, project.snippets).items():
-            results = differential(transport, script, variables, directory=guide.scripts.directory)
+            results = differential(transport, script, variables)
             assert [r.env for r in results] == cases(variables)
             runs += len(results)
             retried += [f"{lang}/{name} {r.case()}" for r in results if r.retried]
@@ -162,7 +162,7 @@ def test_disk_error_falls_through_in_the_fixture_but_not_in_our_start_script(
     transport = _transport(wine_node, "ja")
 
     fixture = differential(transport, _fixture("START.BAT", "start_disk_fallthrough.bat"),
-                           variables, directory=guide.scripts.directory)
+                           variables)
     report = _report("start_disk_fallthrough.bat", fixture)
     assert all(r.ok for r in fixture), report
     disk_failures = [r for r in fixture
@@ -175,8 +175,7 @@ def test_disk_error_falls_through_in_the_fixture_but_not_in_our_start_script(
 
     for lang in LANGS:
         ours = render_scripts(kb, guide, lang, project.snippets)["START.BAT"]
-        results = differential(_transport(wine_node, lang), ours, variables,
-                               directory=guide.scripts.directory)
+        results = differential(_transport(wine_node, lang), ours, variables)
         report = _report(f"{lang}/START.BAT", results)
         assert all(r.ok for r in results), report
         disk_error = ["ARMBCAST", "/MSG", guide.message("disk-error")(lang), "/A"]

@@ -39,6 +39,23 @@ class Sandbox:
 
         return open_transport(self.inv().node(node))
 
+    def deliver(self) -> list[Path]:
+        """The operator's delivery of the cluster configuration, as the sandbox stands in for it."""
+        from runbook_engine.sandbox.cluster import deliver_configuration
+
+        return deliver_configuration(self.project.knowledge, self.inv())
+
+    def script_path(self, node: str, name: str, where: str = "configuration", guide: str = "surfnavi") -> Path:
+        """The host path of a generated script (START.BAT, STOP.BAT) on *node*: in the
+        configuration folder, or where a delivery installs it (*where* ``"installed"``)."""
+        from runbook_engine.engine.actions.scripts import script_paths
+        from runbook_engine.engine.transports.wineprefix import windows_to_unix
+
+        inv = self.inv()
+        kb = self.project.knowledge
+        win = script_paths(kb, kb.guides[guide], inv, inv.node(node), where)[name]
+        return windows_to_unix(inv.node(node).options.prefix, win)
+
 
 def make_sandbox(state: Path, nodes: int = 4, dns: bool = True, phase: str = "install",
                  active: str | None = None) -> Sandbox:

@@ -21,7 +21,6 @@ from runbook_engine.model.rules import LANGS, PLACEHOLDER
 from runbook_engine.model.schema import Family
 
 #: Where the scripts of a new guide go on a node, by default (the author may change it).
-SCRIPT_ROOT = "C:\\CLUSTERPRO\\scripts\\failover"
 
 
 def script_message_ids(snippets: Path) -> list[str]:
@@ -55,7 +54,6 @@ def render_scaffold(family: Family, guide_id: str, snippets: Path, *, product: s
         "P": PLACEHOLDER,
         "T": _flow_text(PLACEHOLDER),
         "product": _flow_text(_yaml_scalar(product)) if product else _flow_text(PLACEHOLDER),
-        "directory": f"{SCRIPT_ROOT}\\{guide_id}",
         "messages": script_message_ids(snippets),
     }
     out = {}

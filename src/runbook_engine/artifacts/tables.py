@@ -165,12 +165,45 @@ class GuideTables:
         return "\n".join(out) + "\n"
 
 
+    def configuration_placeholders(self) -> dict[str, str]:
+        """The words a delivery command shows for the inventory's values."""
+        return {k: self.L(f"conf-{k}") for k in ("folder", "group", "resource")}
+
+    def script_location(self, guide: Guide) -> str:
+        """Where the script resource's files live: the family's text and the folder layout."""
+        conf = self.kb.family.configuration
+        ph = self.configuration_placeholders()
+        folder = conf.folder(ph["group"], ph["resource"])
+        lines = [f"{ph['folder']}\\clp.conf"] + [f"{ph['folder']}\\{folder}\\{name}" for name in conf.script_files.values()]
+        return (self.T(conf.text) + "\n\n```text\n" + "\n".join(lines) + "\n```\n")
+
+    def delivery(self, guide: Guide) -> str:
+        """How the configuration (with the scripts) reaches the cluster, per version: the family's
+        delivery methods, the guide's own versions marked."""
+        conf = self.kb.family.configuration
+        ph = self.configuration_placeholders()
+        mine = set(guide.meta.scope.applies_to)
+        rows = []
+        for d in conf.delivery:
+            versions = self.version_names(d.versions)
+            if mine & set(d.versions):
+                versions = f"**{versions}**"
+            cmds = "<br>".join(code(c.format(**ph)) for c in d.commands) or "-"
+            rows.append([versions, self.T(d.tool), self.T(d.text), cmds])
+        sources = sorted({s for d in conf.delivery for s in d.sources} | set(conf.sources))
+        return (self.script_location(guide) + "\n"
+                + table([self.L("versions"), self.L("tool"), self.L("what-to-do"), self.L("operator-commands")], rows)
+                + "\n" + self.L("delivery-guide-versions") + "\n\n"
+                + f"**{self.L('sources')}**: " + "; ".join(html.escape(s, quote=False) for s in sources) + "\n")
+
+
 #: ``shows:`` name -> method of :class:`GuideTables` (the tables a notebook cell can carry too)
 TABLES: dict[str, Callable[[GuideTables, Guide], str]] = {
     "resources": GuideTables.resources,
     "services": GuideTables.services,
     "ports": GuideTables.ports,
     "dns-records": GuideTables.dns_records,
+    "delivery": GuideTables.delivery,
 }
 
 

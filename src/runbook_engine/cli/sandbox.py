@@ -1,4 +1,4 @@
-"""`runbook sandbox create | destroy`: the embedded sandbox cluster."""
+"""`runbook sandbox create | deliver | destroy`: the embedded sandbox cluster."""
 from __future__ import annotations
 
 from runbook_engine.cli.base import EXIT_OK, fail_input, project_of
@@ -6,7 +6,8 @@ from runbook_engine.model.errors import KbInvalid
 
 
 def cmd_sandbox(args) -> int:
-    from runbook_engine.sandbox.cluster import create_cluster, destroy_cluster
+    from runbook_engine.sandbox.cluster import create_cluster, deliver_configuration, destroy_cluster
+    from runbook_engine.sandbox.wine import SandboxError
 
     project = project_of(args)
     try:
@@ -23,6 +24,17 @@ def cmd_sandbox(args) -> int:
         except ValueError as exc:  # more nodes than the guide's topology has, an unknown --active
             return fail_input([f"error: {exc}"])
         print(f"sandbox inventory: {inv_path}")
+    elif args.sandbox_command == "deliver":
+        from runbook_engine.cli.engine import load_inventory_for
+
+        try:
+            inv = load_inventory_for(project, str(project.sandbox_inventory))
+            files = deliver_configuration(kb, inv)
+        except KbInvalid as exc:
+            return fail_input(exc.errors)
+        except SandboxError as exc:
+            return fail_input([f"error: {exc}"])
+        print(f"configuration delivered: {len(files)} files on {len(inv.nodes)} nodes")
     else:
         destroy_cluster(project)
         print("sandbox removed")
@@ -42,5 +54,7 @@ def register(sub) -> None:
                         "operation: clpgrp installed, the failover group active on --active, its services "
                         "running there and stopped on the standby nodes")
     c.add_argument("--active", default=None, help="with --phase operation: the active node (default: the first)")
+    sbs.add_parser("deliver", help="stand in for the operator's delivery of the cluster configuration: copy the "
+                                   "configuration folder's scripts to every node's CLUSTERPRO folder")
     sbs.add_parser("destroy", help="stop and remove the sandbox")
     sb.set_defaults(func=cmd_sandbox)

@@ -1,6 +1,6 @@
-"""The inventory: which nodes and DNS servers a run targets, and how to reach them.
+r"""The inventory: which nodes and DNS servers a run targets, and how to reach them.
 
-A node has the keys every node has (name, transport, lang, hostname, ip, script_dir, data_drive)
+A node has the keys every node has (name, transport, lang, hostname, ip, clusterpro_dir, data_drive)
 and the keys of its transport (wine: prefix; ssh: host, port, user, key, known_hosts,
 password_env; local: command), validated by that transport's ``Options`` model. A DNS server is
 reached by the ``rfc2136`` transport and carries its keys. Secrets are never in the inventory: it
@@ -11,6 +11,11 @@ group manages the services; ``operation``: the group runs and the cluster starts
 services on its active node), the failover group's name and the node it is active on (required
 in ``operation``). The runner checks ``active`` against the cluster's own status command
 (``clpgrp -n <group>``) where a node has it.
+
+An optional ``configuration`` says where the cluster configuration is edited: the node that holds
+the configuration folder (default: the first node), the folder (the one with clp.conf) and the
+cluster's names for the guide's resources (``resources: {<guide resource id>: <name>}``). The
+script resource's files go to ``<folder>\scripts\<group>\<name>\`` there.
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from runbook_engine.model.errors import KbError, KbInvalid
 from runbook_engine.model.validation import describe as _describe
 from runbook_engine.model.yamlio import locate, read_yaml
-from runbook_engine.model.rules import DomainName, HostName, IPv4, NodeName, WindowsPath  # noqa: F401 - value types have one home
+from runbook_engine.model.rules import ClusterName, DomainName, HostName, IPv4, NodeName, WindowsPath  # noqa: F401 - value types have one home
 from runbook_engine.engine.transports import transport_class
 
 DNS_TRANSPORT = "rfc2136"
@@ -65,7 +70,7 @@ class NodeSpec(TargetSpec):
     lang: Literal["ja", "en"] = "ja"
     hostname: HostName | None = None
     ip: IPv4 | None = None
-    script_dir: WindowsPath | None = None
+    clusterpro_dir: WindowsPath | None = None  # CLUSTERPRO's installation folder (default: the family's)
     data_drive: Annotated[str, StringConstraints(pattern=r"^[A-Z]:$")] = "C:"
 
 
@@ -88,8 +93,8 @@ class Fip(Strict):
 
 
 PHASES = ("install", "operation")
-#: a failover group name reaches a command line (``clpgrp -n "<group>"``): a bare token
-GroupName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+#: a failover group name reaches a command line (``clpgrp -n "<group>"``) and a path: a bare token
+GroupName = ClusterName
 
 
 class ClusterState(Strict):
@@ -106,11 +111,22 @@ class ClusterState(Strict):
         return self.phase == "operation"
 
 
+class Configuration(Strict):
+    """Where the cluster configuration is edited (the folder with clp.conf, on ``node``) and the
+    cluster's names for the guide's resources."""
+
+    node: NodeName | None = None
+    folder: WindowsPath | None = None
+    resources: dict[Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")], ClusterName] = \
+        Field(default_factory=dict)
+
+
 class Inventory(Strict):
     cluster: NodeName
     guide: NodeName
     fip: Fip | None = None
     cluster_state: ClusterState = Field(default_factory=ClusterState)
+    configuration: Configuration = Field(default_factory=Configuration)
     nodes: list[NodeSpec] = Field(min_length=1)
     dns: list[DnsServer] = Field(default_factory=list)
 
@@ -123,7 +139,14 @@ class Inventory(Strict):
         problem = _active_problem(self.cluster_state.model_dump(), names)
         if problem:
             raise ValueError(f"cluster_state.{problem[0]}: {problem[1]}")
+        if self.configuration.node and self.configuration.node not in names:
+            raise ValueError(f"configuration.node: unknown node '{self.configuration.node}' (nodes: {', '.join(names)})")
         return self
+
+    @property
+    def configuration_node(self) -> str:
+        """The node that holds the configuration folder (default: the first node)."""
+        return self.configuration.node or self.nodes[0].name
 
     def role(self, node: str) -> str:
         """``active`` or ``standby`` in the operation phase, ``install`` before it."""
@@ -190,6 +213,19 @@ def _cluster_state_errors(raw: Any, name: str) -> list[KbError]:
     return [KbError(name, locate(raw, ("cluster_state", key)), f"cluster_state.{key}: {why}")]
 
 
+def _configuration_errors(raw: Any, name: str) -> list[KbError]:
+    """configuration.node checked against the node names, at its own line."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("configuration"), dict):
+        return []
+    node = raw["configuration"].get("node")
+    nodes = raw.get("nodes") if isinstance(raw.get("nodes"), list) else []
+    names = [n.get("name") for n in nodes if isinstance(n, dict)]
+    if node is None or not isinstance(node, str) or node in names:
+        return []
+    return [KbError(name, locate(raw, ("configuration", "node")),
+                    f"configuration.node: unknown node '{node}' (nodes: {', '.join(map(str, names))})")]
+
+
 def _relative_to(options: Any, folder: Path) -> Any:
     """*options* with every relative Path made relative to *folder* (the inventory's)."""
     upd = {k: (folder / v).resolve() for k, v in options if isinstance(v, Path) and not v.is_absolute()}
@@ -203,7 +239,7 @@ def load_inventory(path: Path) -> Inventory:
     if not path.exists():
         raise KbInvalid([KbError(name, 1, "inventory file not found")])
     raw = read_yaml(path, path.parent, confine=False)  # an inventory is the user's file, anywhere
-    errs = _option_errors(raw, name) + _cluster_state_errors(raw, name)
+    errs = _option_errors(raw, name) + _cluster_state_errors(raw, name) + _configuration_errors(raw, name)
     if errs:
         raise KbInvalid(errs)
     try:

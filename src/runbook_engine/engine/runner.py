@@ -323,14 +323,18 @@ def _merge(before: Change, after: Change) -> Change:
 
 
 def cross_node_drift(results: list[StepResult]) -> list[dict]:
-    """Settings that differ from the guide (pending rows) or, for an action that compares across
-    nodes, between nodes (same target, other value)."""
+    """Settings that differ from the guide (pending rows, and what a read-only check found
+    otherwise) or, for an action that compares across nodes, between nodes (same target, other
+    value)."""
     drift: list[dict] = []
     by_target: dict[tuple[str, str], dict[str, Any]] = {}
     for r in results:
         act = ACTIONS.get(r.action)
         for row in r.rows:
-            if row.status == RowStatus.CHANGE:
+            # a pending change, or what a read-only check found not as the guide wants it
+            found = (row.status == RowStatus.ERROR and act is not None and act.read_only
+                     and row.current != row.desired)
+            if row.status == RowStatus.CHANGE or found:
                 drift.append({"kind": "differs-from-guide", "node": r.node, "step": r.step,
                               "target": row.target, "current": row.current, "desired": row.desired})
             if act is not None and act.compare_across_nodes:

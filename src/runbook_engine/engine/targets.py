@@ -1,7 +1,7 @@
 """Targets and scopes: a step's scope chooses, from the inventory, the targets it runs on.
 
 A target is a name (as reports and journals show it), a registered transport and that transport's
-options; a node target also carries its inventory node (language, script folder, data drive).
+options; a node target also carries its inventory node (language, CLUSTERPRO folder, data drive).
 """
 from __future__ import annotations
 
@@ -55,6 +55,9 @@ SCOPES: dict[str, Scope] = {s.name: s for s in (
     Scope("first-node", lambda inv, nodes: [node_target(n) for n in nodes if n.name == inv.nodes[0].name],
           "the inventory's first node is not selected", "-"),
     Scope("cluster", lambda inv, nodes: [node_target(n) for n in nodes[:1]], "no node selected", "-"),
+    # the node that holds the cluster configuration folder (inventory configuration.node)
+    Scope("configuration", lambda inv, nodes: [node_target(n) for n in nodes if n.name == inv.configuration_node],
+          "the configuration node is not selected", "-"),
     Scope("dns-servers", lambda inv, nodes: [dns_target(s) for s in inv.dns], "no DNS server in the inventory", "dns"),
 )}
 

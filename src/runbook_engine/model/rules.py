@@ -33,7 +33,11 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "service": re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,79}$"),
     # watch ids are bare tokens on ARMLOAD / ARMKILL command lines
     "watch-id": re.compile(r"^[A-Za-z0-9_.-]{1,255}$"),
-    "path": re.compile(r"^[A-Za-z]:\\(?:[A-Za-z0-9 _.()-]+\\?)*$"),
+    # a Windows path with no component that ends in a dot or a space: no `.` or `..` (a path never
+    # leaves the folder it names) and no name that Windows would silently trim into another one
+    "path": re.compile(r"^[A-Za-z]:\\(?:(?![^\\]*[. ](?:\\|$))[A-Za-z0-9 _.()-]+\\?)*$"),
+    # the cluster's name for a failover group or a resource: a bare token on a command line
+    "cluster-name": re.compile(r"^[A-Za-z0-9_.-]{1,31}$"),
     "regkey": re.compile(r"^HKLM\\(?:[A-Za-z0-9 _.-]+\\)*[A-Za-z0-9 _.-]+$"),
     "regvalue": re.compile(r"^[A-Za-z0-9 _.-]{1,64}$"),
     "drive": re.compile(r"^[A-Za-z]:$"),
@@ -145,6 +149,17 @@ def script_message_problem(value: str, lang: str) -> str | None:
     return None
 
 
+#: the characters of a Windows path; the models check this (pydantic's regex engine has no
+#: look-ahead), then :func:`_windows_path` the whole "path" rule
+_PATH_CHARS = r"^[A-Za-z]:\\(?:[A-Za-z0-9 _.()-]+\\?)*$"
+
+
+def _windows_path(value: str) -> str:
+    if not PATTERNS["path"].fullmatch(value):
+        raise ValueError(f"'{value}': a path component ends in a dot or a space ('.' and '..' are refused)")
+    return value
+
+
 # --------------------------------------------------------------------------------------------
 # Typed values for the models
 # --------------------------------------------------------------------------------------------
@@ -152,7 +167,8 @@ def script_message_problem(value: str, lang: str) -> str | None:
 Id = Annotated[str, _typed("id", max_length=64)]
 ServiceName = Annotated[str, _typed("service")]
 WatchId = Annotated[str, _typed("watch-id"), AfterValidator(_watch_id)]
-WindowsPath = Annotated[str, _typed("path")]
+WindowsPath = Annotated[str, StringConstraints(pattern=_PATH_CHARS), AfterValidator(_windows_path)]
+ClusterName = Annotated[str, _typed("cluster-name")]
 RegistryKey = Annotated[str, _typed("regkey")]
 ServerName = Annotated[str, _typed("server-name")]
 NodeName = Annotated[str, _typed("node-name")]

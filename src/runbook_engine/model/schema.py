@@ -107,6 +107,42 @@ class GuideRef(Strict):
     in_kb: bool = False
 
 
+class Delivery(Strict):
+    """One way a cluster configuration (and the script resource's files in its folder) reaches
+    the cluster, for the versions named: the tool, what the operator does and the exact commands
+    (``{folder}``, ``{group}`` and ``{resource}`` stand for the inventory's values)."""
+
+    id: Id
+    versions: list[Id] = Field(min_length=1)
+    tool: Text
+    text: Text
+    commands: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(min_length=1)
+
+
+class ClusterConfiguration(Strict):
+    """Where a script resource's files live: beside clp.conf in the configuration folder that the
+    configuration tools read and write (``script_folder``, relative to it), and on every server
+    once the configuration is delivered (``script_folder`` under ``install_dir``)."""
+
+    script_folder: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.{}\\/-]+$")]
+    script_files: dict[Literal["START.BAT", "STOP.BAT"], Annotated[str, StringConstraints(pattern=r"^[a-z]+\.bat$")]]
+    install_dir: WindowsPath
+    text: Text
+    sources: list[str] = Field(min_length=1)
+    delivery: list[Delivery] = Field(min_length=1)
+
+    @field_validator("script_folder")
+    @classmethod
+    def _names_both(cls, v: str) -> str:
+        if "{group}" not in v or "{resource}" not in v:
+            raise ValueError("script_folder must contain {group} and {resource}")
+        return v
+
+    def folder(self, group: str, resource: str) -> str:
+        return self.script_folder.format(group=group, resource=resource)
+
+
 class Family(Strict):
     id: Id
     name: Text
@@ -118,6 +154,7 @@ class Family(Strict):
     script_variables: list[ScriptVariable]
     arm_commands: list[ArmCommand]
     watch_id_rules: Text
+    configuration: ClusterConfiguration
     guides: list[GuideRef]
     proper_nouns: list[str] = Field(default_factory=list)
 
@@ -242,12 +279,13 @@ class Step(Strict):
     mode: Literal["manual", "automated", "check"]
     action: Id | None = None  # a registered engine action (checked by the engine, which knows them)
     when: Id | None = None
-    # the targets: each node, each node (values compared between nodes), the first node, each DNS
-    # server, once per cluster; None: the action's own default
-    scope: Literal["every-node", "all-nodes", "first-node", "dns-servers", "cluster"] | None = None
+    # the targets (None: the action's own default): each node, each node (values compared between
+    # nodes), the first node, each DNS
+    # server, once per cluster, the node where the cluster configuration is edited
+    scope: Literal["every-node", "all-nodes", "first-node", "dns-servers", "cluster", "configuration"] | None = None
     substeps: list[SubStep] = Field(default_factory=list)
     notes: list["Admonition"] = Field(default_factory=list)
-    shows: list[Literal["ports", "services", "dns-records", "scripts", "resources"]] = Field(default_factory=list)
+    shows: list[Literal["ports", "services", "dns-records", "scripts", "resources", "delivery"]] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)  # public sources of what the step says beyond the seed
 
     @model_validator(mode="after")
@@ -303,7 +341,6 @@ class Guidance(Strict):
 
 
 class ScriptConfig(Strict):
-    directory: WindowsPath
     features: list[Id]
     messages: list[Message]
     notes: list[Text]

@@ -37,6 +37,13 @@ def check_family(fam: Family, raw: Any, name: str) -> list[KbError]:
         expected_side = "local" if p.direction == "in" else "remote"
         if p.side != expected_side:
             errs.append(KbError(name, locate(raw, ("ports", i, "side")), f"ports.{i}.side: a port with direction '{p.direction}' is a {expected_side} port"))
+    conf = fam.configuration
+    errs += _dupes(conf.delivery, lambda d: d.id, name, raw, ("configuration", "delivery"), "delivery id")
+    for i, d in enumerate(conf.delivery):
+        for j, v in enumerate(d.versions):
+            if v not in versions:
+                errs.append(KbError(name, locate(raw, ("configuration", "delivery", i, "versions", j)),
+                                    f"configuration.delivery.{i}.versions: unknown version '{v}'"))
     return errs
 
 

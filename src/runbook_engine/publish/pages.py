@@ -324,6 +324,7 @@ class Site:
             "ports": self.ports_tables,
             "dns-records": self.dns_records,
             "scripts": self.scripts_link,
+            "delivery": lambda gid: self.tables().delivery(self.guide(gid)),
         }[what](guide_id)
 
     def origin(self, guide_id: str) -> str:
@@ -368,9 +369,7 @@ class Site:
         return "\n".join(items) + "\n"
 
     def scripts_link(self, guide_id: str) -> str:
-        g = self.guide(guide_id)
         return (
-            f"**{self.L('script-directory')}**: {code(g.scripts.directory)}\n\n"
             f"**{self.L('download')}** ([{self.L('scripts')}]({self.page_link('scripts', guide_id)})):\n\n"
             + self.download_links(guide_id)
         )
@@ -422,7 +421,7 @@ class Site:
         return "\n".join(out)
 
     def script_directory(self, guide_id: str) -> str:
-        return f"**{self.L('script-directory')}**: {code(self.guide(guide_id).scripts.directory)}\n"
+        return f"**{self.L('script-directory')}**\n\n" + self.tables().script_location(self.guide(guide_id))
 
     def variables_table(self) -> str:
         rows = []

@@ -1,7 +1,11 @@
 """The embedded sandbox cluster: Wine nodes shaped like freshly installed nodes of a guide
-(its services registered with AUTOMATIC start, its registry keys present, the script folder
-created), a BIND server standing in for the active and standby DNS, and the inventory that
-ties them together. It is the default target when no inventory is given.
+(its services registered with AUTOMATIC start, its registry keys present, a cluster configuration
+folder on the first node), a BIND server standing in for the active and standby DNS, and the
+inventory that ties them together. It is the default target when no inventory is given.
+
+:func:`deliver_configuration` stands in for the operator's delivery of the cluster configuration
+(Builder, Cluster WebUI or ``clpcfctrl --push`` on a real cluster): it copies the configuration
+folder's ``scripts`` tree to every node's CLUSTERPRO folder, as a delivery does.
 
 ``phase="operation"`` shapes a cluster in operation instead: CLUSTERPRO "installed" on every node
 (``clpgrp.exe`` reporting the failover group :data:`SANDBOX_GROUP` active on *active*), the
@@ -12,6 +16,7 @@ it: auto) and stopped on the standby nodes, and ``cluster_state`` in the invento
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import yaml
@@ -22,6 +27,7 @@ from runbook_engine.artifacts.files import write_atomic
 from runbook_engine.sandbox.named import NamedError, start_named
 from runbook_engine.engine.cmdline import arg
 from runbook_engine.engine.transports.wine import WineTransport
+from runbook_engine.engine.transports.wineprefix import windows_to_unix
 from runbook_engine.sandbox.wine import NodeImage, SandboxError, create_sandbox, destroy_sandbox, install_clusterpro
 
 TSIG_ENV = "RUNBOOK_TSIG_SECRET"
@@ -29,18 +35,20 @@ SANDBOX_FIP = {"address": "192.0.2.10", "domain": "example.test", "mx_preference
 FORWARD_ZONE = "example.test."
 REVERSE_ZONE = "2.0.192.in-addr.arpa."
 SANDBOX_GROUP = "failover1"
+SANDBOX_CONFIGURATION = "C:\\clusterpro-config"  # the sandbox's configuration folder (clp.conf's) on the first node
+SANDBOX_RESOURCE_NAMES = {"script": "script1"}  # the cluster's names for the guide's resources, by kind
 PHASES = ("install", "operation")
 
 
 def image_for(guide: Guide) -> NodeImage:
     """A node as the guide's installation leaves it before the engine runs: every service the
-    guide knows registered with automatic start, the registry keys present, the script folder."""
+    guide knows registered with automatic start, the registry keys present, the configuration folder."""
     return NodeImage(
         services=[(s.service, s.display_name) for s in guide.services],
         registry_keys=[(r.key, {"SandboxNote": "created by runbook sandbox create"})
                        for r in guide.resources if r.kind == "registry" and r.key],
         windows_version="win2003",
-        dirs=[guide.scripts.directory],
+        dirs=[SANDBOX_CONFIGURATION],
     )
 
 
@@ -92,8 +100,11 @@ def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int | None = N
                   for i, n in enumerate(names, start=1)],
         "dns": [],
     }
-    if phase == "operation":
-        inventory["cluster_state"] = {"phase": "operation", "group": SANDBOX_GROUP, "active": active}
+    inventory["cluster_state"] = ({"phase": "operation", "group": SANDBOX_GROUP, "active": active}
+                                  if phase == "operation" else {"phase": "install", "group": SANDBOX_GROUP})
+    inventory["configuration"] = {
+        "node": names[0], "folder": SANDBOX_CONFIGURATION,
+        "resources": {r.id: SANDBOX_RESOURCE_NAMES[r.kind] for r in guide.resources if r.kind in SANDBOX_RESOURCE_NAMES}}
     if dns:
         try:
             inventory["dns"] = _start_dns(root)
@@ -102,6 +113,32 @@ def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int | None = N
     text = "# written by `runbook sandbox create`: the embedded Wine sandbox cluster\n" + yaml.safe_dump(
         inventory, sort_keys=False, allow_unicode=True)
     return write_atomic(root / "inventory.yaml", text.encode("utf-8"))
+
+
+def deliver_configuration(kb: KnowledgeBase, inventory) -> list[Path]:
+    """What delivering the cluster configuration does to the scripts, on the sandbox's Wine nodes:
+    the configuration folder's ``scripts`` tree (on the configuration node) copied to every
+    node's CLUSTERPRO folder, replacing what was there. Returns the files written."""
+    conf = kb.family.configuration
+    src_node = inventory.node(inventory.configuration_node)
+    if src_node.transport != "wine" or not inventory.configuration.folder:
+        raise SandboxError("the sandbox delivers a configuration folder on a Wine node only")
+    top = conf.script_folder.split("\\")[0].split("/")[0]  # "scripts"
+    src = windows_to_unix(src_node.options.prefix, inventory.configuration.folder) / top
+    if not src.is_dir():
+        raise SandboxError(f"no {top} folder in the configuration folder on {src_node.name}: apply the scripts first")
+    written = []
+    for node in inventory.nodes:
+        if node.transport != "wine":
+            raise SandboxError(f"node {node.name} is not a sandbox (Wine) node")
+        dest = windows_to_unix(node.options.prefix, node.clusterpro_dir or conf.install_dir) / top
+        staging = dest.with_name(dest.name + ".rb-delivery")
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(src, staging)
+        shutil.rmtree(dest, ignore_errors=True)
+        staging.rename(dest)
+        written += sorted(p for p in dest.rglob("*") if p.is_file())
+    return written
 
 
 def _stop_on_standby(guide: Guide, standby: dict[str, Path]) -> None:

@@ -56,7 +56,7 @@ GOTO_NOT_FOUND: tuple[str, ...] = ("GOTO の対象が見つかりません", "Ta
 LOADER_NOISE: tuple[str, ...] = ("Inconsistency detected by ld.so:",)
 
 #: Where the script is written when no directory is given (a CLUSTERPRO script resource folder).
-DEFAULT_DIRECTORY = r"C:\CLUSTERPRO\scripts\failover\proof"
+DEFAULT_DIRECTORY = r"C:\runbook-proofs"  # where the proofs run a script (our folder, not CLUSTERPRO's)
 
 
 def wine_aborted(stderr: str) -> bool:

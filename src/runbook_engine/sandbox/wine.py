@@ -33,7 +33,7 @@ import yaml
 from runbook_engine.sandbox.native.build import ARM_STUB_NAMES, build_natives, sources_hash
 from runbook_engine.engine.transports.wineprefix import SYSTEM32_TOOLS
 from runbook_engine.engine.transports.wine import WineTransport
-from runbook_engine.engine.transports.wineprefix import ARM_BIN_DIR, SERVICE_DIR, WINE, ensure_locale, ensure_wineserver, node_env, stop_wineserver, windows_to_unix, wineserver_processes
+from runbook_engine.engine.transports.wineprefix import ARM_BIN_DIR, SERVICE_DIR, WINE, ensure_locale, ensure_wineserver, node_env, stop_wineserver, warm_log, windows_to_unix, wineserver_processes
 
 DEFAULT_ROOT = Path(".runbook/sandbox")
 #: Bump when the template recipe changes in a way the image digest cannot see.
@@ -235,7 +235,9 @@ def _build_template(root: Path, image: NodeImage, digest: str, final: Path) -> P
         ensure_locale(tmp)
         ensure_wineserver(tmp)  # first start of an empty prefix runs wineboot --init
         if not (tmp / "drive_c" / "windows" / "system32").is_dir():
-            raise SandboxError(f"wineboot did not initialise {tmp}")
+            log = warm_log(tmp)
+            tail = log.read_bytes()[-600:].decode("utf-8", "replace").strip() if log.exists() else "(no log)"
+            raise SandboxError(f"wineboot did not initialise {tmp}; Wine said: {tail}")
         _install_natives(tmp, natives, image)
         _shape(tmp, image)
         stop_wineserver(tmp)

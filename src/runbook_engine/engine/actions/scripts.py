@@ -1,15 +1,27 @@
-"""script-files: START.BAT and STOP.BAT in the script resource folder of every node, byte for byte
-what the site shows (written atomically: base64 lines, decode to a temp file, rename)."""
+"""The script resource's files, the way CLUSTERPRO takes them.
+
+START.BAT and STOP.BAT are part of the cluster configuration: beside clp.conf in the configuration
+folder, as ``scripts\\<group>\\<resource>\\start.bat`` and ``stop.bat`` (the family's
+``configuration``); delivering the configuration (the operator's step: Builder, Cluster WebUI or
+``clpcfctrl --push``) copies them to the same place under every server's CLUSTERPRO folder.
+
+* ``script-files`` writes them into the configuration folder on the configuration node, byte for
+  byte what the site shows (atomically: base64 lines, decode to a temp file, rename).
+* ``installed-scripts`` (read-only) reads the delivered copies on every node and reports any that
+  is missing or differs from what the guide generates, and any that differs between nodes.
+"""
 from __future__ import annotations
 
 import base64
 import hashlib
 from typing import Any
 
+from runbook_engine.model.schema import Guide, KnowledgeBase
 from runbook_engine.artifacts.scripts import render_scripts
 from runbook_engine.engine.actions import register_action
 from runbook_engine.engine.actions.base import Action, Change, Context, Desired
 from runbook_engine.engine.facts.files import FileContent, delete_commands, write_commands
+from runbook_engine.engine.inventory import Inventory, NodeSpec
 from runbook_engine.engine.status import RowStatus
 
 
@@ -17,37 +29,94 @@ def _digest(data: bytes | None) -> str | None:
     return None if data is None else "sha256:" + hashlib.sha256(data).hexdigest()[:16]
 
 
+def script_resource_folder(kb: KnowledgeBase, guide: Guide, inv: Inventory | None) -> str:
+    """``scripts\\<group>\\<resource>`` for the guide's script resource, from the inventory's names;
+    a ValueError (an error on the step) says which inventory key is missing."""
+    resource = next((r for r in guide.resources if r.kind == "script"), None)
+    if resource is None:
+        raise ValueError(f"guide '{guide.id}' has no script resource")
+    if inv is None or not inv.cluster_state.group:
+        raise ValueError("the inventory names no failover group: set cluster_state.group")
+    name = inv.configuration.resources.get(resource.id)
+    if not name:
+        raise ValueError(f"the inventory names no script resource: set configuration.resources.{resource.id} "
+                         "to the script resource's name in the cluster configuration")
+    return kb.family.configuration.folder(inv.cluster_state.group, name)
+
+
+def script_paths(kb: KnowledgeBase, guide: Guide, inv: Inventory | None, node: NodeSpec, where: str) -> dict[str, str]:
+    """Each generated script's Windows path on *node*: in the configuration folder
+    (``where="configuration"``) or where a delivery installs it (``"installed"``)."""
+    conf = kb.family.configuration
+    if where == "configuration":
+        root = inv.configuration.folder if inv else None
+        if not root:
+            raise ValueError("the inventory names no configuration folder: set configuration.folder "
+                             "(the folder with the cluster's clp.conf on the configuration node)")
+    else:
+        root = node.clusterpro_dir or conf.install_dir
+    folder = f"{root.rstrip(chr(92))}\\{script_resource_folder(kb, guide, inv)}"
+    return {name: f"{folder}\\{file}" for name, file in conf.script_files.items()}
+
+
+def _desired(ctx: Context, where: str, tag: str) -> list[Desired]:
+    paths = script_paths(ctx.kb, ctx.guide, ctx.inventory, ctx.node, where)
+    scripts = render_scripts(ctx.kb, ctx.guide, ctx.lang, ctx.snippets)
+    return [Desired(ctx.target.name, paths[name], _digest(s.data),
+                    {"content_b64": base64.b64encode(s.data).decode(), "tag": f"{ctx.target.name}-{tag}{i}"})
+            for i, (name, s) in enumerate(scripts.items())]
+
+
 @register_action
 class ScriptFiles(Action):
     name = "script-files"
-
-    def folder(self, ctx: Context) -> str:
-        return ctx.node.script_dir or ctx.guide.scripts.directory
-
-    def wanted(self, ctx: Context) -> dict[str, bytes]:
-        scripts = render_scripts(ctx.kb, ctx.guide, ctx.lang, ctx.snippets)
-        return {name: s.data for name, s in scripts.items()}
+    scope = "configuration"
 
     def desired(self, ctx: Context) -> list[Desired]:
-        node, folder = ctx.target.name, self.folder(ctx)
-        return [Desired(node, f"{folder}\\{name}", _digest(data),
-                        {"content_b64": base64.b64encode(data).decode(), "i": i})
-                for i, (name, data) in enumerate(self.wanted(ctx).items())]
+        return _desired(ctx, "configuration", "c")
 
     def facts(self, ctx: Context, desired: list[Desired]):
-        return {d.target: FileContent(d.target, tag=f"{d.node}-{d.data['i']}") for d in desired}
+        return {d.target: FileContent(d.target, tag=d.data["tag"]) for d in desired}
 
     def plan(self, desired: list[Desired], facts: dict[str, Any]) -> list[Change]:
         rows = []
         for d in desired:
-            path, i, current = d.target, d.data["i"], facts[d.target]
+            path, tag, current = d.target, d.data["tag"], facts[d.target]
             data = base64.b64decode(d.data["content_b64"])
             row = Change(action=self.name, node=d.node, target=path, current=_digest(current), desired=d.value)
             if current != data:
                 row.status = RowStatus.CHANGE
-                row.commands = write_commands(path, data, tag=f"{d.node}-w{i}")
+                row.commands = write_commands(path, data, tag=f"{tag}w")
                 row.undo = (delete_commands(path) if current is None
-                            else write_commands(path, current, tag=f"{d.node}-u{i}"))
+                            else write_commands(path, current, tag=f"{tag}u"))
                 row.before = {"content_b64": None if current is None else base64.b64encode(current).decode()}
+            rows.append(row)
+        return rows
+
+
+@register_action
+class InstalledScripts(Action):
+    name = "installed-scripts"
+    scope = "all-nodes"
+    read_only = True
+    compare_across_nodes = True
+
+    def desired(self, ctx: Context) -> list[Desired]:
+        return _desired(ctx, "installed", "i")
+
+    def facts(self, ctx: Context, desired: list[Desired]):
+        return {d.target: FileContent(d.target, tag=d.data["tag"]) for d in desired}
+
+    def plan(self, desired: list[Desired], facts: dict[str, Any]) -> list[Change]:
+        rows = []
+        for d in desired:
+            current = facts[d.target]
+            row = Change(action=self.name, node=d.node, target=d.target, current=_digest(current), desired=d.value)
+            if current is None:
+                row.status = RowStatus.ERROR
+                row.message = "missing: the cluster configuration has not been delivered to this server"
+            elif _digest(current) != d.value:
+                row.status = RowStatus.ERROR
+                row.message = "differs from the guide's script: deliver the configuration again"
             rows.append(row)
         return rows

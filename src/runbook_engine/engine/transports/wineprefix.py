@@ -165,12 +165,21 @@ class _PrefixLock:
         os.close(self.fd)
 
 
-def _quiet_run(argv: list[str], env: dict[str, str], timeout: float) -> int:
-    """Run with every standard handle on /dev/null, in its own session (nothing can hold a pipe)."""
-    return subprocess.run(
-        argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True, timeout=timeout, check=False,
-    ).returncode
+def _quiet_run(argv: list[str], env: dict[str, str], timeout: float, log: Path | None = None) -> int:
+    """Run with every standard handle on /dev/null (stderr appended to *log* when given: a file,
+    never a pipe), in its own session (nothing can hold a pipe)."""
+    with open(log, "ab") if log is not None else open(os.devnull, "wb") as err:
+        return subprocess.run(
+            argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=err, start_new_session=True, timeout=timeout, check=False,
+        ).returncode
+
+
+def warm_log(prefix: Path) -> Path:
+    """Wine's stderr of the first process of each persistent server of *prefix* (on a fresh
+    prefix: the implicit ``wineboot --init``), with its exit code: what to read when a prefix
+    did not initialise."""
+    return Path(prefix) / ".rb-warm.log"
 
 
 def _warm_marker(prefix: Path) -> Path:
@@ -190,10 +199,13 @@ def _warm(prefix: Path, env: dict[str, str], server_pid: int) -> None:
     """Run the first Wine process of a server with every handle on /dev/null (it starts
     services.exe and the auto-start services, which inherit its handles: a captured pipe would
     never reach EOF), then record which server is warm."""
+    log = warm_log(prefix)
     try:
-        _quiet_run([WINE, "cmd", "/d", "/c", "exit 0"], env, timeout=_SERVER_START_TIMEOUT)
+        rc = _quiet_run([WINE, "cmd", "/d", "/c", "exit 0"], env, timeout=_SERVER_START_TIMEOUT, log=log)
     except subprocess.TimeoutExpired as exc:
         raise TransportError(f"warming Wine in {prefix} timed out") from exc
+    with open(log, "ab") as f:
+        f.write(f"rb: warm-up of server {server_pid} exited {rc}\n".encode())
     marker = _warm_marker(prefix)
     tmp = marker.with_name(f".rb-warm.{os.getpid()}")
     tmp.write_text(str(server_pid))
