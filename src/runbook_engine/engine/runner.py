@@ -8,6 +8,10 @@ reports where the group runs (``clpgrp -n``, one round trip a node): a node that
 the inventory refuses the whole run before anything changes. Targets run in parallel; a target
 that fails (unreachable, a refused value, a fact that cannot be read) fails alone and is named in
 the summary. The runner knows no action names.
+
+Transports are opened through a factory (default: the inventory's registered transport), so a run
+can be replayed from the output an offline bundle brought back: :meth:`Runner.node_batches` lists
+the round trips a run makes to one node, and a replay serves exactly those (engine/bundle/).
 """
 from __future__ import annotations
 
@@ -19,20 +23,44 @@ from typing import Any, Callable
 
 from runbook_engine.model.project import Project
 from runbook_engine.model.schema import Guide, KnowledgeBase
-from runbook_engine.engine.actions import ACTIONS, Change, Context, action
+from runbook_engine.engine.actions import ACTIONS, Action, Change, Context, action
 from runbook_engine.engine.dns import DnsError
-from runbook_engine.engine.facts.base import COMMAND_NOT_FOUND, gather
+from runbook_engine.engine.facts.base import COMMAND_NOT_FOUND, Fact, gather, read_batch
 from runbook_engine.engine.facts.cluster import ActiveNode
 from runbook_engine.engine.inventory import Inventory
 from runbook_engine.engine.journal import Journal, NodeBusy, intents, node_lock
 from runbook_engine.engine.status import FAILED, RowStatus, Status
 from runbook_engine.engine.targets import Target, all_targets, scope
 from runbook_engine.engine.transports import open_transport
-from runbook_engine.engine.transports.base import TransportError
+from runbook_engine.engine.transports.base import Transport, TransportError
 
 MODES = ("plan", "apply", "verify")
 # what fails one step on one target (a value refused for a command line is a ValueError)
 TARGET_ERRORS = (ValueError, RuntimeError, OSError, DnsError, KeyError)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One round trip of a run to one node, as an offline bundle carries it.
+
+    ``kind``: ``check`` (where the failover group runs), ``read`` (a step's facts), ``change`` (a
+    step's changes, then its facts again) or ``undo`` (a rollback). ``retry``: the groups of
+    command indices the engine sends once more when one command of the group answers 9009 (the
+    reads of a batch, never its changes; each intent's undo as a whole)."""
+
+    kind: str
+    step: str
+    commands: tuple[str, ...]
+    retry: tuple[tuple[int, ...], ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}:{self.step}" if self.step else self.kind
+
+
+def change_commands(rows: list[Change]) -> list[str]:
+    """The commands an apply sends for a step: those of its rows still to change, in row order."""
+    return [c for r in rows if r.status == RowStatus.CHANGE for c in r.commands]
 
 
 @dataclass
@@ -68,6 +96,7 @@ class RunReport:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)  # said once per run (e.g. the cluster check)
     check_round_trips: dict[str, int] = field(default_factory=dict)  # the cluster check, per node
+    refused: str | None = None  # why the cluster check refused the whole run
 
     @property
     def failed_nodes(self) -> list[str]:
@@ -108,7 +137,7 @@ class Runner:
     def __init__(self, project: Project, inventory: Inventory, *, guide_id: str | None = None,
                  nodes: list[str] | None = None, steps: list[str] | None = None,
                  state: Path | None = None, on_result: Callable[[StepResult], None] | None = None,
-                 run_id: str | None = None):
+                 run_id: str | None = None, transports: Callable[[Target], Transport] | None = None):
         self.project = project
         self.kb: KnowledgeBase = project.knowledge
         self.inventory = inventory
@@ -124,6 +153,7 @@ class Runner:
         self.state = Path(state or project.state)
         self.on_result = on_result
         self.run_id = run_id
+        self.open_transport = transports or open_transport  # a target's transport
 
     # ------------------------------------------------------------------------------------
     def run(self, mode: str) -> RunReport:
@@ -135,16 +165,10 @@ class Runner:
         if journal:
             journal.write("run", mode=mode, guide=self.guide.id, cluster=self.inventory.cluster,
                           nodes=[n.name for n in self.nodes], steps=[s.id for s in self.steps])
-        work: dict[str, tuple[Target, list]] = {}
-        for step in self.steps:
-            sc = scope(step.scope or action(step.action).scope)
-            targets = sc.pick(self.inventory, self.nodes)
-            if not targets:
-                report.results.append(self._emit(StepResult(step=step.id, action=step.action, node=sc.none_name,
-                                                            status=Status.SKIPPED, message=sc.none)))
-            for t in targets:
-                work.setdefault(t.name, (t, []))[1].append(step)
+        skipped, work = self.work()
+        report.results.extend(self._emit(r) for r in skipped)
         refusal = self._cluster_check([t for t, _ in work.values() if t.node is not None], report)
+        report.refused = refusal
         if journal and (refusal or report.notes):
             journal.write("cluster", refused=refusal, notes=report.notes)
         if refusal:
@@ -168,18 +192,76 @@ class Runner:
             journal.close()
         return report
 
+    def work(self) -> tuple[list[StepResult], dict[str, tuple[Target, list]]]:
+        """The steps that have no target here (skipped) and, per target name, the target and its
+        steps in procedure order."""
+        skipped: list[StepResult] = []
+        work: dict[str, tuple[Target, list]] = {}
+        for step in self.steps:
+            sc = scope(step.scope or action(step.action).scope)
+            targets = sc.pick(self.inventory, self.nodes)
+            if not targets:
+                skipped.append(StepResult(step=step.id, action=step.action, node=sc.none_name,
+                                          status=Status.SKIPPED, message=sc.none))
+            for t in targets:
+                work.setdefault(t.name, (t, []))[1].append(step)
+        return skipped, work
+
+    def cluster_fact(self) -> Fact | None:
+        """What the cluster check reads on each node (None: the inventory names no group)."""
+        group = self.inventory.cluster_state.group
+        return None if group is None else ActiveNode(group)
+
+    def step_facts(self, target: Target, step) -> tuple[Action, list, dict[str, Fact]]:
+        """A step's action on *target*: the action, its desired state and the facts it reads."""
+        act = action(step.action)
+        ctx = Context(kb=self.kb, guide=self.guide, inventory=self.inventory, target=target,
+                      snippets=self.project.snippets)
+        desired = act.desired(ctx)
+        return act, desired, act.facts(ctx, desired)
+
+    def node_batches(self, node: str, pending: dict[str, list[Change]] | None = None) -> list[Batch]:
+        """The round trips a run makes to *node*, in order, for an offline bundle to carry: the
+        cluster check's read (when the inventory names a group), then per step its facts read
+        and, for an apply (*pending*: a plan's rows by step id), the step's changes followed by
+        its facts again. A step whose desired state or facts cannot be built sends nothing, as in
+        a run. Importing a bundle's output replays it through :meth:`run`, which must ask for
+        exactly these batches; any difference is refused there."""
+        _, work = self.work()
+        if node not in work:
+            return []
+        target, steps = work[node]
+        out: list[Batch] = []
+        fact = self.cluster_fact()
+        if fact is not None and target.node is not None:
+            cmds, _ = read_batch({"active": fact})
+            out.append(Batch("check", "", tuple(cmds), (tuple(range(len(cmds))),)))
+        for step in steps:
+            try:
+                _, _, facts = self.step_facts(target, step)
+                reads, _ = read_batch(facts)
+            except TARGET_ERRORS:
+                continue
+            if reads:
+                out.append(Batch("read", step.id, tuple(reads), (tuple(range(len(reads))),)))
+            changes = change_commands(pending.get(step.id, [])) if pending is not None else []
+            if changes:
+                cmds, _ = read_batch(facts, changes)
+                out.append(Batch("change", step.id, tuple(cmds), (tuple(range(len(changes), len(cmds))),)))
+        return out
+
     def _cluster_check(self, nodes: list[Target], report: RunReport) -> str | None:
         """Ask each node where the inventory's failover group runs (``clpgrp -n``); the reason to
         refuse the whole run, or None. Nodes without clpgrp answer None in the same round trip;
         an unreachable node is left to its own steps to report."""
         cs = self.inventory.cluster_state
-        if cs.group is None or not nodes:
+        fact = self.cluster_fact()
+        if fact is None or not nodes:
             return None
-        fact = ActiveNode(cs.group)
 
         def ask(target: Target) -> tuple[str, str | None, str | None, int]:
             try:
-                with open_transport(target) as t:
+                with self.open_transport(target) as t:
                     try:
                         return target.name, gather(t, {"active": fact})["active"], None, t.round_trips
                     except TARGET_ERRORS as exc:
@@ -230,7 +312,7 @@ class Runner:
 
         try:
             with node_lock(self.state, self.inventory.cluster, target.lock_name):
-                transport = open_transport(target)
+                transport = self.open_transport(target)
                 try:
                     for step in steps:
                         out.append(self._emit(self._step(transport, target, step, mode, journal)))
@@ -260,10 +342,7 @@ class Runner:
 
     def _plan_apply(self, act, transport, target: Target, step, mode: str, journal: Journal | None,
                     res: StepResult) -> None:
-        ctx = Context(kb=self.kb, guide=self.guide, inventory=self.inventory, target=target,
-                      snippets=self.project.snippets)
-        desired = act.desired(ctx)
-        facts = act.facts(ctx, desired)
+        _, desired, facts = self.step_facts(target, step)
         rows = act.plan(desired, gather(transport, facts))
         if step.mode == "check":
             # a check never changes anything, whatever its action returns
@@ -281,13 +360,11 @@ class Runner:
                                   target=r.target, current=r.current, before=r.before)
         if mode == "apply" and journal is not None and pending:
             seqs = []
-            commands: list = []
             for r in pending:
                 seqs.append(journal.write("intent", node=target.name, step=step.id, action=act.name,
                                           transport=target.transport, target=r.target, current=r.current,
                                           desired=r.desired, commands=r.commands, undo=r.undo, before=r.before))
-                commands.extend(r.commands)
-            after = gather(transport, facts, extra_before=commands)
+            after = gather(transport, facts, extra_before=change_commands(pending))
             failed_cmds = [c for c in after["__changes__"] if c.rc != 0]
             rows_after = act.plan(desired, after)
             for seq, r in zip(seqs, pending):
@@ -349,17 +426,40 @@ def cross_node_drift(results: list[StepResult]) -> list[dict]:
     return drift
 
 
+def undo_batch(recs: list[dict]) -> Batch:
+    """The round trip a rollback sends to a target: the undo commands of *recs* (its intents,
+    newest first), each intent's undo a group of its own."""
+    cmds: list[str] = []
+    groups: list[tuple[int, ...]] = []
+    for rec in recs:
+        undo = list(rec.get("undo", []))
+        groups.append(tuple(range(len(cmds), len(cmds) + len(undo))))
+        cmds.extend(undo)
+    return Batch("undo", "", tuple(cmds), tuple(groups))
+
+
+def rollback_intents(records: list[dict], nodes: list[str] | None = None) -> dict[str, list[dict]]:
+    """The intents of a run's journal to undo, newest first, by target name (only *nodes*' when
+    given)."""
+    by_target: dict[str, list[dict]] = {}
+    for rec in reversed(list(intents(records))):
+        if nodes is None or rec["node"] in nodes:
+            by_target.setdefault(rec["node"], []).append(rec)
+    return by_target
+
+
+def rollback_run_id(run_id: str) -> str:
+    """The id of the journal a rollback of *run_id* writes."""
+    return f"{run_id}.rollback"
+
+
 def _undo(transport, recs: list[dict]) -> list:
     """Send the undo commands of *recs* in one round trip; the failed results. An intent whose
     undo met Wine's sporadic 9009 (a program that did not start, so changed nothing) has its own
     undo sequence sent once more: each intent's undo is self-contained and restores a state."""
-    cmds = [c for rec in recs for c in rec.get("undo", [])]
-    results = transport.run(cmds).results
-    spans, i = [], 0
-    for rec in recs:
-        n = len(rec.get("undo", []))
-        spans.append(results[i:i + n])
-        i += n
+    batch = undo_batch(recs)
+    results = transport.run(list(batch.commands)).results
+    spans = [[results[i] for i in group] for group in batch.retry]
     again = [k for k, res in enumerate(spans) if any(r.rc == COMMAND_NOT_FOUND for r in res)]
     if again:
         retried = iter(transport.run([c for k in again for c in recs[k].get("undo", [])]).results)
@@ -367,19 +467,20 @@ def _undo(transport, recs: list[dict]) -> list:
     return [r for res in spans for r in res if r.rc != 0]
 
 
-def rollback(project: Project, inventory: Inventory, run_id: str, state: Path | None = None) -> RunReport:
-    """Restore the before-state of every change of *run_id*: the undo commands of its intents in
-    reverse order, sent to each target through its own transport."""
+def rollback(project: Project, inventory: Inventory, run_id: str, state: Path | None = None, *,
+             nodes: list[str] | None = None, transports: Callable[[Target], Transport] | None = None) -> RunReport:
+    """Restore the before-state of every change of *run_id* (only on *nodes* when given): the undo
+    commands of its intents in reverse order, sent to each target through its own transport (or
+    the one *transports* makes for it)."""
     state = Path(state or project.state)
     records = Journal.read(state, run_id)
-    todo = list(intents(records))
+    by_target = rollback_intents(records, nodes)
     report = RunReport(run_id=run_id, mode="rollback", guide=records[0].get("guide", "?") if records else "?")
-    journal = Journal(state, run_id=f"{run_id}.rollback")
-    journal.write("rollback", of=run_id, intents=len(todo))
-    by_target: dict[str, list[dict]] = {}
-    for rec in reversed(todo):
-        by_target.setdefault(rec["node"], []).append(rec)
+    journal = Journal(state, run_id=rollback_run_id(run_id))
+    journal.write("rollback", of=run_id, intents=sum(len(recs) for recs in by_target.values()),
+                  **({"nodes": nodes} if nodes is not None else {}))
     targets = all_targets(inventory)
+    opener = transports or open_transport
     t0 = time.perf_counter()
 
     def one(name: str, recs: list[dict]) -> StepResult:
@@ -390,7 +491,7 @@ def rollback(project: Project, inventory: Inventory, run_id: str, state: Path | 
             return res
         try:
             with node_lock(state, inventory.cluster, target.lock_name):
-                with open_transport(target) as t:
+                with opener(target) as t:
                     bad = _undo(t, recs)
                     res.round_trips = t.round_trips
                     res.rows = [Change(action=rec["action"], node=name, target=rec["target"],

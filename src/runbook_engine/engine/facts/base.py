@@ -23,14 +23,21 @@ class Fact:
 COMMAND_NOT_FOUND = 9009
 
 
-def gather(transport, facts: dict[str, Fact], extra_before: list[str] | None = None) -> dict[str, Any]:
-    """Run *extra_before* (changes) then every fact's commands in ONE round trip; return processed facts."""
+def read_batch(facts: dict[str, Fact], extra_before: list[str] | None = None) -> tuple[list[str], dict[str, tuple[int, int]]]:
+    """The one batch :func:`gather` sends: *extra_before* (changes), then every fact's commands;
+    and each fact's span in it. Offline bundles write the same batch."""
     commands = list(extra_before or [])
     spans: dict[str, tuple[int, int]] = {}
     for key, fact in facts.items():
         cmds = fact.commands()
         spans[key] = (len(commands), len(commands) + len(cmds))
         commands.extend(cmds)
+    return commands, spans
+
+
+def gather(transport, facts: dict[str, Fact], extra_before: list[str] | None = None) -> dict[str, Any]:
+    """Run *extra_before* (changes) then every fact's commands in ONE round trip; return processed facts."""
+    commands, spans = read_batch(facts, extra_before)
     batch = transport.run(commands)
     changes, reads = batch.results[: len(extra_before or [])], batch.results[len(extra_before or []):]
     if any(r.rc == COMMAND_NOT_FOUND for r in reads):

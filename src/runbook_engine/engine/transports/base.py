@@ -48,18 +48,21 @@ class BatchResult:
     seconds: float = 0.0
 
 
+def command_lines(index: int, command: str) -> list[str]:
+    """The lines that run one command of a batch and mark its output and rc (offline bundles
+    write the same lines)."""
+    if "\r" in command or "\n" in command:
+        raise ValueError(f"command {index} contains a line break")
+    # `(call )` resets ERRORLEVEL to 0 (on Windows and in Wine): builtins such as echo or
+    # `if exist` leave it untouched, and each command must report its own code.
+    return [f"echo {MARK_BEGIN}{index}", "(call )", command, f"echo {MARK_END}{index}:%ERRORLEVEL%"]
+
+
 def wrap_batch(commands: list[str]) -> str:
     """The .cmd text (CRLF) that runs *commands* in order and marks each one's output and rc."""
     lines = ["@echo off"]
     for i, cmd in enumerate(commands):
-        if "\r" in cmd or "\n" in cmd:
-            raise ValueError(f"command {i} contains a line break")
-        lines.append(f"echo {MARK_BEGIN}{i}")
-        # `(call )` resets ERRORLEVEL to 0 (on Windows and in Wine): builtins such as echo or
-        # `if exist` leave it untouched, and each command must report its own code.
-        lines.append("(call )")
-        lines.append(cmd)
-        lines.append(f"echo {MARK_END}{i}:%ERRORLEVEL%")
+        lines.extend(command_lines(i, cmd))
     lines.append("exit /b 0")
     return "\r\n".join(lines) + "\r\n"
 
