@@ -1,0 +1,100 @@
+"""`runbook bundle plan | apply | rollback` and `runbook import`: the engine for a node that no
+transport reaches, through one .cmd file carried to the node and its result carried back."""
+from __future__ import annotations
+
+import sys
+
+from runbook_engine.cli.base import EXIT_OK, fail_input, project_of
+from runbook_engine.cli.engine import load_inventory_for, show
+from runbook_engine.model.errors import KbInvalid
+
+
+def _inventory(project, args):
+    return load_inventory_for(project, args.inventory)
+
+
+def _said(written, args) -> None:
+    rec = written.record
+    inv = f" --inventory {args.inventory}" if args.inventory else ""
+    print(f"wrote {written.cmd}: {rec.kind} bundle {rec.id} for node {rec.node} (guide {rec.guide}, "
+          f"{len(rec.batches)} batch(es), {written.commands} command(s), commands sha256 {rec.digest})")
+    print(f"on {rec.node}: copy it to a local folder and run it from a command prompt; it writes "
+          f"{rec.result_name} next to itself")
+    print(f"then, here: runbook import {rec.result_name}{inv}")
+
+
+def cmd_bundle(args) -> int:
+    from runbook_engine.engine.bundle.offline import (BundleRefused, NothingToChange, check_node, write_apply_bundle,
+                                                      write_plan_bundle, write_rollback_bundle)
+
+    project = project_of(args)
+    try:
+        if args.kind != "rollback":
+            project.knowledge  # bad kb/ exits 2 before anything is written
+        inv = _inventory(project, args)
+        check_node(inv, args.node)
+        if args.kind == "plan":
+            written = write_plan_bundle(project, inv, args.node, guide=args.guide, steps=args.step, out=args.out)
+        elif args.kind == "apply":
+            written = write_apply_bundle(project, inv, args.node, guide=args.guide, steps=args.step,
+                                         plan_id=args.plan, out=args.out, ask=not args.yes)
+        else:
+            written = write_rollback_bundle(project, inv, args.run_id, args.node, out=args.out, ask=not args.yes)
+    except KbInvalid as exc:
+        return fail_input(exc.errors)
+    except BundleRefused as exc:
+        return fail_input([str(exc)])
+    except NothingToChange as exc:
+        print(f"nothing to change on {args.node} according to plan bundle {exc.plan}: no bundle written")
+        return EXIT_OK
+    _said(written, args)
+    return EXIT_OK
+
+
+def cmd_import(args) -> int:
+    from runbook_engine.engine.bundle.offline import BundleRefused, import_result
+
+    project = project_of(args)
+    try:
+        project.knowledge
+        inv = _inventory(project, args)
+        done = import_result(project, inv, args.result, node=args.node)
+    except KbInvalid as exc:
+        return fail_input(exc.errors)
+    except BundleRefused as exc:
+        return fail_input([str(exc)])
+    code = show(done.report, args.json)
+    rec = done.record
+    journal = f", journal {done.journal}" if done.journal else ""
+    print(f"imported {rec.kind} bundle {rec.id} of node {rec.node} (run on computer {done.computer}){journal}",
+          file=sys.stderr if args.json else sys.stdout)
+    return code
+
+
+def register(sub) -> None:
+    b = sub.add_parser("bundle", help="write a .cmd that plans, applies or rolls back one node offline")
+    kinds = b.add_subparsers(dest="kind", required=True)
+    for kind, help_ in (("plan", "read the node's facts (what `runbook plan` reads there)"),
+                        ("apply", "apply what the node's imported plan left to change")):
+        k = kinds.add_parser(kind, help=help_)
+        k.add_argument("guide", nargs="?", default=None, help="guide id (default: the inventory's)")
+        k.add_argument("--step", action="append", help="only this step id (repeatable)")
+        if kind == "apply":
+            k.add_argument("--plan", help="the plan bundle to apply (default: the node's latest imported one)")
+    r = kinds.add_parser("rollback", help="undo a run's changes on the node (from its journal)")
+    r.add_argument("run_id", help="the run id printed by apply or import")
+    for k in (kinds.choices["plan"], kinds.choices["apply"], r):
+        k.add_argument("--node", required=True, help="node name in the inventory")
+        k.add_argument("--inventory", "-i", help="inventory YAML (default: the sandbox's)")
+        k.add_argument("--out", "-o", help="the .cmd file to write (default: ./<node>-<kind>-<id>.cmd)")
+        if k is not kinds.choices["plan"]:
+            k.add_argument("--yes", "-y", action="store_true",
+                           help="the .cmd changes the node without listing the changes and asking first")
+        k.set_defaults(func=cmd_bundle)
+
+    i = sub.add_parser("import", help="import the result of an offline bundle (the report of a live run)")
+    i.add_argument("result", help="the result file the bundle wrote on the node")
+    i.add_argument("--inventory", "-i", help="inventory YAML (default: the sandbox's)")
+    i.add_argument("--node", help="refuse a result that is not this node's")
+    i.add_argument("--json", action="store_true", help="print the report as JSON")
+    i.set_defaults(func=cmd_import)
