@@ -117,14 +117,21 @@ def node_state(sb, node: str) -> dict[str, tuple[str, str]]:
     return {n: (start, states.get(n.lower())) for n, start in zip(names, starts)}
 
 
-def settle(sb, node: str, timeout: float = 20.0) -> None:
-    """Wait until the managed services of *node* are STOPPED, then a moment more: Wine's service
-    manager answers `sc start` with 1359 now and then while a stopped service's process is still
-    exiting (seen with live and bundle rollbacks alike, right after an apply)."""
+def settle(sb, node: str, state: str = "STOPPED", timeout: float = 20.0) -> None:
+    """Wait until the managed services of *node* are in *state*, then a moment more: Wine's
+    service manager answers `sc start` with 1359 now and then while a stopped service's process is
+    still exiting (seen with live and bundle rollbacks alike, right after an apply), and `sc stop`
+    refuses a service that is still starting."""
     deadline = time.monotonic() + timeout
-    while any(state != "STOPPED" for _, state in node_state(sb, node).values()) and time.monotonic() < deadline:
+    while any(s != state for _, s in node_state(sb, node).values()) and time.monotonic() < deadline:
         time.sleep(0.3)
-    time.sleep(1.0)
+    if state == "STOPPED":
+        time.sleep(1.0)  # the processes exit after they report STOPPED
+
+
+def said(report: dict) -> list:
+    """What a report says per step (for assertion messages)."""
+    return [(r["node"], r["step"], r["status"], r["message"]) for r in report["results"]]
 
 
 def rows_of(report: dict, node: str) -> list[dict]:
@@ -204,6 +211,8 @@ def test_a_plan_bundle_run_by_plain_wine_cmd_imports_as_the_wine_transports_plan
 @pytest.mark.wine
 def test_plan_apply_verify_rollback_through_bundles_equals_the_live_engine_on_a_twin(sb, offline, tmp_path):
     live_state = tmp_path / "live"
+    settle(sb, "sv1", "RUNNING")
+    settle(sb, "sv2", "RUNNING")
     before = node_state(sb, "sv1")
     assert before == node_state(sb, "sv2") and {v for v in before.values()} == {("auto", "RUNNING")}
 
@@ -212,7 +221,7 @@ def test_plan_apply_verify_rollback_through_bundles_equals_the_live_engine_on_a_
 
     applied = offline.round("apply", "--step", STEP, "--yes")
     twin = live(sb, live_state, "sv2", "apply", [STEP])
-    assert applied["exit_code"] == twin["exit_code"] == 0
+    assert applied["exit_code"] == twin["exit_code"] == 0, (said(applied), said(twin))
     assert rows_of(applied, "sv1") == rows_of(twin, "sv2")
     assert journal_changes(offline.state, applied["run_id"], "sv1") == journal_changes(live_state, twin["run_id"], "sv2")
     assert node_state(sb, "sv1") == node_state(sb, "sv2") != before
@@ -224,6 +233,7 @@ def test_plan_apply_verify_rollback_through_bundles_equals_the_live_engine_on_a_
     undone = offline.round("rollback", applied["run_id"], "--yes")
     settle(sb, "sv2")
     twin_undone = rollback(sb.project, sb.inv(), twin["run_id"], live_state).as_dict()
+    assert undone["exit_code"] == twin_undone["exit_code"] == 0, (said(undone), said(twin_undone))
     assert rows_of(undone, "sv1") == rows_of(twin_undone, "sv2")
     assert (journal_changes(offline.state, applied["run_id"] + ".rollback", "sv1")
             == journal_changes(live_state, twin["run_id"] + ".rollback", "sv2"))
@@ -410,13 +420,14 @@ def test_an_apply_result_of_a_node_changed_since_its_plan_is_refused_and_nothing
 
 @pytest.mark.wine
 def test_an_imported_apply_is_undone_by_the_live_rollback_command(sb, offline):
+    settle(sb, "sv2", "RUNNING")
     before = node_state(sb, "sv2")
     offline.round("plan", "--step", STEP, node="sv2")
     applied = offline.round("apply", "--step", STEP, "--yes", node="sv2")
-    assert applied["exit_code"] == 0 and node_state(sb, "sv2") != before
+    assert applied["exit_code"] == 0 and node_state(sb, "sv2") != before, said(applied)
     settle(sb, "sv2")
     code, out, err = runbook(offline.state, "rollback", applied["run_id"], "--inventory", str(sb.inventory), "--json")
-    assert code == 0 and json.loads(out)["results"][0]["status"] == "changed", out + err
+    assert code == 0 and json.loads(out)["results"][0]["status"] == "changed", said(json.loads(out))
     assert node_state(sb, "sv2") == before
 
 
