@@ -368,3 +368,44 @@ def test_a_guide_written_only_as_yaml_goes_through_plan_on_a_sandbox_node(tmp_pa
         assert rc == 1  # pending: a fresh node is not converged
     finally:
         destroy_cluster(project)
+
+
+def _environ_hits(secret: bytes) -> list[str]:
+    """Processes (other than this one) whose environment holds *secret*."""
+    hits = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit() or int(d.name) == os.getpid():
+            continue
+        try:
+            env = (d / "environ").read_bytes()
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ")[:80]
+        except OSError:  # gone, or not ours to read
+            continue
+        if secret in env:
+            hits.append(f"{d.name}: {cmd.decode(errors='replace')}")
+    return hits
+
+
+def test_the_tsig_secret_reaches_no_node_process_and_no_process_the_run_leaves(tmp_path_factory):
+    """The TSIG secret is in this process's environment (the DNS client reads it in-process) and
+    nowhere else: not in `set` on a node, not in the environment of Wine's long-lived wineserver
+    and services, nor of the BIND servers, after a full apply."""
+    from plugins.cluster import destroy, make_sandbox
+
+    sb = make_sandbox(tmp_path_factory.mktemp("canary-state"), nodes=1)
+    try:
+        secret = sb.secret.encode()
+        assert secret and os.environ.get("RUNBOOK_TSIG_SECRET") == sb.secret
+        report = runner(sb, steps=CHANGING).run("apply")
+        assert report.exit_code == 0, [(r.node, r.step, r.status, r.message) for r in report.results]
+        assert any(r.step == "dns-records" and r.status == "changed" for r in report.results)  # the secret was used
+        t = sb.transport("sv1")
+        try:
+            shown = t.run(["set"]).results[0].stdout
+        finally:
+            t.close()
+        assert "WINEPREFIX" in shown or "PATH" in shown.upper()  # `set` did print the environment
+        assert sb.secret not in shown
+        assert _environ_hits(secret) == []
+    finally:
+        destroy(sb)

@@ -209,6 +209,53 @@ def test_engine_plans_on_a_fresh_cluster_to_write_and_check_the_sites_downloads(
             assert {r.status for r in rows} == ({"change"} if step == "script-files" else {"error"}), (step, node)
 
 
+def _site_dns_rows(site_pages, kb, lang: str) -> list[tuple[str, str, str]]:
+    page = _page(site_pages, lang, f"{GUIDE}/procedure/index.html")
+    header = kb.label("dns-owner")(lang)
+    tables = [t for t in page.tables if header in t.header]
+    assert len(tables) == 1, "one DNS records table on the procedure page"
+    return [(r[0], r[1], r[2]) for r in tables[0].rows]
+
+
+def _fill(text: str, inv, guide) -> str:
+    """A site placeholder (<FIP>, <SV1-host>, <SV2-last-octet>.<reverse-zone>.) with the inventory's value."""
+    import re
+
+    fip = inv.fip
+    by_label = {n.name: inv.node(n.id) for n in guide.meta.topology.nodes if n.id in {x.name for x in inv.nodes}}
+
+    def reverse(ip: str) -> str:
+        return ".".join(reversed(ip.split("."))) + ".in-addr.arpa."
+
+    text = re.sub(r"<([A-Z0-9-]+)-last-octet>\.<reverse-zone>\.",
+                  lambda m: reverse(fip.address if m.group(1) == "FIP" else by_label[m.group(1)].ip), text)
+    text = text.replace("<FIP-host>", fip.hostname)
+    text = re.sub(r"<([A-Z0-9]+)-host>", lambda m: by_label[m.group(1)].hostname, text)
+    return (text.replace("<domain>", fip.domain)
+            .replace("<FIP>", fip.address).replace("<preference>", str(fip.mx_preference)))
+
+
+@pytest.mark.wine
+@pytest.mark.named
+@pytest.mark.parametrize("lang", LANGS)
+def test_site_dns_table_is_the_engines_dns_records_plan(fresh_plan, site_pages, sandbox, lang):
+    """Every row of the site's DNS table, its placeholders filled from the inventory, is a record
+    the engine plans on each DNS server, and the engine plans no other (PTRs of every node too)."""
+    from runbook_engine.engine.actions.dns import guide_records
+
+    kb = sandbox.project.knowledge
+    guide = kb.guides[GUIDE]
+    inv = sandbox.inv()
+    site = sorted((t, _fill(o, inv, guide).lower(), _fill(d, inv, guide).lower()) for t, o, d in _site_dns_rows(site_pages, kb, lang))
+    engine = sorted((r.rtype, r.name, r.value) for r in guide_records(guide, inv))
+    assert site == engine
+    planned = {r.node: r.rows for r in fresh_plan.results if r.step == "dns-records"}
+    assert planned, "the sandbox has DNS servers"
+    for server, rows in planned.items():
+        got = sorted((row.target.split()[1], row.target.split()[0], v) for row in rows for v in row.desired)
+        assert got == engine, server
+
+
 @pytest.mark.wine
 @pytest.mark.named
 def test_scripts_the_engine_wrote_on_a_node_are_the_sites_downloads_byte_for_byte(applied_scripts, built_site, sandbox):

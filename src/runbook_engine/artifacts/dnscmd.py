@@ -75,6 +75,7 @@ class RecordLine:
     node: str  # relative to the zone; "@" is the zone itself
     rtype: str
     data: str
+    kind: str = ""  # the owner in the guide's vocabulary (fip-host, mail-domain, fip-reverse, node-reverse)
 
     @property
     def owner(self) -> str:
@@ -101,7 +102,9 @@ def _reverse(ip: str | None, what: str) -> tuple[str, str]:
 
 
 def record_lines(records: Sequence[DnsRecordSpec], values: DnsValues) -> list[RecordLine]:
-    """The guide's records (dns.yaml) resolved with *values*, in the guide's order."""
+    """The guide's records (dns.yaml) resolved with *values*, in the guide's order: the one
+    resolver of the owner/value vocabulary, used by the site's table, the dnscmd lines and the
+    engine's ``dns-records`` action alike."""
     v = values
     domain = v.domain or placeholder("domain")
     fip_host = v.fip_host or placeholder("FIP-host")
@@ -114,7 +117,7 @@ def record_lines(records: Sequence[DnsRecordSpec], values: DnsValues) -> list[Re
                 for n in v.nodes:
                     zone, node = _reverse(n.ip, n.label)
                     host = n.host or placeholder(f"{n.label}-host")
-                    out.append(RecordLine(zone, node, spec.rtype, f"{host}.{domain}."))
+                    out.append(RecordLine(zone, node, spec.rtype, f"{host}.{domain}.", rr.owner))
                 continue
             if rr.owner == "fip-host":
                 zone, node = domain, fip_host
@@ -126,7 +129,7 @@ def record_lines(records: Sequence[DnsRecordSpec], values: DnsValues) -> list[Re
             if spec.rtype == "MX":
                 pref = placeholder("preference") if v.mx_preference is None else str(v.mx_preference)
                 data = f"{pref} {data}"
-            out.append(RecordLine(zone, node, spec.rtype, data))
+            out.append(RecordLine(zone, node, spec.rtype, data, rr.owner))
     return out
 
 

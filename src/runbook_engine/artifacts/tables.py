@@ -103,8 +103,12 @@ class GuideTables:
 
     def dns_records(self, guide: Guide) -> str:
         d = guide.dns
-        rows = [[r.rtype, self.T(r.target), self.T(r.required_for) or "—"] for r in d.records]
-        out = self.T(d.intro) + "\n\n" + table([self.L("record"), self.L("value"), self.L("required")], rows)
+        # one row per record set the engine sets (the same resolver), values as placeholders
+        values = dnscmd.template_values([n.name for n in guide.meta.topology.nodes])
+        rows = [[r.rtype, code(line.owner), code(line.data), self.T(r.target), self.T(r.required_for) or "—"]
+                for r in d.records for line in dnscmd.record_lines([r], values)]
+        out = self.T(d.intro) + "\n\n" + table(
+            [self.L("record"), self.L("dns-owner"), self.L("dns-data"), self.L("detail"), self.L("required")], rows)
         out += "\n" + self.T(d.note) + "\n\n" + admonition("info", self.L("admonition-related"), self.T(d.reference))
         out += "\n" + self.dnscmd_block(guide)
         if d.sources:
@@ -167,7 +171,7 @@ class GuideTables:
 
     def configuration_placeholders(self) -> dict[str, str]:
         """The words a delivery command shows for the inventory's values."""
-        return {k: self.L(f"conf-{k}") for k in ("folder", "group", "resource")}
+        return {k: f"<{self.L(f'conf-{k}')}>" for k in ("folder", "group", "resource")}
 
     def script_location(self, guide: Guide) -> str:
         """Where the script resource's files live: the family's text and the folder layout."""

@@ -11,7 +11,7 @@ import os
 import sys
 
 from runbook_engine.cli import bundle, engine, kb, run, sandbox, site
-from runbook_engine.cli.base import EXIT_DRIFT, EXIT_INPUT, EXIT_OK, EXIT_WAITING, check_project, fail_input
+from runbook_engine.cli.base import EXIT_DRIFT, EXIT_INPUT, EXIT_OK, EXIT_WAITING, argument_errors, check_project, fail_input
 from runbook_engine.model.errors import KbInvalid
 
 #: the command modules, in the order `runbook --help` lists them
@@ -32,6 +32,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
     args = parser().parse_args(argv)
+    errs = argument_errors(args)  # before anything is read or written
+    if errs:
+        return fail_input(errs)
     try:
         return args.func(args)
     except KbInvalid as exc:

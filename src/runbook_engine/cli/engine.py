@@ -40,6 +40,29 @@ def show(report, as_json: bool) -> int:
     return report.exit_code
 
 
+def secret_errors(project: Project, path: str | None, inventory, steps=None) -> list[KbError]:
+    """Every DNS server's TSIG secret checked before anything runs (set, base64), at the line of
+    its ``key_secret_env`` in the inventory; only when a step of *steps* (default: any) targets
+    the DNS servers. The value is never shown."""
+    from runbook_engine.engine.actions import action
+    from runbook_engine.engine.dns import secret_problem
+    from runbook_engine.model.yamlio import locate, read_yaml
+
+    if not inventory.dns:
+        return []
+    if steps is not None and not any((s.scope or action(s.action).scope) == "dns-servers" for s in steps):
+        return []
+    inv_path = Path(path) if path else project.sandbox_inventory
+    raw = read_yaml(inv_path, inv_path.parent, confine=False)
+    errs = []
+    for i, server in enumerate(inventory.dns):
+        problem = secret_problem(server.options.key_secret_env)
+        if problem:
+            errs.append(KbError(str(inv_path), locate(raw, ("dns", i, "key_secret_env")),
+                                f"dns.{i}.key_secret_env: {problem}"))
+    return errs
+
+
 def cmd_engine(args) -> int:
     from runbook_engine.engine.runner import Runner
 
@@ -49,6 +72,9 @@ def cmd_engine(args) -> int:
         inv = load_inventory_for(project, args.inventory)
         nodes = None if args.all or not args.node else args.node
         runner = Runner(project, inv, guide_id=args.guide, nodes=nodes, steps=args.step or None)
+        errs = secret_errors(project, args.inventory, inv, runner.steps)
+        if errs:
+            raise KbInvalid(errs)
     except KbInvalid as exc:
         return fail_input(exc.errors)
     except KeyError as exc:

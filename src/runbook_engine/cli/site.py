@@ -11,13 +11,12 @@ def cmd_build(args) -> int:
     errors = check_project(project)
     if errors:
         return fail_input(errors)
-    from runbook_engine.artifacts.notebooks import write_notebooks
-    from runbook_engine.publish.site import SiteBuildError, build_site
+    from runbook_engine.publish.build import build_all
+    from runbook_engine.publish.site import SiteBuildError
 
-    written = write_notebooks(project)
     out = Path(args.out) if args.out else project.root / "site"
     try:
-        report = build_site(project, out)
+        written, report = build_all(project, out)  # notebooks and site together, or neither
     except SiteBuildError as exc:
         return fail_input([f"error: {exc}"])
     print(f"notebooks: {len(written)} written to {project.runbooks}")

@@ -283,17 +283,27 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _keyring(key_name: str, key_secret_env: str) -> dict[dns.name.Name, bytes]:
-    """The TSIG keyring, with the secret read from the environment variable named *key_secret_env*."""
+def secret_problem(key_secret_env: str) -> str | None:
+    """Why the TSIG secret in the environment variable *key_secret_env* cannot be used (unset,
+    not base64, empty once decoded), or None. Never says anything of the value itself."""
     secret = os.environ.get(key_secret_env)
     if not secret:
-        raise DnsUpdateError(f"TSIG secret environment variable {key_secret_env} is not set")
+        return f"TSIG secret environment variable {key_secret_env} is not set"
     try:
         raw = base64.b64decode(secret.strip(), validate=True)
     except (binascii.Error, ValueError):
-        raise DnsUpdateError(
-            f"TSIG secret in {key_secret_env} is not valid base64"
-        ) from None
+        return f"TSIG secret in {key_secret_env} is not valid base64"
+    if not raw:
+        return f"TSIG secret in {key_secret_env} is empty"
+    return None
+
+
+def _keyring(key_name: str, key_secret_env: str) -> dict[dns.name.Name, bytes]:
+    """The TSIG keyring, with the secret read from the environment variable named *key_secret_env*."""
+    problem = secret_problem(key_secret_env)
+    if problem:
+        raise DnsUpdateError(problem)
+    raw = base64.b64decode(os.environ[key_secret_env].strip(), validate=True)
     return {dns.name.from_text(check_fqdn(key_name.rstrip(".") + ".", "TSIG key name")): raw}
 
 

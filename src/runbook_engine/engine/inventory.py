@@ -29,12 +29,14 @@ from runbook_engine.model.validation import describe as _describe
 from runbook_engine.model.yamlio import locate, read_yaml
 from runbook_engine.model.rules import ClusterName, DomainName, HostName, IPv4, NodeName, WindowsPath  # noqa: F401 - value types have one home
 from runbook_engine.engine.transports import transport_class
+from runbook_engine.engine.transports.environ import register_secret_names
 
 DNS_TRANSPORT = "rfc2136"
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a YAML value of another type is refused, never coerced ("10" or true for a number)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class TargetSpec(Strict):
@@ -246,6 +248,9 @@ def load_inventory(path: Path) -> Inventory:
         inv = Inventory.model_validate(raw)
     except ValidationError as exc:
         raise KbInvalid([KbError(name, locate(raw, tuple(e["loc"])), _describe(e)) for e in exc.errors()]) from None
+    # the names of the variables that hold this inventory's secrets: no node process inherits them
+    register_secret_names([getattr(t.options, k, None) for t in (*inv.nodes, *inv.dns)
+                           for k in ("password_env", "passphrase_env", "key_secret_env")])
     nodes = [n.model_copy(update={"options": _relative_to(n.options, path.parent)}) for n in inv.nodes]
     return inv.model_copy(update={"nodes": nodes})
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import Strict as PydanticStrict
 
 #: Every human text is written in these languages, in this order.
 LANGS: tuple[str, ...] = ("ja", "en")
@@ -51,6 +52,12 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "host-name": re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"),
     "domain-name": re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$"),
     "ipv4": re.compile(r"^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$"),
+    # a host to connect to: a host name, an FQDN or an IPv4 address (nothing a shell would read)
+    "net-host": re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"),
+    # a run id as the journal makes them (UTC time and 6 hex digits)
+    "run-id": re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$"),
+    # a login: user, DOMAIN\user or user@domain
+    "login": re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9.-]{0,14}\\)?[A-Za-z0-9][A-Za-z0-9._-]{0,63}(?:@[A-Za-z0-9.-]{1,253})?$"),
 }
 
 
@@ -91,6 +98,13 @@ def watch_id_problem(value: str) -> str | None:
     if value.upper().startswith(RESERVED_WATCH_PREFIX):
         return f"watch id {value!r} must not start with {RESERVED_WATCH_PREFIX} (reserved for CLUSTERPRO)"
     return None
+
+
+def _cmd_text(value: str) -> str:
+    problem = cmd_text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
 
 
 def _watch_id(value: str) -> str:
@@ -169,6 +183,8 @@ ServiceName = Annotated[str, _typed("service")]
 WatchId = Annotated[str, _typed("watch-id"), AfterValidator(_watch_id)]
 WindowsPath = Annotated[str, StringConstraints(pattern=_PATH_CHARS), AfterValidator(_windows_path)]
 ClusterName = Annotated[str, _typed("cluster-name")]
+#: a text that reaches a quoted cmd argument (a service's display name: ``sc create ... DisplayName= "..."``)
+CmdText = Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(lambda v: _cmd_text(v))]
 RegistryKey = Annotated[str, _typed("regkey")]
 ServerName = Annotated[str, _typed("server-name")]
 NodeName = Annotated[str, _typed("node-name")]
@@ -176,3 +192,7 @@ EnvName = Annotated[str, _typed("env-name")]
 HostName = Annotated[str, _typed("host-name")]
 DomainName = Annotated[str, _typed("domain-name")]
 IPv4 = Annotated[str, _typed("ipv4")]
+NetHost = Annotated[str, _typed("net-host", max_length=253)]
+Login = Annotated[str, _typed("login")]
+#: a TCP/UDP port: an integer, never a string, a boolean or a float that YAML would coerce
+Port = Annotated[int, PydanticStrict(), Field(ge=1, le=65535)]

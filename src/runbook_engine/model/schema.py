@@ -6,11 +6,12 @@ kebab-case and stable: notebooks, journals and the site refer to them.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from runbook_engine.model.rules import Id, RegistryKey, ServerName, ServiceName, WatchId, WindowsPath  # noqa: F401 - the value types live in rules
+from runbook_engine.model.rules import CmdText, Id, RegistryKey, ServerName, ServiceName, WatchId, WindowsPath  # noqa: F401 - the value types live in rules
 
 _JA = "\u3000-\u30ff\u3400-\u9fff\uff00-\uffef"
 _JA_GAP = re.compile(f"(?<=[{_JA}]) +(?=[{_JA}])")
@@ -18,7 +19,7 @@ _JA_PUNCT_GAP = re.compile("(?<=[、。「」『』（）]) +")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Text(Strict):
@@ -30,8 +31,9 @@ class Text(Strict):
     @field_validator("ja", "en")
     @classmethod
     def _not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("text must not be blank")
+        problem = text_problem(v)
+        if problem:
+            raise ValueError(problem)
         return v.strip("\n")
 
     @field_validator("ja")
@@ -46,8 +48,35 @@ class Text(Strict):
 
 
 def japanese_in(text: str) -> list[str]:
-    """Runs of Japanese characters in *text* (used by the translation checks)."""
-    return re.findall(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]+", text)
+    """Runs of Japanese characters in *text*, Japanese punctuation (、。「」 and the ideographic
+    space) and full-width forms included (used by the translation checks)."""
+    return re.findall(r"[\u3000-\u303f\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]+", text)
+
+
+#: raw HTML in a text (a tag the Markdown would pass through): `<word`, `</word`, `<!`
+_RAW_HTML = re.compile(r"<[/!]?[A-Za-z]")
+_CODE_SPAN = re.compile(r"`[^`]*`")
+
+
+def text_problem(v: str) -> str | None:
+    """Why *v* is not a text a reader can see and the site can show as written, or None: blank,
+    nothing visible (only spaces and invisible characters), an invisible format character
+    (zero-width, bidirectional override: U+200B, U+202E, ...) or raw HTML outside a code span
+    (`<server>` would become a tag and swallow what follows)."""
+    if not v.strip():
+        return "text must not be blank"
+    fmt = next((c for c in v if unicodedata.category(c) == "Cf"), None)
+    if fmt is not None:
+        return f"text has an invisible format character U+{ord(fmt):04X}"
+    if not any(unicodedata.category(c)[0] not in "ZC" for c in v):
+        return "text has no visible character"
+    ctrl = next((c for c in v if unicodedata.category(c) == "Cc" and c not in "\n\t"), None)
+    if ctrl is not None:
+        return f"text has a control character U+{ord(ctrl):04X}"
+    html = _RAW_HTML.search(_CODE_SPAN.sub("", v))
+    if html:
+        return f"text has raw HTML ({html.group(0)}...): put placeholders such as <server> in backticks"
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,7 +281,7 @@ class Resource(Strict):
 class Service(Strict):
     id: Id
     service: ServiceName
-    display_name: str
+    display_name: CmdText
     watch_id: WatchId
     feature: Id
     label: Text

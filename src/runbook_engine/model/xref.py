@@ -67,7 +67,9 @@ def check_guide(g: Guide, raws: dict[str, Any], fam: Family) -> list[KbError]:
         if v not in version_ids:
             errs.append(KbError(mname, locate(mraw, ("scope", "applies_to", i)), f"scope.applies_to: unknown version '{v}'"))
     for i, r in enumerate(g.meta.related):
-        if r not in guide_ids:
+        if r == g.id:
+            errs.append(KbError(mname, locate(mraw, ("related", i)), f"related: guide '{r}' refers to itself"))
+        elif r not in guide_ids:
             errs.append(KbError(mname, locate(mraw, ("related", i)), f"related: unknown guide '{r}'"))
     node_ids = {n.id for n in g.meta.topology.nodes}
     for i, fig in enumerate(g.meta.topology.figures):
@@ -90,6 +92,7 @@ def check_guide(g: Guide, raws: dict[str, Any], fam: Family) -> list[KbError]:
         if st.id in step_ids:
             errs.append(KbError(pname, locate(praw, loc + ("id",)), f"duplicate step id '{st.id}'"))
         step_ids.setdefault(st.id, loc)
+        errs += _dupes(st.substeps, lambda x: x.id, pname, praw, loc + ("substeps",), f"substep id of step '{st.id}'")
         if st.when is not None and st.when not in feature_ids:
             errs.append(KbError(pname, locate(praw, loc + ("when",)), f"step '{st.id}': unknown feature '{st.when}'"))
     phase_ids = [p.id for p in g.procedure.phases]

@@ -103,7 +103,7 @@ def read_yaml(path: Path, root: Path, *, confine: bool = True) -> Any:
     """Parse one YAML file; every problem becomes a KbInvalid with its line: a file that resolves
     outside the project (a symlink; unless *confine* is False), over :data:`MAX_FILE_BYTES`, not
     UTF-8, with control characters, nested too deep, with too many aliases, or bad YAML."""
-    name = rel(path, root)
+    name = rel(path, root) if confine else str(path)  # a user's file (inventory, answers): as given
     if confine:
         project = Path(root).resolve().parent
         if not Path(path).resolve().is_relative_to(project):

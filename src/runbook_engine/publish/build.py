@@ -112,3 +112,27 @@ def build_site(project: Project, out: Path, *, config_file: Path | None = None) 
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     return BuildReport(out, languages)
+
+
+def build_all(project: Project, out: Path) -> tuple[list[Path], BuildReport]:
+    """The notebooks (runbooks/) and the site, written together or not at all: the notebooks
+    are rendered in memory and written (each atomically) before the site build, which copies
+    them; if the site build fails, every notebook written is put back as it was before (or
+    removed if it did not exist), and the error propagates. Returns the notebooks written."""
+    from runbook_engine.artifacts.files import write_atomic
+    from runbook_engine.artifacts.notebooks import render_all
+
+    changed = {p: d for p, d in render_all(project).items() if not p.exists() or p.read_bytes() != d}
+    before = {p: (p.read_bytes() if p.exists() else None) for p in changed}
+    try:
+        for path, data in changed.items():
+            write_atomic(path, data)
+        report = build_site(project, out)
+    except BaseException:
+        for path, data in before.items():
+            if data is None:
+                path.unlink(missing_ok=True)
+            else:
+                write_atomic(path, data)
+        raise
+    return list(changed), report

@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from runbook_engine.engine.transports.environ import node_environ
+
 
 class NamedError(RuntimeError):
     pass
@@ -127,8 +129,9 @@ def start_named(workdir: Path, zones: tuple[str, ...], key_name: str, *, host: s
     finally:
         os.umask(old)
     log = (workdir / "named.log").open("wb")
+    # the key is in its configuration file; its environment holds no secret of ours
     proc = subprocess.Popen([named, "-g", "-n", "1", "-c", str(conf)], stdin=subprocess.DEVNULL,
-                            stdout=log, stderr=log, start_new_session=True)
+                            stdout=log, stderr=log, start_new_session=True, env=node_environ())
     log.close()
     (workdir / "named.run").write_text(f"{proc.pid}\n")
     try:

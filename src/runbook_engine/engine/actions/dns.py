@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from runbook_engine.artifacts import dnscmd
 from runbook_engine.engine import dns as dnsops
 from runbook_engine.engine.actions import register_action
 from runbook_engine.engine.actions.base import Action, Change, Context, Desired
@@ -20,26 +21,17 @@ OWNER_ORDER = ("fip-host", "fip-reverse", "mail-domain", "node-reverse")
 
 
 def guide_records(guide, inventory) -> list[dnsops.Record]:
-    """The guide's records resolved against the inventory (validated, lower case)."""
+    """The guide's records resolved against the inventory (validated, lower case), by the same
+    resolver as the site's table and the dnscmd lines (artifacts.dnscmd.record_lines)."""
     fip = inventory.fip
     if fip is None:
         raise ValueError("the inventory has no 'fip' section: the DNS step needs the FIP address and host name")
-    domain = fip.domain + "."
-    host = f"{fip.hostname}.{domain}"
-    nodes = [n for n in inventory.nodes if n.hostname and n.ip]
-    out: list[tuple[int, dnsops.Record]] = []
-    for spec in guide.dns.records:
-        for rr in spec.rrsets:
-            if rr.owner == "node-reverse":
-                pairs = [(dnsops.reverse_name(n.ip), f"{n.hostname}.{domain}") for n in nodes]
-            else:
-                owner = {"fip-host": host, "mail-domain": domain, "fip-reverse": dnsops.reverse_name(fip.address)}[rr.owner]
-                pairs = [(owner, {"fip-address": fip.address, "fip-host": host}[rr.value])]
-            for owner, value in pairs:
-                if spec.rtype == "MX":
-                    value = f"{fip.mx_preference} {value}"
-                out.append((OWNER_ORDER.index(rr.owner), dnsops.Record(owner, spec.rtype, value)))
-    return [r for _, r in sorted(out, key=lambda x: x[0])]
+    values = dnscmd.DnsValues(
+        fip_address=fip.address, fip_host=fip.hostname, domain=fip.domain, mx_preference=fip.mx_preference,
+        nodes=tuple(dnscmd.Node(n.name, n.hostname, n.ip) for n in inventory.nodes if n.hostname and n.ip))
+    lines = dnscmd.record_lines(guide.dns.records, values)
+    ordered = sorted(lines, key=lambda line: OWNER_ORDER.index(line.kind))  # stable: guide order within a kind
+    return [dnsops.Record(line.owner, line.rtype, line.data) for line in ordered]
 
 
 @register_action

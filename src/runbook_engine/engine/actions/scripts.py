@@ -59,18 +59,26 @@ def script_paths(kb: KnowledgeBase, guide: Guide, inv: Inventory | None, node: N
     return {name: f"{folder}\\{file}" for name, file in conf.script_files.items()}
 
 
+def wanted(ctx: Context) -> dict[str, bytes]:
+    """The bytes the engine writes (and checks), by the guide's script name (START.BAT, STOP.BAT):
+    the same rendering as the site's downloads."""
+    return {name: s.data for name, s in render_scripts(ctx.kb, ctx.guide, ctx.lang, ctx.snippets).items()}
+
+
 def _desired(ctx: Context, where: str, tag: str) -> list[Desired]:
     paths = script_paths(ctx.kb, ctx.guide, ctx.inventory, ctx.node, where)
-    scripts = render_scripts(ctx.kb, ctx.guide, ctx.lang, ctx.snippets)
-    return [Desired(ctx.target.name, paths[name], _digest(s.data),
-                    {"content_b64": base64.b64encode(s.data).decode(), "tag": f"{ctx.target.name}-{tag}{i}"})
-            for i, (name, s) in enumerate(scripts.items())]
+    return [Desired(ctx.target.name, paths[name], _digest(data),
+                    {"content_b64": base64.b64encode(data).decode(), "tag": f"{ctx.target.name}-{tag}{i}"})
+            for i, (name, data) in enumerate(wanted(ctx).items())]
 
 
 @register_action
 class ScriptFiles(Action):
     name = "script-files"
     scope = "configuration"
+
+    def wanted(self, ctx: Context) -> dict[str, bytes]:
+        return wanted(ctx)
 
     def desired(self, ctx: Context) -> list[Desired]:
         return _desired(ctx, "configuration", "c")

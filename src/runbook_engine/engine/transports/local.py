@@ -13,6 +13,7 @@ from pathlib import Path
 
 from runbook_engine.engine.transports import register_transport
 from runbook_engine.engine.transports.base import Options, Transport, TransportError
+from runbook_engine.engine.transports.environ import node_environ
 
 DEFAULT_CODEPAGE = "cp932"
 
@@ -77,7 +78,8 @@ class LocalTransport(Transport):
                 argv,
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
-                env=env if env is not None else self.env,
+                # never this process's environment as it is: no secret reaches a node's process
+                env=env if env is not None else (self.env if self.env is not None else node_environ()),
                 cwd=cwd,
                 timeout=self.timeout,
                 check=False,

@@ -18,9 +18,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import StringConstraints
 
-from runbook_engine.model.rules import EnvName, IPv4
+from runbook_engine.model.rules import EnvName, IPv4, Port
 from runbook_engine.engine import dns as dnsops
 from runbook_engine.engine.transports import register_transport
 from runbook_engine.engine.transports.base import BatchResult, CommandResult, Options, Transport, TransportError
@@ -30,7 +30,7 @@ UPDATES = ("add", "replace", "delete")
 
 class Rfc2136Options(Options):
     server: IPv4
-    port: int = Field(default=53, ge=1, le=65535)
+    port: Port = 53
     key_name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{0,62}$")]
     key_secret_env: EnvName
     algorithm: Literal["hmac-sha256", "hmac-sha512"] = "hmac-sha256"

@@ -68,9 +68,8 @@ from pathlib import Path
 from typing import Any, Coroutine, Literal, TypeVar
 
 import asyncssh
-from pydantic import Field
 
-from runbook_engine.model.rules import EnvName
+from runbook_engine.model.rules import EnvName, Login, NetHost, Port
 from runbook_engine.engine.transports import register_transport
 from runbook_engine.engine.transports.base import MARK_BEGIN, MARK_END, BatchResult, CommandResult, Options, Transport, TransportError, split_output
 
@@ -155,9 +154,9 @@ def oneline_command(commands: list[str]) -> str:
 
 
 class SshOptions(Options):
-    host: str
-    port: int = Field(default=22, ge=1, le=65535)
-    user: str
+    host: NetHost
+    port: Port = 22
+    user: Login
     key: Path | None = None  # private key file
     known_hosts: Path  # the node's host key must be listed here
     password_env: EnvName | None = None

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 
 from runbook_engine.engine.transports.base import TransportError
+from runbook_engine.engine.transports.environ import node_environ, wine_environ
 
 WINE = "wine"
 WINESERVER = "wineserver"
@@ -60,12 +61,15 @@ def node_env(prefix: Path, *, lang: str = DEFAULT_LANG,
              base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The complete environment for running Windows programs in the node at *prefix*.
 
-    *base* defaults to this process's environment. Locale variables that would override
-    ``LANG`` are dropped, and ``DISPLAY``/``WAYLAND_DISPLAY`` too (no window ever opens).
-    ``LOCPATH`` points at the prefix's compiled locale when :func:`ensure_locale` made one.
+    *base* defaults to this process's environment, of which only what Wine needs is kept
+    (:func:`environ.wine_environ`: never a secret, which every Windows program of the node and
+    the long-lived wineserver and services would otherwise see as ``%NAME%``). Locale variables
+    that would override ``LANG`` are dropped, and ``DISPLAY``/``WAYLAND_DISPLAY`` too (no window
+    ever opens). ``LOCPATH`` points at the prefix's compiled locale when :func:`ensure_locale`
+    made one.
     """
     prefix = Path(prefix).resolve()
-    env = dict(os.environ if base is None else base)
+    env = wine_environ() if base is None else node_environ(base)
     for name in (*_LOCALE_VARS, "DISPLAY", "WAYLAND_DISPLAY", "LOCPATH"):
         env.pop(name, None)
     env.update(

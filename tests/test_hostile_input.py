@@ -1,0 +1,316 @@
+"""A corpus of hostile input, one case per line: kb/ files, inventories, command-line arguments,
+answers files and secrets. Each case must give exactly one line on stderr that names what is
+wrong (a ``file:line:`` for a file), exit code 2, no traceback, and leave the project and the
+state folder exactly as they were (nothing half-written, no run folder, no notebook).
+
+The cases run in process through ``runbook_engine.cli.main`` against a copy of kb/ and a state
+folder of their own; no node is ever reached (the inventories name Wine prefixes that do not
+exist, so a case that got past validation would fail differently and be reported)."""
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from runbook_engine import cli
+
+REPO = Path(__file__).resolve().parents[1]
+
+# --- kb/ files: (id, file under kb/, old text, new text, what the one line must say) -------------------
+
+FAM = "family/clusterpro-x.yaml"
+GUIDE = "guides/surfnavi/guide.yaml"
+PROC = "guides/surfnavi/procedure.yaml"
+SVC = "guides/surfnavi/services.yaml"
+SCR = "guides/surfnavi/scripts.yaml"
+PORT = "    port: 29001\n"
+PURPOSE = "purpose: {ja: 内部通信, en: Internal communication}"
+SMTP = "display_name: ExpressMail Smtp Service,"
+
+KB_CASES = [
+    # strict types: YAML never coerces
+    ("port-as-string", FAM, PORT, '    port: "29001"\n', "valid integer"),
+    ("port-as-bool", FAM, PORT, "    port: true\n", "valid integer"),
+    ("port-as-float", FAM, PORT, "    port: 29001.0\n", "valid integer"),
+    ("port-zero", FAM, PORT, "    port: 0\n", "greater than or equal to 1"),
+    ("port-too-big", FAM, PORT, "    port: 70000\n", "less than or equal to 65535"),
+    ("version-order-as-string", FAM, 'order: 10}', 'order: "10"}', "valid integer"),
+    ("node-priority-as-string", GUIDE, "priority: 1}", 'priority: "1"}', "valid integer"),
+    ("scripted-as-string", SVC, "    scripted: false\n", '    scripted: "no"\n', "valid boolean"),
+    # texts a reader can see, in the right language
+    ("zero-width-ja", FAM, PURPOSE, "purpose: {ja: \"\u200b\", en: Internal communication}", "U+200B"),
+    ("bidi-override-en", FAM, PURPOSE, "purpose: {ja: 内部通信, en: \"Internal \u202ecommunication\"}", "U+202E"),
+    ("blank-ja", FAM, PURPOSE, "purpose: {ja: '  ', en: Internal communication}", "blank"),
+    ("nbsp-only-en", FAM, PURPOSE, "purpose: {ja: 内部通信, en: \"\u00a0\u3000\"}", "blank"),
+    ("private-use-only-ja", FAM, PURPOSE, "purpose: {ja: \"\ue000\", en: Internal communication}", "no visible character"),
+    ("ja-punctuation-in-en", FAM, PURPOSE, "purpose: {ja: 内部通信, en: Internal communication。}", "Japanese text in the English field"),
+    ("full-width-in-en", FAM, PURPOSE, "purpose: {ja: 内部通信, en: Ｉnternal communication}", "Japanese text in the English field"),
+    ("kana-in-en", FAM, PURPOSE, "purpose: {ja: 内部通信, en: Internal つうしん}", "Japanese text in the English field"),
+    ("raw-html-en", FAM, PURPOSE, "purpose: {ja: 内部通信, en: Internal <script>alert(1)</script>}", "raw HTML"),
+    ("placeholder-as-tag", FAM, PURPOSE, "purpose: {ja: 内部通信, en: Talk to <server>}", "raw HTML"),
+    ("missing-en", FAM, PURPOSE, "purpose: {ja: 内部通信}", "en"),
+    ("control-char-in-text", FAM, PURPOSE, "purpose: {ja: 内部通信, en: \"Internal\\x07\"}", "control"),
+    # values that reach a command line or a path
+    ("display-name-ampersand", SVC, SMTP, "display_name: ExpressMail & calc,", "unsafe in a quoted cmd argument"),
+    ("display-name-percent", SVC, SMTP, "display_name: ExpressMail %PATH%,", "unsafe in a quoted cmd argument"),
+    ("service-name-metachar", SVC, "service: ExpressMail Smtp Service,", "service: Smtp|calc,", "String should match pattern"),
+    ("watch-id-reserved", SVC, "watch_id: EMSMTP,", "watch_id: NEC_SMTP,", "NEC_"),
+    ("install-dir-dotdot", FAM, r"install_dir: 'C:\Program Files\CLUSTERPRO'", r"install_dir: 'C:\Program Files\..\Windows'", "'.' and '..'"),
+    ("install-dir-trailing-dot", FAM, r"install_dir: 'C:\Program Files\CLUSTERPRO'", r"install_dir: 'C:\Program Files\CLUSTERPRO.'", "ends in a dot"),
+    ("install-dir-metachar", FAM, r"install_dir: 'C:\Program Files\CLUSTERPRO'", r"install_dir: 'C:\x&calc'", "String should match pattern"),
+    ("script-folder-without-resource", FAM, r"script_folder: 'scripts\{group}\{resource}'", r"script_folder: 'scripts\{group}'", "{resource}"),
+    ("message-percent", SCR, "text: {ja: 最高プライオリティサーバで起動しています, en: Starting on the highest-priority server}",
+     "text: {ja: 最高プライオリティサーバで起動しています, en: Starting on %COMPUTERNAME%}", "unsafe"),
+    # references
+    ("related-to-itself", GUIDE, "related: [iis, expressmail]", "related: [iis, surfnavi]", "refers to itself"),
+    ("related-unknown", GUIDE, "related: [iis, expressmail]", "related: [iis, nosuch]", "unknown guide 'nosuch'"),
+    ("delivery-unknown-version", FAM, "versions: [x4.3]\n", "versions: [x4.4]\n", "unknown version 'x4.4'"),
+    ("duplicate-substep-id", PROC, "          - id: em-data-dir\n", "          - id: em-install-dir\n", "duplicate"),
+    ("unknown-action", PROC, "action: services-manual", "action: format-disk", "format-disk"),
+    ("check-mode-on-writing-action", PROC, "        mode: automated\n        action: services-manual",
+     "        mode: check\n        action: services-manual", "check"),
+    ("unknown-scope", PROC, "scope: dns-servers", "scope: everywhere", "scope"),
+    # YAML itself
+    ("unknown-field", GUIDE, "related: [iis, expressmail]", "related: [iis, expressmail]\ncolour: blue", "colour"),
+    ("malformed-yaml", GUIDE, "related: [iis, expressmail]", "related: [iis, expressmail", "YAML"),
+    ("tab-indent", GUIDE, "related: [iis, expressmail]", "related:\n\t- iis", "YAML"),
+]
+
+
+def _state_listing(state: Path) -> list[str]:
+    return sorted(str(p.relative_to(state)) for p in state.rglob("*")) if state.exists() else []
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch) -> Path:
+    root = tmp_path / "proj"
+    shutil.copytree(REPO / "kb", root / "kb")
+    (root / "snippets").symlink_to(REPO / "snippets", target_is_directory=True)
+    (root / "runbooks").symlink_to(REPO / "runbooks", target_is_directory=True)
+    state = tmp_path / "state"
+    state.mkdir()
+    monkeypatch.setenv("RUNBOOK_STATE", str(state))
+    return root
+
+
+def _one_clear_line(capsys, rc: int, expect: str) -> str:
+    out = capsys.readouterr()
+    lines = [l for l in out.err.splitlines() if l.strip()]
+    assert rc == 2, (rc, out.err, out.out)
+    assert "Traceback" not in out.err and "Traceback" not in out.out
+    assert len(lines) == 1, out.err
+    assert expect in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize("case", KB_CASES, ids=[c[0] for c in KB_CASES])
+def test_hostile_kb_file_is_one_located_line_and_exit_2(project, capsys, case):
+    _id, rel, old, new, expect = case
+    f = project / "kb" / rel
+    text = f.read_text(encoding="utf-8")
+    assert old in text, f"corpus anchor not in {rel}: {old!r}"
+    f.write_text(text.replace(old, new, 1), encoding="utf-8")
+    before = _tree(project / "kb")
+    line = _one_clear_line(capsys, cli.main(["--root", str(project), "check"]), expect)
+    assert line.startswith(f"kb/{rel}:") or line.startswith(f"{f}:") or f"{rel}:" in line.split(" ")[0], line
+    assert _tree(project / "kb") == before
+
+
+# --- inventories: (id, YAML text, the key whose line must be named, what the line must say) -----------
+
+NODE = "  - name: sv1\n    transport: wine\n    prefix: /nonexistent/rb-prefix\n"
+BASE = "cluster: c1\nguide: surfnavi\nnodes:\n" + NODE
+SSH = "  - name: sv2\n    transport: ssh\n    host: {host}\n    port: {port}\n    user: {user}\n    known_hosts: /nonexistent/kh\n"
+DNS = ("dns:\n  - name: d1\n    server: 127.0.0.1\n    port: {port}\n    key_name: rb-test\n    key_secret_env: {env}\n"
+       "    forward_zone: example.test.\n    reverse_zone: 2.0.192.in-addr.arpa.\n")
+FIP = "fip: {address: 192.0.2.10, hostname: surfnavi, domain: example.test, mx_preference: %s}\n"
+
+
+def _ssh(host="h1", port="22", user="admin"):
+    return BASE + SSH.format(host=host, port=port, user=user)
+
+
+INVENTORY_CASES = [
+    ("ssh-host-semicolon", _ssh(host="'127.0.0.1;touch x'"), 9, "String should match pattern"),
+    ("ssh-host-space", _ssh(host="'h1 -oProxyCommand=x'"), 9, "String should match pattern"),
+    ("ssh-user-ampersand", _ssh(user="'admin&calc'"), 11, "String should match pattern"),
+    ("ssh-user-quote", _ssh(user="'ad\"min'"), 11, "String should match pattern"),
+    ("ssh-port-string", _ssh(port='"22"'), 10, "valid integer"),
+    ("ssh-port-bool", _ssh(port="true"), 10, "valid integer"),
+    ("ssh-port-zero", _ssh(port="0"), 10, "greater than or equal to 1"),
+    ("password-env-lowercase", BASE + "  - name: sv2\n    transport: ssh\n    host: h1\n    user: a\n    known_hosts: /kh\n    password_env: my_pw\n", 12, "String should match pattern"),
+    ("clusterpro-dir-dotdot", BASE + "    clusterpro_dir: 'C:\\x\\..\\Windows'\n", 7, "'.' and '..'"),
+    ("clusterpro-dir-metachar", BASE + "    clusterpro_dir: 'C:\\x & calc'\n", 7, "String should match pattern"),
+    ("configuration-folder-dotdot", BASE + "configuration:\n  folder: 'C:\\conf\\..\\..\\Windows'\n", 8, "'.' and '..'"),
+    ("configuration-node-unknown", BASE + "configuration:\n  node: sv9\n", 8, "unknown node 'sv9'"),
+    ("configuration-resource-space", BASE + "configuration:\n  resources: {script: 'script 1'}\n", 8, "String should match pattern"),
+    ("group-metachar", BASE + "cluster_state: {phase: install, group: 'failover1&calc'}\n", 7, "String should match pattern"),
+    ("active-unknown", BASE + "cluster_state: {phase: operation, group: failover1, active: sv9}\n", 7, "unknown node 'sv9'"),
+    ("operation-without-active", BASE + "cluster_state: {phase: operation, group: failover1}\n", 7, "needs 'active'"),
+    ("phase-unknown", BASE + "cluster_state: {phase: maintenance}\n", 7, "install"),
+    ("fip-address-bad", BASE + "fip: {address: 192.0.2.300, hostname: surfnavi, domain: example.test}\n", 7, "String should match pattern"),
+    ("mx-preference-string", BASE + FIP % '"10"', 7, "valid integer"),
+    ("dns-port-string", BASE + DNS.format(port='"53"', env="RB_TSIG"), 10, "valid integer"),
+    ("dns-secret-env-lowercase", BASE + DNS.format(port="53", env="rb_tsig"), 12, "String should match pattern"),
+    ("node-name-uppercase", "cluster: c1\nguide: surfnavi\nnodes:\n  - name: SV1\n    transport: wine\n    prefix: /x\n", 4, "String should match pattern"),
+    ("duplicate-node", BASE + NODE, 1, "duplicate node name 'sv1'"),
+    ("unknown-transport", BASE + "  - name: sv2\n    transport: telnet\n", 7, "telnet"),
+    ("inventory-is-a-list", "- a\n- b\n", 1, ""),
+    ("no-nodes", "cluster: c1\nguide: surfnavi\nnodes: []\n", 3, "at least 1"),
+]
+
+
+@pytest.mark.parametrize("case", INVENTORY_CASES, ids=[c[0] for c in INVENTORY_CASES])
+def test_hostile_inventory_is_one_located_line_and_exit_2(project, tmp_path, capsys, case):
+    _id, text, line_no, expect = case
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(text, encoding="utf-8")
+    state = Path(os.environ["RUNBOOK_STATE"])
+    before = _state_listing(state)
+    line = _one_clear_line(capsys, cli.main(["--root", str(project), "plan", "--inventory", str(inv)]), expect)
+    assert line.startswith(f"{inv}:{line_no}: "), line
+    assert _state_listing(state) == before
+
+
+# --- secrets: checked before anything runs, at the line of the variable's name, value never shown ---
+
+@pytest.mark.parametrize("value,expect", [(None, "is not set"), ("not base64 !", "not valid base64"), ("", "is not set")],
+                         ids=["unset", "not-base64", "empty"])
+def test_a_bad_tsig_secret_is_one_located_line_before_anything_runs(project, tmp_path, capsys, monkeypatch, value, expect):
+    env = "RB_HOSTILE_TSIG"
+    if value is None:
+        monkeypatch.delenv(env, raising=False)
+    else:
+        monkeypatch.setenv(env, value)
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(BASE + FIP % "10" + DNS.format(port="53", env=env), encoding="utf-8")
+    state = Path(os.environ["RUNBOOK_STATE"])
+    before = _state_listing(state)
+    line = _one_clear_line(capsys, cli.main(["--root", str(project), "apply", "--yes", "--inventory", str(inv),
+                                             "--step", "dns-records"]), expect)
+    assert line.startswith(f"{inv}:13: dns.0.key_secret_env: "), line
+    if value:
+        assert value not in line
+    assert _state_listing(state) == before
+
+
+def test_a_good_tsig_secret_passes_the_check(project, tmp_path, monkeypatch):
+    """The check is not a wall: a base64 secret gets past it (to the unreachable server)."""
+    from runbook_engine.cli.engine import secret_errors
+    from runbook_engine.engine.inventory import load_inventory
+    from runbook_engine.model.project import Project
+
+    monkeypatch.setenv("RB_HOSTILE_TSIG", base64.b64encode(b"k" * 32).decode())
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(BASE + FIP % "10" + DNS.format(port="53", env="RB_HOSTILE_TSIG"), encoding="utf-8")
+    assert secret_errors(Project(project), str(inv), load_inventory(inv)) == []
+
+
+# --- command-line arguments: validated before anything is read or written ---------------------------
+
+CLI_CASES = [
+    ("run-guide-traversal", ["run", "../../../../etc/passwd", "--node", "sv1"], "GUIDE"),
+    ("run-node-ampersand", ["run", "surfnavi", "--node", "sv1&calc"], "--node"),
+    ("run-node-traversal", ["run", "surfnavi", "--node", "x/../../evil"], "--node"),
+    ("run-node-unknown", ["run", "surfnavi", "--node", "sv9"], "not a node of"),
+    ("run-guide-unknown", ["run", "nosuch", "--node", "sv1"], "unknown guide 'nosuch'"),
+    ("run-confirm-metachar", ["run", "surfnavi", "--node", "sv1", "--confirm", "x;y"], "--confirm"),
+    ("run-confirm-unknown", ["run", "surfnavi", "--node", "sv1", "--confirm", "nope"], "no such step"),
+    ("run-answers-missing", ["run", "surfnavi", "--node", "sv1", "--answers", "/nonexistent/answers.yaml"], "no such file"),
+    ("plan-guide-traversal", ["plan", "../x"], "GUIDE"),
+    ("plan-node-unknown", ["plan", "--node", "ghost"], "ghost"),
+    ("plan-node-slash", ["plan", "--node", "a/b"], "--node"),
+    ("plan-step-traversal", ["plan", "--step", "../../x"], "--step"),
+    ("plan-step-unknown", ["plan", "--step", "nope"], "unknown step 'nope'"),
+    ("rollback-run-id-traversal", ["rollback", "../../etc"], "RUN_ID"),
+    ("rollback-run-id-unknown", ["rollback", "20990101-000000-abcdef"], "no journal"),
+    ("new-guide-bad-id", ["new", "Bad_Id"], "Bad_Id"),
+    ("sandbox-active-metachar", ["sandbox", "create", "--phase", "operation", "--active", "sv1&x"], "--active"),
+    ("sandbox-guide-traversal", ["sandbox", "create", "--guide", "../x"], "GUIDE"),
+]
+
+
+@pytest.mark.parametrize("case", CLI_CASES, ids=[c[0] for c in CLI_CASES])
+def test_hostile_argument_is_one_line_and_exit_2_with_nothing_written(project, tmp_path, capsys, case):
+    _id, argv, expect = case
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(BASE, encoding="utf-8")
+    if argv[0] in ("run", "plan", "rollback"):
+        argv = argv + ["--inventory", str(inv)]
+    state = Path(os.environ["RUNBOOK_STATE"])
+    before_state, before_kb = _state_listing(state), _tree(project / "kb")
+    _one_clear_line(capsys, cli.main(["--root", str(project), *argv]), expect)
+    assert _state_listing(state) == before_state
+    assert _tree(project / "kb") == before_kb
+
+
+ANSWERS_CASES = [
+    ("answers-list", "- a\n- b\n", 1, "not a list"),
+    ("answers-scalar", "yes\n", 1, "not a single value"),
+    ("answers-unknown-step", "failover-group: ok\nnope: x\n", 2, "nope: not a manual step"),
+    ("answers-automated-step", "services-manual: done\n", 1, "not a manual step"),
+    ("answers-note-not-text", "failover-group: [a, b]\n", 1, "must be text"),
+    ("answers-malformed", "failover-group: [a\n", 2, "YAML"),
+]
+
+
+@pytest.mark.parametrize("case", ANSWERS_CASES, ids=[c[0] for c in ANSWERS_CASES])
+def test_hostile_answers_file_is_one_located_line_and_no_run_is_written(project, tmp_path, capsys, case):
+    _id, text, line_no, expect = case
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(text, encoding="utf-8")
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(BASE, encoding="utf-8")
+    state = Path(os.environ["RUNBOOK_STATE"])
+    before = _state_listing(state)
+    line = _one_clear_line(capsys, cli.main(["--root", str(project), "run", "surfnavi", "--node", "sv1",
+                                             "--answers", str(answers), "--inventory", str(inv)]), expect)
+    assert line.startswith(f"{answers}:{line_no}"), line
+    assert _state_listing(state) == before
+
+
+def test_the_corpus_has_at_least_sixty_cases():
+    n = len(KB_CASES) + len(INVENTORY_CASES) + 3 + len(CLI_CASES) + len(ANSWERS_CASES)
+    assert n >= 60, n
+
+
+# --- atomic build: notebooks and site together or not at all -----------------------------------------
+
+def test_a_failed_site_build_leaves_the_notebooks_and_the_site_as_they_were(tmp_path, capsys, monkeypatch):
+    """A kb/ change that alters the notebooks, then a site build that fails (here: no Mermaid
+    script): exit 2, and runbooks/ and the previous site are byte for byte what they were."""
+    root = tmp_path / "proj"
+    for d in ("kb", "runbooks", "docs", "overrides"):
+        shutil.copytree(REPO / d, root / d)
+    for d in ("snippets", "src", "schema"):
+        (root / d).symlink_to(REPO / d, target_is_directory=True)
+    shutil.copy2(REPO / "mkdocs.yml", root / "mkdocs.yml")
+    monkeypatch.setenv("RUNBOOK_STATE", str(tmp_path / "state"))
+    proc = root / "kb" / PROC
+    proc.write_text(proc.read_text(encoding="utf-8").replace(
+        "title: {ja: 動作環境の確認, en: Check the operating environment}",
+        "title: {ja: 動作環境の確認 (改), en: Check the operating environment again}", 1), encoding="utf-8")
+    site = tmp_path / "site"
+    (site / "en").mkdir(parents=True)
+    (site / "index.html").write_text("previous site")
+    before_nb, before_site = _tree(root / "runbooks"), _tree(site)
+    monkeypatch.setenv("RUNBOOK_MERMAID_JS", str(tmp_path / "no-such-mermaid.min.js"))
+    _one_clear_line(capsys, cli.main(["--root", str(root), "build", "--out", str(site)]), "mermaid")
+    assert _tree(root / "runbooks") == before_nb
+    assert _tree(site) == before_site
+    # the same change with the site build working: both are written
+    from runbook_engine.model.project import Project
+    from runbook_engine.publish.site import mermaid_js
+
+    monkeypatch.delenv("RUNBOOK_MERMAID_JS")
+    monkeypatch.setenv("RUNBOOK_MERMAID_JS", str(mermaid_js(Project(REPO))))
+    assert cli.main(["--root", str(root), "build", "--out", str(site)]) == 0
+    assert _tree(root / "runbooks") != before_nb
+    assert "Check the operating environment again" in (site / "en" / "surfnavi" / "procedure" / "index.html").read_text(encoding="utf-8")
