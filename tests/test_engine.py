@@ -165,6 +165,22 @@ def test_rollback_restores_the_exact_before_state(tmp_path_factory):
         destroy(sb)
 
 
+def _orphans(prefix: Path) -> list[str]:
+    """Wine processes of *prefix* that run one of the engine's batch files (rb-*.cmd)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            env = (d / "environ").read_bytes()
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if f"WINEPREFIX={prefix}".encode() in env and "rb-" in cmd and ".cmd" in cmd:
+            out.append(f"{d.name}: {cmd[:100]}")
+    return out
+
+
 def _apply_process(sb) -> subprocess.Popen:
     env = {**os.environ, "RUNBOOK_STATE": str(sb.state)}
     return subprocess.Popen([sys.executable, "-m", "runbook_engine.cli", "--root", str(REPO), "apply", "--yes",
@@ -174,7 +190,8 @@ def _apply_process(sb) -> subprocess.Popen:
 
 
 @pytest.mark.parametrize("kill_after_records", [1, 2, 3, 5])
-def test_kill_9_during_apply_leaves_no_half_written_file_and_a_rerun_converges(tmp_path_factory, kill_after_records):
+def test_kill_9_during_apply_leaves_no_half_written_file_and_a_rerun_converges(tmp_path_factory, kill_after_records,
+                                                                             monkeypatch, capsys):
     from plugins.cluster import destroy, make_sandbox
     from runbook_engine.engine.transports.wineprefix import windows_to_unix
 
@@ -183,6 +200,7 @@ def test_kill_9_during_apply_leaves_no_half_written_file_and_a_rerun_converges(t
         kb = sb.project.knowledge
         guide = kb.guides["surfnavi"]
         want = render_scripts(kb, guide, "ja", sb.project.snippets)
+        before = snapshot(sb, "sv1")
         proc = _apply_process(sb)
         deadline = time.monotonic() + 120
         journal = None
@@ -203,11 +221,33 @@ def test_kill_9_during_apply_leaves_no_half_written_file_and_a_rerun_converges(t
         assert all(p.name.endswith(".rbtmp") for p in leftovers)
         rerun = runner(sb, nodes=["sv1"], steps=["script-files", "services-manual"]).run("apply")
         assert rerun.exit_code == 0, [(r.step, r.status, r.message) for r in rerun.results]
+        # the dead run's batch was ended before the re-run's first batch, and its files are gone
+        prefix = sb.inv().node("sv1").options.prefix
+        assert _orphans(prefix) == []
+        temp = [prefix / "drive_c" / "windows" / "temp", *(prefix / "drive_c" / "users").glob("*/Temp")]
+        assert [p.name for d in temp for p in d.glob("rb-*")] == []
         assert sum(r.changes for r in runner(sb, nodes=["sv1"], steps=CHANGING).run("plan").results
                    if r.step != "dns-records") == 0
         if journal is not None:
-            records = Journal.read(sb.state, journal.parent.name)  # a torn line is tolerated
+            killed = journal.parent.name
+            records = Journal.read(sb.state, killed)  # a torn line is tolerated
             assert records[0]["event"] == "run"
+            from runbook_engine.engine.runs import list_runs
+
+            runs = {r.run_id: r for r in list_runs(sb.state)}
+            assert runs[killed].status == "interrupted" and runs[rerun.run_id].status == "finished"
+            # the exact state before the killed run: it and the re-run rolled back, newest first
+            from runbook_engine import cli
+
+            monkeypatch.setenv("RUNBOOK_STATE", str(sb.state))
+            capsys.readouterr()
+            cli.main(["--root", str(REPO), "plan", "--inventory", str(sb.inventory), "--step", "preflight"])
+            told = f"note: run {killed} was interrupted" in capsys.readouterr().err
+            assert told == (runs[killed].intents > 0)  # the user is told, when it changed anything
+            rc = cli.main(["--root", str(REPO), "rollback", "--to-before", killed, "--inventory", str(sb.inventory)])
+            assert rc == 0
+            assert snapshot(sb, "sv1") == before
+            assert all(r.rolled_back for r in list_runs(sb.state) if r.intents)
     finally:
         destroy(sb)
 

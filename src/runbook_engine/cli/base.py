@@ -28,6 +28,7 @@ ARGUMENTS: dict[str, tuple[str, str]] = {
     "step": ("id", "--step"),
     "confirm": ("id", "--confirm"),
     "run_id": ("run-id", "RUN_ID"),
+    "to_before": ("run-id", "--to-before"),
     "active": ("node-name", "--active"),
 }
 

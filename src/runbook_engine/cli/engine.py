@@ -22,9 +22,12 @@ def load_inventory_for(project: Project, path: str | None):
     return load_inventory(Path(path))
 
 
-def print_report(report, stream=sys.stdout) -> None:
-    """A plain-text table per node: step, target, current -> desired, status."""
+def print_report(report, stream=None) -> None:
+    """A plain-text table per node: step, target, current -> desired, status (on *stream*, by
+    default the sys.stdout of the moment)."""
     from runbook_engine.engine.report import report_lines
+
+    stream = stream if stream is not None else sys.stdout
 
     for line in report_lines(report):
         print(line, file=stream)
@@ -79,9 +82,21 @@ def cmd_engine(args) -> int:
         return fail_input(exc.errors)
     except KeyError as exc:
         return fail_input([f"error: {exc.args[0]}"])
+    note_interrupted(project, inv.cluster)
     if args.command == "apply" and not args.yes:
         return confirm_and_apply(runner, args)
     return show(runner.run(args.command), args.json)
+
+
+def note_interrupted(project: Project, cluster: str) -> None:
+    """Say (on stderr) which earlier runs of the cluster were interrupted after changing something:
+    a re-run converges, but the exact state before them needs them rolled back too."""
+    from runbook_engine.engine.runs import interrupted
+
+    for r in interrupted(project.state, cluster):
+        print(f"note: run {r.run_id} was interrupted after {r.intents} journaled change(s) on "
+              f"{', '.join(r.nodes)}; `runbook rollback --to-before {r.run_id}` restores the state before it",
+              file=sys.stderr)
 
 
 def confirm_and_apply(runner, args) -> int:
@@ -112,16 +127,47 @@ def confirm_and_apply(runner, args) -> int:
 
 def cmd_rollback(args) -> int:
     from runbook_engine.engine.runner import rollback
+    from runbook_engine.engine.runs import runs_to_undo
 
     project = project_of(args)
+    if (args.run_id is None) == (args.to_before is None):
+        return fail_input(["error: give RUN_ID (roll back that run) or --to-before RUN_ID (that run and every later one)"])
     try:
         inv = load_inventory_for(project, args.inventory)
-        report = rollback(project, inv, args.run_id)
+        if args.run_id is not None:
+            return show(rollback(project, inv, args.run_id), args.json)
+        undo = runs_to_undo(project.state, args.to_before, inv.cluster)
     except KbInvalid as exc:
         return fail_input(exc.errors)
-    except FileNotFoundError as exc:
-        return fail_input([f"error: {exc}"])
-    return show(report, args.json)
+    except (FileNotFoundError, KeyError) as exc:
+        return fail_input([f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}"])
+    code = 0
+    for run in undo:  # newest first: each restores the state before it, down to --to-before's
+        print(f"== rollback {run.run_id} ({run.status}, {run.intents} change(s))")
+        code = max(code, show(rollback(project, inv, run.run_id), args.json))
+        if code:
+            break
+    if not undo:
+        print(f"nothing to roll back: no run since {args.to_before} (included) changed anything that is not rolled back")
+    return code
+
+
+def cmd_runs(args) -> int:
+    from runbook_engine.engine.runs import list_runs
+
+    project = project_of(args)
+    runs = list_runs(project.state)
+    if args.json:
+        print(json.dumps([r.as_dict() for r in runs], ensure_ascii=False, indent=2))
+        return 0
+    import time as _time
+
+    for r in runs:
+        when = _time.strftime("%Y-%m-%d %H:%M:%S", _time.gmtime(r.started))
+        state = r.status + (", rolled back" if r.rolled_back else "")
+        print(f"{r.run_id}  {when}Z  {r.mode:<8} {r.guide:<12} {state:<24} {r.intents} change(s)"
+              + (f" on {', '.join(r.nodes)}" if r.nodes else ""))
+    return 0
 
 
 def register(sub) -> None:
@@ -140,8 +186,14 @@ def register(sub) -> None:
                            help="apply without showing the plan and asking first (non-interactive use)")
         e.set_defaults(func=cmd_engine)
 
-    r = sub.add_parser("rollback", help="restore the before-state of a run")
-    r.add_argument("run_id", help="the run id printed by apply")
+    r = sub.add_parser("rollback", help="restore the before-state of a run (or of a run and every later one)")
+    r.add_argument("run_id", nargs="?", default=None, help="the run id printed by apply")
+    r.add_argument("--to-before", metavar="RUN_ID", default=None,
+                   help="roll back RUN_ID and every later run of the cluster, newest first: the state before RUN_ID")
     r.add_argument("--inventory", "-i", help="inventory YAML (default: the sandbox's)")
     r.add_argument("--json", action="store_true", help="print the report as JSON")
     r.set_defaults(func=cmd_rollback)
+
+    rs = sub.add_parser("runs", help="the runs of the state folder: finished, interrupted, rolled back")
+    rs.add_argument("--json", action="store_true", help="print them as JSON")
+    rs.set_defaults(func=cmd_runs)

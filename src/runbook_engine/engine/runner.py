@@ -15,6 +15,7 @@ the round trips a run makes to one node, and a replay serves exactly those (engi
 """
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from runbook_engine.engine.status import FAILED, RowStatus, Status
 from runbook_engine.engine.targets import Target, all_targets, scope
 from runbook_engine.engine.transports import open_transport
 from runbook_engine.engine.transports.base import Transport, TransportError
+from runbook_engine.engine.transports.orphans import ident
 
 MODES = ("plan", "apply", "verify")
 # what fails one step on one target (a value refused for a command line is a ValueError)
@@ -164,7 +166,8 @@ class Runner:
         report = RunReport(run_id=journal.run_id if journal else "-", mode=mode, guide=self.guide.id)
         if journal:
             journal.write("run", mode=mode, guide=self.guide.id, cluster=self.inventory.cluster,
-                          nodes=[n.name for n in self.nodes], steps=[s.id for s in self.steps])
+                          nodes=[n.name for n in self.nodes], steps=[s.id for s in self.steps],
+                          engine=ident(os.getpid()))  # a run without an end whose engine is gone was interrupted
         skipped, work = self.work()
         report.results.extend(self._emit(r) for r in skipped)
         refusal = self._cluster_check([t for t, _ in work.values() if t.node is not None], report)

@@ -22,7 +22,13 @@ from runbook_engine.engine.facts.services import ServicesConfig, ServiceState
 from runbook_engine.engine.status import RowStatus
 
 CLUSTER_STATE = "cluster"  # the desired state on the active node in operation: not the engine's
-_STOPPED = ("STOPPED", "STOP_PENDING", None)  # `sc stop` returns at once with STOP_PENDING
+_STOPPED = ("STOPPED", "STOP_PENDING", None)
+ALREADY_RUNNING, NOT_STARTED = 1056, 1062  # Win32 error codes sc.exe exits with
+
+
+def _tolerating(command: str, code: int) -> str:
+    """*command*, with exit code *code* (and only it) turned into 0 (``(call )`` resets it)."""
+    return f"{command} || if errorlevel {code} if not errorlevel {code + 1} (call )"  # `sc stop` returns at once with STOP_PENDING
 
 
 @register_action
@@ -79,8 +85,11 @@ class ServicesManual(Action):
                 cmds.append(f"sc config {q} start= {d.value['start']}")
                 undo.append(f"sc config {q} start= {st.start}")
             if role == "install" and st.state not in _STOPPED:
-                cmds.append(f"sc stop {q}")
-                undo.append(f"sc start {q}")
+                # a state change that finds the service already there succeeded: 1062 "not
+                # started" for stop, 1056 "already running" for start (an interrupted run's
+                # journaled intent whose batch never ran, a service that stopped on its own)
+                cmds.append(_tolerating(f"sc stop {q}", NOT_STARTED))
+                undo.append(_tolerating(f"sc start {q}", ALREADY_RUNNING))
             rows.append(Change(**base, current=current, commands=cmds, undo=list(reversed(undo)),
                                status=RowStatus.CHANGE if cmds else RowStatus.OK))
         return rows

@@ -6,6 +6,8 @@ cmd.exe-compatible interpreter works; :class:`~.wine.WineTransport` builds on th
 from __future__ import annotations
 
 import os
+import secrets
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from pathlib import Path
 from runbook_engine.engine.transports import register_transport
 from runbook_engine.engine.transports.base import Options, Transport, TransportError
 from runbook_engine.engine.transports.environ import node_environ
+from runbook_engine.engine.transports.orphans import LEASE_SUFFIX, reap, write_lease
 
 DEFAULT_CODEPAGE = "cp932"
 
@@ -38,6 +41,7 @@ class LocalTransport(Transport):
     temp_dir: Path | None = None
     timeout: float | None = 600.0
     last_rc: int | None = field(default=None, init=False)
+    reaped: list = field(default_factory=list, init=False)  # orphans of dead runs this transport ended
 
     kind = "local"
     Options = LocalOptions
@@ -59,39 +63,57 @@ class LocalTransport(Transport):
             ) from exc
         if self.temp_dir is not None:
             Path(self.temp_dir).mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix="rb-", suffix=".cmd", dir=self.temp_dir)
-        path = Path(name)
+        folder = Path(self.temp_dir) if self.temp_dir is not None else Path(tempfile.gettempdir())
+        path = folder / f"rb-{secrets.token_hex(5)}.cmd"
+        # the lease first (this process, no batch yet), then the file: every rb-*.cmd a dead run
+        # leaves has a lease that says whose it was
+        write_lease(path, None)
         try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-            stdout, stderr, rc = self._run_process([*self.argv_prefix, self.script_argument(path)])
+            # a dead run's batch still running here, or its files: end them before this one runs
+            self.reaped += reap(path.parent, self.node_temp_dirs())
+            stdout, stderr, rc = self._run_process([*self.argv_prefix, self.script_argument(path)], lease_for=path)
         finally:
             path.unlink(missing_ok=True)
+            path.with_suffix(LEASE_SUFFIX).unlink(missing_ok=True)
         self.last_rc = rc
         return stdout, stderr, rc
 
+    def node_temp_dirs(self) -> list[Path]:
+        """Where the batch's commands write their temporary files (``%TEMP%``)."""
+        return [Path(tempfile.gettempdir())]
+
     def _run_process(self, argv: list[str], cwd: Path | None = None,
-                     env: dict[str, str] | None = None) -> tuple[str, str, int]:
-        """Run *argv* with stdin closed; decode both outputs with the node's code page."""
+                     env: dict[str, str] | None = None, lease_for: Path | None = None) -> tuple[str, str, int]:
+        """Run *argv* with stdin closed, in a session of its own (with a lease beside *lease_for*
+        naming it and this process: see orphans.py); decode both outputs with the node's code page."""
         try:
-            proc = subprocess.run(
+            proc = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,
-                capture_output=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 # never this process's environment as it is: no secret reaches a node's process
                 env=env if env is not None else (self.env if self.env is not None else node_environ()),
                 cwd=cwd,
-                timeout=self.timeout,
-                check=False,
+                start_new_session=True,
             )
         except FileNotFoundError as exc:
             raise TransportError(f"{argv[0]} not found: {exc}") from exc
+        if lease_for is not None:
+            write_lease(lease_for, proc.pid)
+        try:
+            out, err = proc.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired as exc:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
             raise TransportError(
                 f"batch on {self.node} did not finish within {self.timeout} s"
             ) from exc
         return (
-            proc.stdout.decode(self.codepage, errors="replace"),
-            proc.stderr.decode(self.codepage, errors="replace"),
+            out.decode(self.codepage, errors="replace"),
+            err.decode(self.codepage, errors="replace"),
             proc.returncode,
         )

@@ -43,6 +43,11 @@ class WineTransport(LocalTransport):
     def _prefix(self) -> Path:
         return Path(self.prefix)  # set in __post_init__
 
+    def node_temp_dirs(self) -> list[Path]:
+        """``%TEMP%`` of the prefix's users (``C:\\users\\<user>\\Temp``) and the Windows temp folder."""
+        users = self._prefix / "drive_c" / "users"
+        return [*sorted(users.glob("*/Temp")), self._prefix / "drive_c" / "windows" / "temp"]
+
     def script_argument(self, path: Path) -> str:
         return f"{TEMP_DIR_WINDOWS}\\{path.name}"
 
