@@ -110,6 +110,16 @@ def _one_clear_line(capsys, rc: int, expect: str) -> str:
     return lines[0]
 
 
+def _refused(capsys, project: Path, argv: list[str], expect: str) -> str:
+    """Run the command; it must refuse in one clear line and leave the state folder and kb/ as
+    they were. The line."""
+    state = Path(os.environ["RUNBOOK_STATE"])
+    before = _state_listing(state), _tree(project / "kb")
+    line = _one_clear_line(capsys, cli.main(["--root", str(project), *argv]), expect)
+    assert (_state_listing(state), _tree(project / "kb")) == before
+    return line
+
+
 @pytest.mark.parametrize("case", KB_CASES, ids=[c[0] for c in KB_CASES])
 def test_hostile_kb_file_is_one_located_line_and_exit_2(project, capsys, case):
     _id, rel, old, new, expect = case
@@ -172,11 +182,8 @@ def test_hostile_inventory_is_one_located_line_and_exit_2(project, tmp_path, cap
     _id, text, line_no, expect = case
     inv = tmp_path / "inventory.yaml"
     inv.write_text(text, encoding="utf-8")
-    state = Path(os.environ["RUNBOOK_STATE"])
-    before = _state_listing(state)
-    line = _one_clear_line(capsys, cli.main(["--root", str(project), "plan", "--inventory", str(inv)]), expect)
+    line = _refused(capsys, project, ["plan", "--inventory", str(inv)], expect)
     assert line.startswith(f"{inv}:{line_no}: "), line
-    assert _state_listing(state) == before
 
 
 # --- secrets: checked before anything runs, at the line of the variable's name, value never shown ---
@@ -191,14 +198,10 @@ def test_a_bad_tsig_secret_is_one_located_line_before_anything_runs(project, tmp
         monkeypatch.setenv(env, value)
     inv = tmp_path / "inventory.yaml"
     inv.write_text(BASE + FIP % "10" + DNS.format(port="53", env=env), encoding="utf-8")
-    state = Path(os.environ["RUNBOOK_STATE"])
-    before = _state_listing(state)
-    line = _one_clear_line(capsys, cli.main(["--root", str(project), "apply", "--yes", "--inventory", str(inv),
-                                             "--step", "dns-records"]), expect)
+    line = _refused(capsys, project, ["apply", "--yes", "--inventory", str(inv), "--step", "dns-records"], expect)
     assert line.startswith(f"{inv}:13: dns.0.key_secret_env: "), line
     if value:
         assert value not in line
-    assert _state_listing(state) == before
 
 
 def test_a_good_tsig_secret_passes_the_check(project, tmp_path, monkeypatch):
@@ -247,11 +250,7 @@ def test_hostile_argument_is_one_line_and_exit_2_with_nothing_written(project, t
     inv.write_text(BASE, encoding="utf-8")
     if argv[0] in ("run", "plan", "rollback"):
         argv = argv + ["--inventory", str(inv)]
-    state = Path(os.environ["RUNBOOK_STATE"])
-    before_state, before_kb = _state_listing(state), _tree(project / "kb")
-    _one_clear_line(capsys, cli.main(["--root", str(project), *argv]), expect)
-    assert _state_listing(state) == before_state
-    assert _tree(project / "kb") == before_kb
+    _refused(capsys, project, argv, expect)
 
 
 ANSWERS_CASES = [
@@ -271,12 +270,9 @@ def test_hostile_answers_file_is_one_located_line_and_no_run_is_written(project,
     answers.write_text(text, encoding="utf-8")
     inv = tmp_path / "inventory.yaml"
     inv.write_text(BASE, encoding="utf-8")
-    state = Path(os.environ["RUNBOOK_STATE"])
-    before = _state_listing(state)
-    line = _one_clear_line(capsys, cli.main(["--root", str(project), "run", "surfnavi", "--node", "sv1",
-                                             "--answers", str(answers), "--inventory", str(inv)]), expect)
+    line = _refused(capsys, project, ["run", "surfnavi", "--node", "sv1", "--answers", str(answers),
+                                      "--inventory", str(inv)], expect)
     assert line.startswith(f"{answers}:{line_no}"), line
-    assert _state_listing(state) == before
 
 
 def test_the_corpus_has_at_least_sixty_cases():
