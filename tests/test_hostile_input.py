@@ -73,6 +73,7 @@ KB_CASES = [
     ("check-mode-on-writing-action", PROC, "        mode: automated\n        action: services-manual",
      "        mode: check\n        action: services-manual", "check"),
     ("unknown-scope", PROC, "scope: dns-servers", "scope: everywhere", "scope"),
+    ("missing-label", "site.yaml", "  dns-owner: {ja: 名前, en: Name}\n", "", "no label 'dns-owner'"),
     # YAML itself
     ("unknown-field", GUIDE, "related: [iis, expressmail]", "related: [iis, expressmail]\ncolour: blue", "colour"),
     ("malformed-yaml", GUIDE, "related: [iis, expressmail]", "related: [iis, expressmail", "YAML"),

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from runbook_engine.model.errors import KbError, KbInvalid
 from runbook_engine.model.rules import CmdText, Id, RegistryKey, ServerName, ServiceName, WatchId, WindowsPath  # noqa: F401 - the value types live in rules
 
 _JA = "\u3000-\u30ff\u3400-\u9fff\uff00-\uffef"
@@ -612,4 +613,8 @@ class KnowledgeBase(BaseModel):
         return [by_id[i] for i in guide.meta.ports]
 
     def label(self, label_id: str) -> Text:
-        return self.site.labels[label_id]
+        try:
+            return self.site.labels[label_id]
+        except KeyError:
+            raise KbInvalid([KbError("kb/site.yaml", 1, f"labels: no label '{label_id}' (the site, the "
+                                     "notebooks or the scripts ask for it)")]) from None

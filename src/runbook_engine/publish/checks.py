@@ -2,6 +2,7 @@
 need, and a lint of every guide's generated scripts in every language."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from runbook_engine.batch.simulator import simulate
@@ -43,8 +44,41 @@ def _missing_message(project: Project, guide, exc: KeyError) -> KbError:
                    "the script templates (snippets/scripts/) broadcast it")
 
 
+#: a label the code, the page templates or the snippets ask for by its id, as L(<quoted id>) or label(<quoted id>)
+_LABEL_USE = re.compile(r"(?:\bL|\blabel)\(\s*[\"']([a-z0-9]+(?:-[a-z0-9]+)*)[\"']")
+
+
+def used_labels(project: Project) -> dict[str, str]:
+    """Every label id asked for by name in the package, docs/ and snippets/: id -> where (file:line)."""
+    import runbook_engine
+
+    roots = [Path(runbook_engine.__file__).parent, project.root / "docs", project.snippets]
+    out: dict[str, str] = {}
+    for root in roots:
+        for path in sorted(Path(root).rglob("*")):
+            if path.suffix not in (".py", ".md", ".j2", ".html") or not path.is_file():
+                continue
+            for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+                for label_id in _LABEL_USE.findall(line):
+                    out.setdefault(label_id, f"{path.name}:{n}")
+    return out
+
+
+def label_errors(project: Project, kb: KnowledgeBase) -> list[KbError]:
+    """A label the site, the notebooks or the scripts use that kb/site.yaml does not define: one
+    located error each (the build would otherwise stop on a KeyError)."""
+    missing = {k: v for k, v in used_labels(project).items() if k not in kb.site.labels}
+    if not missing:
+        return []
+    path = project.kb / "site.yaml"
+    raw = read_yaml(path, project.kb)
+    line = locate(raw, ("labels",))
+    return [KbError(rel(path, project.kb), line, f"labels: no label '{k}' (used at {where})")
+            for k, where in sorted(missing.items())]
+
+
 def lint_guides(project: Project, kb: KnowledgeBase) -> list[KbError]:
-    errors: list[KbError] = site_conflicts(project, kb)
+    errors: list[KbError] = site_conflicts(project, kb) + label_errors(project, kb)
     for guide in kb.guides.values():
         # script messages are checked by the loader (model.rules), with the line of each text
         services = [ServiceUse(s.watch_id, s.service) for s in guide.scripted_services()]
