@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -449,3 +450,21 @@ def test_the_tsig_secret_reaches_no_node_process_and_no_process_the_run_leaves(t
         assert _environ_hits(secret) == []
     finally:
         destroy(sb)
+
+
+def test_a_script_path_that_is_a_folder_is_an_error_on_that_node_not_a_traceback(sandbox):
+    """A folder where the configuration's start.bat should be: the step fails on that node with
+    the reason, the other steps and nodes carry on, and the summary names the node."""
+    folder = sandbox.script_path("sv1", "START.BAT")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.unlink(missing_ok=True)
+    folder.mkdir(parents=True)
+    try:
+        report = runner(sandbox, steps=["script-files", "preflight"]).run("plan")
+        by = {(r.node, r.step): r for r in report.results}
+        bad = by[("sv1", "script-files")]
+        assert bad.status == "error" and "start.bat" in bad.message.lower(), bad.message
+        assert by[("sv2", "preflight")].status == "converged"
+        assert report.failed_nodes == ["sv1"] and report.exit_code == 1
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
