@@ -74,6 +74,7 @@ class StepResult:
     rows: list[Change] = field(default_factory=list)
     seconds: float = 0.0
     round_trips: int = 0
+    retries: int = 0  # of round_trips, those repeated because Wine answered 9009
     message: str = ""
 
     @property
@@ -84,7 +85,7 @@ class StepResult:
         return {
             "step": self.step, "action": self.action, "node": self.node, "status": str(self.status),
             "changes": self.changes, "seconds": round(self.seconds, 4), "round_trips": self.round_trips,
-            "message": self.message, "rows": [r.row() for r in self.rows],
+            "retries": self.retries, "message": self.message, "rows": [r.row() for r in self.rows],
         }
 
 
@@ -333,7 +334,7 @@ class Runner:
     def _step(self, transport, target: Target, step, mode: str, journal: Journal | None) -> StepResult:
         act = action(step.action)
         res = StepResult(step=step.id, action=act.name, node=target.name, status=Status.CONVERGED)
-        t0, rt0 = time.perf_counter(), transport.round_trips
+        t0, rt0, re0 = time.perf_counter(), transport.round_trips, getattr(transport, "retries", 0)
         try:
             self._plan_apply(act, transport, target, step, mode, journal, res)
         except TARGET_ERRORS as exc:  # a refused value, a fact that cannot be read, a DNS failure
@@ -341,6 +342,7 @@ class Runner:
         finally:
             res.seconds = time.perf_counter() - t0
             res.round_trips = transport.round_trips - rt0
+            res.retries = getattr(transport, "retries", 0) - re0
         return res
 
     def _plan_apply(self, act, transport, target: Target, step, mode: str, journal: Journal | None,

@@ -46,6 +46,7 @@ def gather(transport, facts: dict[str, Fact], extra_before: list[str] | None = N
         # (never the changes before it); the extra round trip shows in the step's count. A real
         # absence fails again.
         reads = transport.run(commands[len(extra_before or []):]).results
+        transport.retries += 1
     base = len(extra_before or [])
     out: dict[str, Any] = {"__changes__": changes}
     for key, (a, b) in spans.items():

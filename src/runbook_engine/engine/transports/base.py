@@ -109,6 +109,7 @@ class Transport:
 
     node: str
     round_trips: int = field(default=0, init=False)
+    retries: int = field(default=0, init=False)  # round trips repeated for Wine's sporadic 9009 (facts/base.py)
 
     kind = "base"
     Options = Options

@@ -88,32 +88,40 @@ class LocalTransport(Transport):
     def _run_process(self, argv: list[str], cwd: Path | None = None,
                      env: dict[str, str] | None = None, lease_for: Path | None = None) -> tuple[str, str, int]:
         """Run *argv* with stdin closed, in a session of its own (with a lease beside *lease_for*
-        naming it and this process: see orphans.py); decode both outputs with the node's code page."""
-        try:
-            proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                # never this process's environment as it is: no secret reaches a node's process
-                env=env if env is not None else (self.env if self.env is not None else node_environ()),
-                cwd=cwd,
-                start_new_session=True,
+        naming it and this process: see orphans.py); decode both outputs with the node's code page.
+
+        Output goes to temporary files, not pipes, and is read once the process has exited: a
+        program the batch starts may outlive it holding the batch's output handles (under Wine,
+        services.exe and the services it starts, when the batch is the one that starts them), and
+        a pipe would then never reach end of file."""
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            try:
+                proc = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    # never this process's environment as it is: no secret reaches a node's process
+                    env=env if env is not None else (self.env if self.env is not None else node_environ()),
+                    cwd=cwd,
+                    start_new_session=True,
+                )
+            except FileNotFoundError as exc:
+                raise TransportError(f"{argv[0]} not found: {exc}") from exc
+            if lease_for is not None:
+                write_lease(lease_for, proc.pid)
+            try:
+                proc.wait(timeout=self.timeout)
+            except subprocess.TimeoutExpired as exc:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                raise TransportError(
+                    f"batch on {self.node} did not finish within {self.timeout} s"
+                ) from exc
+            out.seek(0)
+            err.seek(0)
+            return (
+                out.read().decode(self.codepage, errors="replace"),
+                err.read().decode(self.codepage, errors="replace"),
+                proc.returncode,
             )
-        except FileNotFoundError as exc:
-            raise TransportError(f"{argv[0]} not found: {exc}") from exc
-        if lease_for is not None:
-            write_lease(lease_for, proc.pid)
-        try:
-            out, err = proc.communicate(timeout=self.timeout)
-        except subprocess.TimeoutExpired as exc:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            raise TransportError(
-                f"batch on {self.node} did not finish within {self.timeout} s"
-            ) from exc
-        return (
-            out.decode(self.codepage, errors="replace"),
-            err.decode(self.codepage, errors="replace"),
-            proc.returncode,
-        )
