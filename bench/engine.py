@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
 import yaml
 
@@ -135,7 +136,11 @@ def run(quick: bool) -> Table:
                 return t
             try:
                 ssh_inv = work / "inventory.yaml"
-                ssh_inv.write_text(yaml.safe_dump({"cluster": "bench", "guide": "surfnavi", "nodes": [{
+                sandbox_inv = yaml.safe_load(Path(inv_path).read_text())  # the group and the configuration folder
+                ssh_inv.write_text(yaml.safe_dump({
+                    "cluster": "bench", "guide": "surfnavi", "cluster_state": sandbox_inv["cluster_state"],
+                    "configuration": {k: v for k, v in sandbox_inv["configuration"].items() if k != "node"},
+                    "nodes": [{
                     "name": "sv1", "transport": "ssh", "host": netlab.SERVER_IP, "port": netlab.SSH_PORT,
                     "user": "root", "key": str(lab.client_key), "known_hosts": str(lab.known_hosts)}]}))
                 rtt: dict[int, float] = {}

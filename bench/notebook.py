@@ -29,6 +29,14 @@ def run(quick: bool) -> Table:
         project = Project(root)
         write_notebooks(project)  # fresh notebooks of the current kb/ (the work tree is not touched)
         inv_path = fresh_cluster(project, 1)
+        # the cluster configuration as the operator delivered it (the notebook checks the copies)
+        from runbook_engine.engine.inventory import load_inventory
+        from runbook_engine.engine.runner import Runner
+        from runbook_engine.sandbox.cluster import deliver_configuration
+
+        inv = load_inventory(inv_path)
+        Runner(project, inv, nodes=["sv1"], steps=["script-files"]).run("apply")
+        deliver_configuration(project.knowledge, inv)
         steps = node_steps(project)
         # plan mode stops at the first manual gate unless it is confirmed: confirm them all so the
         # run reaches every automated step (as an operator resuming after the manual work would)
