@@ -241,3 +241,24 @@ def test_site_topology_figures_show_the_public_lan_the_interconnect_and_the_shar
         assert [tuple(r) for r in legend[0].rows] == legend_rows(kb, guide, lang)
         names = " ".join(r[0] for r in legend[0].rows)
         assert all(n.name(lang) in names for n in topo.networks) and all(d.name(lang) in names for d in disks)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_site_delivery_table_is_the_familys_delivery_per_version(site_pages, project, lang):
+    """The step that delivers the cluster configuration shows, per version, the family's tool and
+    the exact commands (the inventory's values as placeholders); nothing else, nothing less."""
+    kb = project.knowledge
+    conf = kb.family.configuration
+    page = _page(site_pages, lang, "surfnavi/procedure/index.html")
+    header = kb.label("operator-commands")(lang)
+    tables = [t for t in page.tables if header in t.header]
+    assert len(tables) == 1, "one delivery table on the procedure page"
+    rows = tables[0].rows
+    names = {v.id: v.name for v in kb.family.versions}
+    ph = {k: f"<{kb.label(f'conf-{k}')(lang)}>" for k in ("folder", "group", "resource")}
+    assert len(rows) == len(conf.delivery)
+    for row, d in zip(rows, conf.delivery):
+        assert row[0] == ", ".join(names[v] for v in d.versions)
+        assert row[1] == d.tool(lang)
+        shown = [c for c in row[3].split("\n") if c.strip()] if row[3] != "-" else []
+        assert " ".join(shown).split() == " ".join(c.format(**ph) for c in d.commands).split(), d.id
