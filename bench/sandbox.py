@@ -47,12 +47,11 @@ def node_prefix(state: Path, name: str) -> Path:
 
 
 def node_steps(project) -> list[str]:
-    from runbook_engine.engine.actions import action
+    from runbook_engine.engine.actions import step_scope
     from runbook_engine.engine.runner import automated_steps
-    from runbook_engine.engine.targets import scope
 
     guide = next(iter(project.knowledge.guides.values()))
     # installed-scripts checks what the operator's delivery of the cluster configuration put on
     # each node (runbook sandbox deliver stands in for it): the bench times the engine, not that
-    return [s.id for s in automated_steps(guide) if scope(s.scope or action(s.action).scope).on_nodes
+    return [s.id for s in automated_steps(guide) if step_scope(s).on_nodes
             and s.action != "installed-scripts"]

@@ -81,11 +81,14 @@ def render_all(project: Project) -> dict[Path, bytes]:
             for g in kb.guides.values() for lang in LANGS}
 
 
+def changed_notebooks(project: Project) -> dict[Path, bytes]:
+    """The notebooks whose rendered bytes differ from runbooks/ (or that are not there yet)."""
+    return {p: d for p, d in render_all(project).items() if not p.exists() or p.read_bytes() != d}
+
+
 def write_notebooks(project: Project) -> list[Path]:
     """Write every notebook whose bytes changed (atomically); return the paths written."""
-    written = []
-    for path, data in render_all(project).items():
-        if not path.exists() or path.read_bytes() != data:
-            write_atomic(path, data)
-            written.append(path)
-    return written
+    changed = changed_notebooks(project)
+    for path, data in changed.items():
+        write_atomic(path, data)
+    return list(changed)

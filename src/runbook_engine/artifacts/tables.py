@@ -40,6 +40,11 @@ class GuideTables:
         names = {v.id: v.name for v in self.kb.family.versions}
         return ", ".join(names[i] for i in ids)
 
+    def sources_line(self, sources) -> str:
+        """The public sources of what a text says beyond the seed, on one line (a URL as code)."""
+        return (f"**{self.L('sources')}**: "
+                + "; ".join(code(x) if x.startswith("http") else html.escape(x, quote=False) for x in sources) + "\n")
+
     def feature_name(self, guide: Guide, feature_id: str) -> str:
         for f in guide.meta.features:
             if f.id == feature_id:
@@ -112,7 +117,7 @@ class GuideTables:
         out += "\n" + self.T(d.note) + "\n\n" + admonition("info", self.L("admonition-related"), self.T(d.reference))
         out += "\n" + self.dnscmd_block(guide)
         if d.sources:
-            out += "\n" + f"**{self.L('sources')}**: " + "; ".join(html.escape(x, quote=False) for x in d.sources) + "\n"
+            out += "\n" + self.sources_line(d.sources)
         return out
 
     def origin(self, guide: Guide) -> str:
@@ -198,7 +203,7 @@ class GuideTables:
         return (self.script_location(guide) + "\n"
                 + table([self.L("versions"), self.L("tool"), self.L("what-to-do"), self.L("operator-commands")], rows)
                 + "\n" + self.L("delivery-guide-versions") + "\n\n"
-                + f"**{self.L('sources')}**: " + "; ".join(html.escape(s, quote=False) for s in sources) + "\n")
+                + self.sources_line(sources))
 
 
 #: ``shows:`` name -> method of :class:`GuideTables` (the tables a notebook cell can carry too)

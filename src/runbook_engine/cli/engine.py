@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 from runbook_engine.cli.base import fail_input, project_of
@@ -47,23 +48,21 @@ def secret_errors(project: Project, path: str | None, inventory, steps=None) -> 
     """Every DNS server's TSIG secret checked before anything runs (set, base64), at the line of
     its ``key_secret_env`` in the inventory; only when a step of *steps* (default: any) targets
     the DNS servers. The value is never shown."""
-    from runbook_engine.engine.actions import action
+    from runbook_engine.engine.actions import step_scope
     from runbook_engine.engine.dns import secret_problem
     from runbook_engine.model.yamlio import locate, read_yaml
 
     if not inventory.dns:
         return []
-    if steps is not None and not any((s.scope or action(s.action).scope) == "dns-servers" for s in steps):
+    if steps is not None and not any(step_scope(s).name == "dns-servers" for s in steps):
+        return []
+    problems = [(i, p) for i, server in enumerate(inventory.dns) if (p := secret_problem(server.options.key_secret_env))]
+    if not problems:
         return []
     inv_path = Path(path) if path else project.sandbox_inventory
-    raw = read_yaml(inv_path, inv_path.parent, confine=False)
-    errs = []
-    for i, server in enumerate(inventory.dns):
-        problem = secret_problem(server.options.key_secret_env)
-        if problem:
-            errs.append(KbError(str(inv_path), locate(raw, ("dns", i, "key_secret_env")),
-                                f"dns.{i}.key_secret_env: {problem}"))
-    return errs
+    raw = read_yaml(inv_path, inv_path.parent, confine=False)  # for the lines, only when something is wrong
+    return [KbError(str(inv_path), locate(raw, ("dns", i, "key_secret_env")), f"dns.{i}.key_secret_env: {problem}")
+            for i, problem in problems]
 
 
 def cmd_engine(args) -> int:
@@ -144,9 +143,9 @@ def cmd_rollback(args) -> int:
     code = 0
     for run in undo:  # newest first: each restores the state before it, down to --to-before's
         print(f"== rollback {run.run_id} ({run.status}, {run.intents} change(s))")
-        code = max(code, show(rollback(project, inv, run.run_id), args.json))
+        code = show(rollback(project, inv, run.run_id), args.json)
         if code:
-            break
+            break  # an older run's undo assumes the newer ones were undone
     if not undo:
         print(f"nothing to roll back: no run since {args.to_before} (included) changed anything that is not rolled back")
     return code
@@ -160,10 +159,8 @@ def cmd_runs(args) -> int:
     if args.json:
         print(json.dumps([r.as_dict() for r in runs], ensure_ascii=False, indent=2))
         return 0
-    import time as _time
-
     for r in runs:
-        when = _time.strftime("%Y-%m-%d %H:%M:%S", _time.gmtime(r.started))
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.started))
         state = r.status + (", rolled back" if r.rolled_back else "")
         print(f"{r.run_id}  {when}Z  {r.mode:<8} {r.guide:<12} {state:<24} {r.intents} change(s)"
               + (f" on {', '.join(r.nodes)}" if r.nodes else ""))

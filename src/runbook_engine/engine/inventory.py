@@ -138,11 +138,10 @@ class Inventory(Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"duplicate node name '{dupes[0]}'")
-        problem = _active_problem(self.cluster_state.model_dump(), names)
-        if problem:
-            raise ValueError(f"cluster_state.{problem[0]}: {problem[1]}")
-        if self.configuration.node and self.configuration.node not in names:
-            raise ValueError(f"configuration.node: unknown node '{self.configuration.node}' (nodes: {', '.join(names)})")
+        for section, check in _SECTION_CHECKS.items():
+            problem = check(getattr(self, section).model_dump(), names)
+            if problem:
+                raise ValueError(f"{section}.{problem[0]}: {problem[1]}")
         return self
 
     @property
@@ -198,34 +197,36 @@ def _active_problem(state: Any, names: list[str]) -> tuple[str, str] | None:
     if state.get("phase") == "operation" and not state.get("group"):
         return ("phase", "the operation phase needs 'group': the failover group whose active node clpgrp reports")
     if active and active not in names:
-        return ("active", f"unknown node '{active}' (nodes: {', '.join(names)})")
+        return ("active", f"unknown node '{active}' (nodes: {', '.join(map(str, names))})")
     return None
 
 
-def _cluster_state_errors(raw: Any, name: str) -> list[KbError]:
-    """cluster_state.active checked against the node names, at its own line."""
-    if not isinstance(raw, dict) or not isinstance(raw.get("cluster_state"), dict):
+def _configuration_problem(conf: Any, names: list[str]) -> tuple[str, str] | None:
+    """(key, why) when configuration's node is not a node of the inventory."""
+    node = conf.get("node") if isinstance(conf, dict) else None
+    if isinstance(node, str) and node not in names:
+        return ("node", f"unknown node '{node}' (nodes: {', '.join(map(str, names))})")
+    return None
+
+
+#: the sections whose values name nodes, and the check of each (shared by the model's own
+#: validation and the located errors below)
+_SECTION_CHECKS = {"cluster_state": _active_problem, "configuration": _configuration_problem}
+
+
+def _section_errors(raw: Any, name: str) -> list[KbError]:
+    """Each section of :data:`_SECTION_CHECKS` checked against the node names, at its own line."""
+    if not isinstance(raw, dict):
         return []
     nodes = raw.get("nodes") if isinstance(raw.get("nodes"), list) else []
     names = [n.get("name") for n in nodes if isinstance(n, dict)]
-    problem = _active_problem(raw["cluster_state"], names)
-    if problem is None:
-        return []
-    key, why = problem
-    return [KbError(name, locate(raw, ("cluster_state", key)), f"cluster_state.{key}: {why}")]
-
-
-def _configuration_errors(raw: Any, name: str) -> list[KbError]:
-    """configuration.node checked against the node names, at its own line."""
-    if not isinstance(raw, dict) or not isinstance(raw.get("configuration"), dict):
-        return []
-    node = raw["configuration"].get("node")
-    nodes = raw.get("nodes") if isinstance(raw.get("nodes"), list) else []
-    names = [n.get("name") for n in nodes if isinstance(n, dict)]
-    if node is None or not isinstance(node, str) or node in names:
-        return []
-    return [KbError(name, locate(raw, ("configuration", "node")),
-                    f"configuration.node: unknown node '{node}' (nodes: {', '.join(map(str, names))})")]
+    errs = []
+    for section, check in _SECTION_CHECKS.items():
+        problem = check(raw.get(section), names)
+        if problem:
+            key, why = problem
+            errs.append(KbError(name, locate(raw, (section, key)), f"{section}.{key}: {why}"))
+    return errs
 
 
 def _relative_to(options: Any, folder: Path) -> Any:
@@ -241,7 +242,7 @@ def load_inventory(path: Path) -> Inventory:
     if not path.exists():
         raise KbInvalid([KbError(name, 1, "inventory file not found")])
     raw = read_yaml(path, path.parent, confine=False)  # an inventory is the user's file, anywhere
-    errs = _option_errors(raw, name) + _cluster_state_errors(raw, name) + _configuration_errors(raw, name)
+    errs = _option_errors(raw, name) + _section_errors(raw, name)
     if errs:
         raise KbInvalid(errs)
     try:

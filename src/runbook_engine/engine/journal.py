@@ -21,6 +21,11 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
+def rollback_run_id(run_id: str) -> str:
+    """The id of the journal a rollback of *run_id* writes (``runbook runs`` finds it there)."""
+    return f"{run_id}.rollback"
+
+
 class Journal:
     def __init__(self, state: Path, run_id: str | None = None):
         self.run_id = run_id or new_run_id()

@@ -24,14 +24,14 @@ from typing import Any, Callable
 
 from runbook_engine.model.project import Project
 from runbook_engine.model.schema import Guide, KnowledgeBase
-from runbook_engine.engine.actions import ACTIONS, Action, Change, Context, action
+from runbook_engine.engine.actions import ACTIONS, Action, Change, Context, action, step_scope
 from runbook_engine.engine.dns import DnsError
 from runbook_engine.engine.facts.base import COMMAND_NOT_FOUND, Fact, gather, read_batch
 from runbook_engine.engine.facts.cluster import ActiveNode
 from runbook_engine.engine.inventory import Inventory
-from runbook_engine.engine.journal import Journal, NodeBusy, intents, node_lock
+from runbook_engine.engine.journal import Journal, NodeBusy, intents, node_lock, rollback_run_id
 from runbook_engine.engine.status import FAILED, RowStatus, Status
-from runbook_engine.engine.targets import Target, all_targets, scope
+from runbook_engine.engine.targets import Target, all_targets
 from runbook_engine.engine.transports import open_transport
 from runbook_engine.engine.transports.base import Transport, TransportError
 from runbook_engine.engine.transports.orphans import ident
@@ -202,7 +202,7 @@ class Runner:
         skipped: list[StepResult] = []
         work: dict[str, tuple[Target, list]] = {}
         for step in self.steps:
-            sc = scope(step.scope or action(step.action).scope)
+            sc = step_scope(step)
             targets = sc.pick(self.inventory, self.nodes)
             if not targets:
                 skipped.append(StepResult(step=step.id, action=step.action, node=sc.none_name,
@@ -451,11 +451,6 @@ def rollback_intents(records: list[dict], nodes: list[str] | None = None) -> dic
         if nodes is None or rec["node"] in nodes:
             by_target.setdefault(rec["node"], []).append(rec)
     return by_target
-
-
-def rollback_run_id(run_id: str) -> str:
-    """The id of the journal a rollback of *run_id* writes."""
-    return f"{run_id}.rollback"
 
 
 def _undo(transport, recs: list[dict]) -> list:

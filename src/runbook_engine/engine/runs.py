@@ -11,15 +11,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from runbook_engine.engine.journal import Journal, intents
+from runbook_engine.engine.journal import Journal, intents, rollback_run_id
 from runbook_engine.engine.transports.orphans import alive
 
 
-def _alive(engine) -> bool:
+def _engine_alive(engine) -> bool:
     """The run's engine process is still running (journals before the pid was recorded: no)."""
     return bool(engine) and alive(engine)
-
-ROLLBACK_SUFFIX = ".rollback"
 
 
 @dataclass
@@ -47,22 +45,22 @@ def list_runs(state: Path) -> list[RunInfo]:
     if not runs_dir.is_dir():
         return []
     out = []
-    for d in sorted(p for p in runs_dir.iterdir() if p.is_dir() and not p.name.endswith(ROLLBACK_SUFFIX)):
+    for d in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
         if not (d / "journal.jsonl").exists():
             continue
         recs = Journal.read(state, d.name)
         head = next((r for r in recs if r.get("event") == "run"), None)
-        if head is None:
+        if head is None:  # a rollback's journal starts with a "rollback" record: it is not a run
             continue
         end = next((r for r in recs if r.get("event") == "end"), None)
         ins = list(intents(recs))
-        rb = runs_dir / (d.name + ROLLBACK_SUFFIX) / "journal.jsonl"
+        rb = runs_dir / rollback_run_id(d.name) / "journal.jsonl"
         out.append(RunInfo(
             run_id=d.name, mode=head.get("mode", "?"), guide=head.get("guide", "?"),
             cluster=head.get("cluster", "?"), started=head.get("t", 0.0),
             nodes=sorted({r["node"] for r in ins}), intents=len(ins),
             done=sum(1 for r in recs if r.get("event") == "done"),
-            status="finished" if end else ("running" if _alive(head.get("engine")) else "interrupted"),
+            status="finished" if end else ("running" if _engine_alive(head.get("engine")) else "interrupted"),
             exit_code=end.get("exit_code") if end else None, rolled_back=rb.exists()))
     return sorted(out, key=lambda r: (r.started, r.run_id))
 

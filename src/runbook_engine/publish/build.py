@@ -120,9 +120,9 @@ def build_all(project: Project, out: Path) -> tuple[list[Path], BuildReport]:
     them; if the site build fails, every notebook written is put back as it was before (or
     removed if it did not exist), and the error propagates. Returns the notebooks written."""
     from runbook_engine.artifacts.files import write_atomic
-    from runbook_engine.artifacts.notebooks import render_all
+    from runbook_engine.artifacts.notebooks import changed_notebooks
 
-    changed = {p: d for p, d in render_all(project).items() if not p.exists() or p.read_bytes() != d}
+    changed = changed_notebooks(project)
     before = {p: (p.read_bytes() if p.exists() else None) for p in changed}
     try:
         for path, data in changed.items():

@@ -6,7 +6,6 @@ below, in the language of the build. Tables, admonitions and diagrams are return
 """
 from __future__ import annotations
 
-import html
 import posixpath
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
@@ -188,7 +187,7 @@ class Site:
                 body += [f"**{self.L('inventory-commands')}**", "", "```bash",
                          *(c.format(**values) for c in e.commands), "```", ""]
             if e.sources:
-                body.append(f"**{self.L('sources')}**: " + "; ".join(html.escape(x, quote=False) for x in e.sources) + "\n")
+                body.append(self.tables().sources_line(e.sources))
             out.append("\n".join(body))
         return "\n".join(out)
 
@@ -313,8 +312,7 @@ class Site:
             out.append(self.note(n))
         if step.sources:
             # public sources of what the step says beyond the seed (the notebook prints them too)
-            out.append(f"**{self.L('sources')}**: " + "; ".join(code(s) if s.startswith("http") else html.escape(s, quote=False)
-                                                           for s in step.sources) + "\n")
+            out.append(self.tables().sources_line(step.sources))
         return "\n".join(out) + "\n"
 
     def shows(self, guide_id: str, what: str) -> str:
@@ -523,7 +521,7 @@ class Site:
             body = "\n\n".join(f"**{label}**: {' '.join(text.split())}" for label, text in fields)
             body += f"\n\n**{self.L('how-proved')}**:\n\n" + self.proofs(item) + "\n"
             if item.sources:
-                body += f"\n**{self.L('sources')}**: " + "; ".join(html.escape(x, quote=False) for x in item.sources) + "\n"
+                body += "\n" + self.tables().sources_line(item.sources)
             out.append(
                 f"## {self.L('erratum-heading', n=str(n), script=item.script)} {{ #{item.id} }}\n\n"
                 f'<div class="rb-erratum" data-erratum="{item.id}" markdown>\n\n{body}\n</div>\n'

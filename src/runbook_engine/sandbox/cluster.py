@@ -25,12 +25,14 @@ from runbook_engine.model.project import Project
 from runbook_engine.model.schema import Guide, KnowledgeBase
 from runbook_engine.artifacts.files import write_atomic
 from runbook_engine.sandbox.named import NamedError, start_named
+from runbook_engine.engine.actions.scripts import clusterpro_dir
 from runbook_engine.engine.cmdline import arg
+from runbook_engine.engine.transports.environ import SANDBOX_TSIG_ENV
 from runbook_engine.engine.transports.wine import WineTransport
 from runbook_engine.engine.transports.wineprefix import windows_to_unix
 from runbook_engine.sandbox.wine import NodeImage, SandboxError, create_sandbox, destroy_sandbox, install_clusterpro
 
-TSIG_ENV = "RUNBOOK_TSIG_SECRET"
+TSIG_ENV = SANDBOX_TSIG_ENV
 SANDBOX_FIP = {"address": "192.0.2.10", "domain": "example.test", "mx_preference": 10}  # host name: the guide id
 FORWARD_ZONE = "example.test."
 REVERSE_ZONE = "2.0.192.in-addr.arpa."
@@ -131,7 +133,7 @@ def deliver_configuration(kb: KnowledgeBase, inventory) -> list[Path]:
     for node in inventory.nodes:
         if node.transport != "wine":
             raise SandboxError(f"node {node.name} is not a sandbox (Wine) node")
-        dest = windows_to_unix(node.options.prefix, node.clusterpro_dir or conf.install_dir) / top
+        dest = windows_to_unix(node.options.prefix, clusterpro_dir(kb, node)) / top
         staging = dest.with_name(dest.name + ".rb-delivery")
         shutil.rmtree(staging, ignore_errors=True)
         shutil.copytree(src, staging)

@@ -18,6 +18,7 @@ from pathlib import Path
 from runbook_engine.model.errors import KbError
 from runbook_engine.model.yamlio import locate, read_yaml, rel
 from runbook_engine.engine.actions.base import Action, Change, Context, Desired
+from runbook_engine.engine.targets import Scope, scope
 
 ACTIONS: dict[str, Action] = {}
 
@@ -43,6 +44,11 @@ def action(name: str) -> Action:
     if name not in known:
         raise KeyError(f"unknown action '{name}' (known: {', '.join(sorted(known))})")
     return known[name]
+
+
+def step_scope(step) -> Scope:
+    """How a step picks its targets: its own ``scope:``, or its action's default."""
+    return scope(step.scope or action(step.action).scope)
 
 
 def unknown_actions(kb_root: Path, kb) -> list[KbError]:
@@ -74,4 +80,5 @@ def unknown_actions(kb_root: Path, kb) -> list[KbError]:
     return errors
 
 
-__all__ = ["Action", "Change", "Context", "Desired", "action", "actions", "register_action", "unknown_actions"]
+__all__ = ["Action", "Change", "Context", "Desired", "action", "actions", "register_action", "step_scope",
+           "unknown_actions"]

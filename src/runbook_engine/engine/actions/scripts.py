@@ -44,6 +44,11 @@ def script_resource_folder(kb: KnowledgeBase, guide: Guide, inv: Inventory | Non
     return kb.family.configuration.folder(inv.cluster_state.group, name)
 
 
+def clusterpro_dir(kb: KnowledgeBase, node: NodeSpec) -> str:
+    """CLUSTERPRO's installation folder on *node*: the inventory's, or the family's default."""
+    return node.clusterpro_dir or kb.family.configuration.install_dir
+
+
 def script_paths(kb: KnowledgeBase, guide: Guide, inv: Inventory | None, node: NodeSpec, where: str) -> dict[str, str]:
     """Each generated script's Windows path on *node*: in the configuration folder
     (``where="configuration"``) or where a delivery installs it (``"installed"``)."""
@@ -54,7 +59,7 @@ def script_paths(kb: KnowledgeBase, guide: Guide, inv: Inventory | None, node: N
             raise ValueError("the inventory names no configuration folder: set configuration.folder "
                              "(the folder with the cluster's clp.conf on the configuration node)")
     else:
-        root = node.clusterpro_dir or conf.install_dir
+        root = clusterpro_dir(kb, node)
     folder = f"{root.rstrip(chr(92))}\\{script_resource_folder(kb, guide, inv)}"
     return {name: f"{folder}\\{file}" for name, file in conf.script_files.items()}
 
@@ -72,6 +77,11 @@ def _desired(ctx: Context, where: str, tag: str) -> list[Desired]:
             for i, (name, data) in enumerate(wanted(ctx).items())]
 
 
+def _file_facts(self, ctx: Context, desired: list[Desired]):
+    """Both actions read the content of each script file, wherever it is."""
+    return {d.target: FileContent(d.target, tag=d.data["tag"]) for d in desired}
+
+
 @register_action
 class ScriptFiles(Action):
     name = "script-files"
@@ -83,8 +93,7 @@ class ScriptFiles(Action):
     def desired(self, ctx: Context) -> list[Desired]:
         return _desired(ctx, "configuration", "c")
 
-    def facts(self, ctx: Context, desired: list[Desired]):
-        return {d.target: FileContent(d.target, tag=d.data["tag"]) for d in desired}
+    facts = _file_facts
 
     def plan(self, desired: list[Desired], facts: dict[str, Any]) -> list[Change]:
         rows = []
@@ -112,8 +121,7 @@ class InstalledScripts(Action):
     def desired(self, ctx: Context) -> list[Desired]:
         return _desired(ctx, "installed", "i")
 
-    def facts(self, ctx: Context, desired: list[Desired]):
-        return {d.target: FileContent(d.target, tag=d.data["tag"]) for d in desired}
+    facts = _file_facts
 
     def plan(self, desired: list[Desired], facts: dict[str, Any]) -> list[Change]:
         rows = []

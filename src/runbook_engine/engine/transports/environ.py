@@ -17,8 +17,10 @@ from typing import Iterable, Mapping
 
 #: what a Wine process needs from this process's environment (Wine's own variables are set on top)
 WINE_ALLOWLIST = ("PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "TZ")
-#: variables that hold secrets whatever the inventory says (the sandbox's TSIG secret)
-ALWAYS_SECRET = frozenset({"RUNBOOK_TSIG_SECRET"})
+#: the variable the sandbox's inventory names for its TSIG secret (and the README tells users to set)
+SANDBOX_TSIG_ENV = "RUNBOOK_TSIG_SECRET"
+#: variables that hold secrets whatever the inventory says (before any inventory is loaded too)
+ALWAYS_SECRET = frozenset({SANDBOX_TSIG_ENV})
 _SECRET_NAMES: set[str] = set(ALWAYS_SECRET)
 
 

@@ -41,7 +41,6 @@ class LocalTransport(Transport):
     temp_dir: Path | None = None
     timeout: float | None = 600.0
     last_rc: int | None = field(default=None, init=False)
-    reaped: list = field(default_factory=list, init=False)  # orphans of dead runs this transport ended
 
     kind = "local"
     Options = LocalOptions
@@ -61,9 +60,8 @@ class LocalTransport(Transport):
             raise TransportError(
                 f"batch for {self.node} is not representable in {self.codepage}: {exc}"
             ) from exc
-        if self.temp_dir is not None:
-            Path(self.temp_dir).mkdir(parents=True, exist_ok=True)
         folder = Path(self.temp_dir) if self.temp_dir is not None else Path(tempfile.gettempdir())
+        folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"rb-{secrets.token_hex(5)}.cmd"
         # the lease first (this process, no batch yet), then the file: every rb-*.cmd a dead run
         # leaves has a lease that says whose it was
@@ -73,7 +71,7 @@ class LocalTransport(Transport):
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             # a dead run's batch still running here, or its files: end them before this one runs
-            self.reaped += reap(path.parent, self.node_temp_dirs())
+            reap(folder, self.node_temp_dirs)
             stdout, stderr, rc = self._run_process([*self.argv_prefix, self.script_argument(path)], lease_for=path)
         finally:
             path.unlink(missing_ok=True)

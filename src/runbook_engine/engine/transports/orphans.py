@@ -21,7 +21,7 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 #: how long a reaper waits for an orphan batch to finish before it ends it
 ORPHAN_WAIT = 60.0
@@ -42,8 +42,6 @@ def alive(ident: list | tuple) -> bool:
     pid, start = ident
     return start is not None and _start_time(pid) == start
 
-
-_alive = alive
 
 
 def ident(pid: int) -> tuple[int, int | None]:
@@ -69,8 +67,9 @@ def write_lease(cmd_file: Path, batch_pid: int | None) -> Path:
     return lease
 
 
-def reap(folder: Path, temp_dirs: Iterable[Path] = (), wait: float = ORPHAN_WAIT) -> list[Reaped]:
-    """End the work of dead runs whose leases are in *folder*; see the module's text."""
+def reap(folder: Path, temp_dirs: Callable[[], Iterable[Path]] = tuple, wait: float = ORPHAN_WAIT) -> list[Reaped]:
+    """End the work of dead runs whose leases are in *folder*; see the module's text. *temp_dirs*
+    is asked for the node's temp folders only when there is an orphan to clean up after."""
     out = []
     folder = Path(folder)
     if not folder.is_dir():
@@ -84,22 +83,22 @@ def reap(folder: Path, temp_dirs: Iterable[Path] = (), wait: float = ORPHAN_WAIT
             data = json.loads(lease.read_text())
         except (OSError, ValueError):
             continue  # being written (the .tmp is renamed into place whole) or already gone
-        if _alive(data["engine"]):
+        if alive(data["engine"]):
             continue
         t0, killed = time.monotonic(), False
         batch = data["batch"]
-        while _alive(batch) and time.monotonic() - t0 < wait:
+        while alive(batch) and time.monotonic() - t0 < wait:
             time.sleep(0.1)
-        if _alive(batch):
+        if alive(batch):
             try:
                 os.killpg(batch[0], signal.SIGKILL)  # its own session: the batch and its programs
             except ProcessLookupError:
                 pass
             killed = True
-            while _alive(batch):
+            while alive(batch):
                 time.sleep(0.05)
         removed = []
-        for p in [folder / data["cmd"], lease] + [q for d in temp_dirs for q in _leftovers(Path(d))]:
+        for p in [folder / data["cmd"], lease] + [q for d in temp_dirs() for q in _leftovers(Path(d))]:
             if p.exists():
                 p.unlink(missing_ok=True)
                 removed.append(p)
