@@ -13,7 +13,7 @@ from .sandbox import fresh_cluster, node_prefix, sandbox_state
 
 def cases(kb) -> list[dict[str, str]]:
     names, domains = [], []
-    for v in kb.family.script_variables:
+    for v in kb.family_of("surfnavi").script_variables:
         values: list[str | None] = [x.value if hasattr(x, "value") else x[0] for x in v.values]
         if v.name == "CLP_EVENT":
             values.append(None)  # run outside CLUSTERPRO

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # --- kb/ files: (id, file under kb/, old text, new text, what the one line must say) -------------------
 
-FAM = "family/clusterpro-x.yaml"
+FAM = "family/clusterpro-x-windows.yaml"
 GUIDE = "guides/surfnavi/guide.yaml"
 PROC = "guides/surfnavi/procedure.yaml"
 SVC = "guides/surfnavi/services.yaml"

@@ -45,9 +45,11 @@ def test_every_port_of_the_seed_is_one_record_used_by_the_guide(kb, seed):
 
 
 def test_udp_623_applies_from_x20_only_and_389_is_the_domain_join_port(kb):
-    by = {(p.protocol, p.port, p.direction): p for p in kb.family.ports}
+    fam, guide = kb.family_of("surfnavi"), kb.guides["surfnavi"]
+    by = {(p.protocol, p.port, p.direction): p for p in kb.ports_for(guide)}
     ipmi = by[("udp", 623, "in")]
-    assert ipmi.versions == ["x2.0", "x2.1"] and ipmi.condition is not None
+    assert kb.port_versions(guide, ipmi) == ["x2.0", "x2.1"] and ipmi.condition is not None
+    assert fam.port_versions(ipmi)[0] == "x2.0"
     join = by[("udp", 389, "out")]
     assert join.side == "remote" and "ドメイン参加" in join.purpose.ja
 
@@ -78,10 +80,10 @@ def test_icpfsrv_is_never_stopped_and_not_scripted(kb, seed):
 
 def test_versions_editions_os_steps_and_cautions_match_the_seed(kb, seed):
     guide = kb.guides["surfnavi"]
-    versions = {v.name for v in kb.family.versions}
+    versions = {v.name for v in kb.family_of(guide).versions}
     for v in re.findall(r"^CLUSTERPRO X (\d\.\d) for Windows", seed, re.M):
         assert f"X {v}" in versions
-    assert guide.meta.scope.min_cluster_version == "8.0" and "CLUSTERPRO 8.0以降" in seed
+    assert "CLUSTERPRO 8.0以降" in seed and "CLUSTERPRO 8.0" in guide.meta.scope.summary.ja
     assert guide.meta.environment.operating_systems == ["Windows 2000 Server", "Windows Server 2003"]
     assert guide.meta.environment.file_system == "NTFS" and guide.meta.environment.protocol == "TCP/IP"
     supported = [e.id for e in guide.meta.scope.editions if e.supported]
@@ -211,7 +213,7 @@ def _texts(node, path=()):
 
 
 def test_every_text_has_both_languages_and_english_has_no_japanese(kb):
-    allowed = set(kb.family.proper_nouns)
+    allowed = {n for f in kb.families.values() for n in f.proper_nouns}
     count = 0
     for f in sorted((REPO / "kb").rglob("*.yaml")):
         for path, t in _texts(yaml.safe_load(f.read_text(encoding="utf-8"))):
@@ -245,10 +247,10 @@ def test_schema_validates_the_yaml_files_as_editors_see_them():
 # (name, file, old, new, expected message fragment). The reported line must be the line of `new`.
 BAD_INPUT = [
     ("malformed-yaml", "guides/surfnavi/services.yaml", "feature: dns, manual_in", "feature: [dns, manual_in", "YAML syntax"),
-    ("wrong-type", "family/clusterpro-x.yaml", "port: 29002", "port: twenty-nine", "valid integer"),
+    ("wrong-type", "family/clusterpro-x-windows.yaml", "port: 29002", "port: twenty-nine", "valid integer"),
     ("missing-en", "guides/surfnavi/cautions.yaml", "title: {ja: 設定変更は全ノードで行う, en: Make every settings change on all nodes}", "title: {ja: 設定変更は全ノードで行う}", "missing translation 'en'"),
     ("duplicate-step-id", "guides/surfnavi/procedure.yaml", "- id: driver-signing-restore", "- id: driver-signing-ignore", "duplicate step id 'driver-signing-ignore'"),
-    ("port-70000", "family/clusterpro-x.yaml", "port: 29106", "port: 70000", "less than or equal to 65535"),
+    ("port-70000", "family/clusterpro-x-windows.yaml", "port: 29106", "port: 70000", "less than or equal to 65535"),
     ("unknown-port-reference", "guides/surfnavi/guide.yaml", "  - clp-heartbeat\n", "  - clp-heartbeet\n", "unknown port 'clp-heartbeet'"),
     ("duplicate-key", "guides/surfnavi/dns.yaml", "    rtype: A\n", "    rtype: A\n    rtype: AAAA\n", "duplicate key 'rtype'"),
     ("japanese-in-english", "guides/surfnavi/cautions.yaml", "en: Also read the cautions", "en: 注意 Also read the cautions", "Japanese text in the English field"),
@@ -258,9 +260,9 @@ BAD_INPUT = [
     ("unknown-field", "guides/surfnavi/resources.yaml", "  - id: fip\n", "  - id: fip\n    colour: blue\n", "unknown field"),
     ("never-stop-service-scripted", "guides/surfnavi/services.yaml", "    scripted: false\n", "    scripted: true\n", "cannot be scripted"),
     ("unknown-feature", "guides/surfnavi/procedure.yaml", "when: expressmail", "when: exchange", "unknown feature 'exchange'"),
-    ("metachar-in-path", "family/clusterpro-x.yaml", r"install_dir: 'C:\Program Files\CLUSTERPRO'", r"install_dir: 'C:\CLUSTERPRO\x&calc'", "String should match pattern"),
-    ("dotdot-in-path", "family/clusterpro-x.yaml", r"install_dir: 'C:\Program Files\CLUSTERPRO'", r"install_dir: 'C:\Program Files\..\Windows'", "'.' and '..' are refused"),
-    ("unknown-delivery-version", "family/clusterpro-x.yaml", "versions: [x4.3]\n", "versions: [x4.4]\n", "unknown version 'x4.4'"),
+    ("metachar-in-path", "family/clusterpro-x-windows.yaml", r"install_dir: 'C:\Program Files\CLUSTERPRO'", r"install_dir: 'C:\CLUSTERPRO\x&calc'", "String should match pattern"),
+    ("dotdot-in-path", "family/clusterpro-x-windows.yaml", r"install_dir: 'C:\Program Files\CLUSTERPRO'", r"install_dir: 'C:\Program Files\..\Windows'", "'.' and '..' are refused"),
+    ("unknown-delivery-version", "family/clusterpro-x-windows.yaml", "versions: [x4.3]\n", "versions: [x4.4]\n", "unknown version 'x4.4'"),
     ("origin-unknown-step", "guides/surfnavi/origin.yaml", "steps: [local-install-dir]", "steps: [local-install-directory]", "origin item 'C)': unknown step 'local-install-directory'"),
     ("origin-unknown-phase", "guides/surfnavi/origin.yaml", "phase: other-nodes", "phase: other-node", "origin item '(2)': unknown phase 'other-node'"),
     ("origin-missing-en", "guides/surfnavi/origin.yaml", "title: {ja: インストール先にローカルディスクを指定する, en: Install to a local disk}", "title: {ja: インストール先にローカルディスクを指定する}", "missing translation 'en'"),
@@ -272,7 +274,7 @@ BAD_INPUT = [
     ("errata-proof-unknown-place", "guides/surfnavi/errata.yaml", "proved_in: simulator", "proved_in: windows", "Input should be 'wine-cmd', 'simulator' or 'lint'"),
     ("inventory-example-missing-file", "inventories/examples.yaml", "file: windows-ssh.yaml", "file: windows-sh.yaml", "example 'windows-ssh': no file 'windows-sh.yaml'"),
     ("inventory-example-missing-ja", "inventories/examples.yaml", "      - ja: DNS サーバの TSIG 鍵を環境変数 RUNBOOK_TSIG_SECRET に設定します。\n        en:", "      - en:", "missing translation 'ja'"),
-    ("blank-japanese", "family/clusterpro-x.yaml", "purpose: {ja: ハートビート, en: Heartbeat}", "purpose: {ja: ' ', en: Heartbeat}", "blank"),
+    ("blank-japanese", "family/clusterpro-x-windows.yaml", "purpose: {ja: ハートビート, en: Heartbeat}", "purpose: {ja: ' ', en: Heartbeat}", "blank"),
 ]
 
 

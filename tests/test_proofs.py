@@ -137,7 +137,7 @@ def test_every_cluster_start_and_failover_path_starts_and_stops_the_tables_servi
 
     kb = project.knowledge
     watch_ids = [r[2] for r in _services_table(site_pages, kb, lang).rows]
-    variables = {v.name: [x.value if hasattr(x, "value") else x[0] for x in v.values] for v in kb.family.script_variables}
+    variables = {v.name: [x.value if hasattr(x, "value") else x[0] for x in v.values] for v in kb.family_of("surfnavi").script_variables}
     paths = 0
     for name, verb, want in (("START.BAT", "ARMLOAD", watch_ids), ("STOP.BAT", "ARMKILL", list(reversed(watch_ids)))):
         text = _script_text(_download(built_site, lang, name), lang)
@@ -334,7 +334,7 @@ def test_site_case_tables_equal_the_simulators_traces(built_site, site_pages, pr
 
     kb = project.knowledge
     variables: dict[str, list] = {}
-    for v in kb.family.script_variables:
+    for v in kb.family_of("surfnavi").script_variables:
         variables[v.name] = [x.value if hasattr(x, "value") else x[0] for x in v.values]
     variables["CLP_EVENT"] = [*variables["CLP_EVENT"], None]
     traces = {tuple(env.get(n) for n in variables): trace

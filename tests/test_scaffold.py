@@ -14,11 +14,11 @@ import yaml
 
 from runbook_engine import cli
 from runbook_engine.model.jsonschema import render as render_schemas
-from runbook_engine.model.loader import GUIDE_FILES, OPTIONAL_FILES
+from runbook_engine.artifacts.scaffold import SCAFFOLD_FILES
 from runbook_engine.model.rules import PLACEHOLDER
 
 REPO = Path(__file__).resolve().parents[1]
-REQUIRED = sorted(set(GUIDE_FILES) - OPTIONAL_FILES)
+REQUIRED = sorted(SCAFFOLD_FILES)
 SCHEMA_LINE = re.compile(r"# yaml-language-server: \$schema=(\S+)$")
 
 

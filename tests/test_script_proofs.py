@@ -60,7 +60,7 @@ def _report(title: str, results: list[CaseResult]) -> str:
 
 
 def test_case_variables_are_the_case_tables_and_the_lints(project: Project) -> None:
-    variables = case_variables(project.knowledge.family)
+    variables = case_variables(project.knowledge.family_of("surfnavi"))
     assert variables == {
         "CLP_EVENT": ["START", "FAILOVER", "RECOVER", UNSET],
         "CLP_DISK": ["SUCCESS", "FAILURE"],
@@ -80,7 +80,7 @@ def test_generated_scripts_run_in_wine_exactly_as_simulated_in_every_case(
         wine_node: Path, project: Project, capsys: pytest.CaptureFixture[str]) -> None:
     kb = project.knowledge
     guide = kb.guides[GUIDE]
-    variables = case_variables(kb.family)
+    variables = case_variables(kb.family_of("surfnavi"))
     failures: list[str] = []
     runs = 0
     retried: list[str] = []
@@ -133,7 +133,7 @@ def test_fallover_label_defect_is_linted_and_aborts_in_wine_as_simulated(
                and e.message.startswith("GOTO target not found: FAILOVER") for e in found), found
 
     results = differential(_transport(wine_node, lang), script,
-                           case_variables(project.knowledge.family))
+                           case_variables(project.knowledge.family_of("surfnavi")))
     report = _report(f"stop_fallover_defect.bat ({lang})", results)
     assert all(r.ok for r in results), report
     message = GOTO_NOT_FOUND[0] if lang == "ja" else GOTO_NOT_FOUND[1]
@@ -158,7 +158,7 @@ def test_disk_error_falls_through_in_the_fixture_but_not_in_our_start_script(
         wine_node: Path, project: Project) -> None:
     kb = project.knowledge
     guide = kb.guides[GUIDE]
-    variables = case_variables(kb.family)
+    variables = case_variables(kb.family_of("surfnavi"))
     transport = _transport(wine_node, "ja")
 
     fixture = differential(transport, _fixture("START.BAT", "start_disk_fallthrough.bat"),
@@ -282,7 +282,7 @@ def test_scripts_page_explains_the_armload_options_and_shows_both_case_tables(
     rel = ("" if lang == "ja" else "en/") + f"{GUIDE}/scripts/index.html"
     page = site_pages[rel]
     text = _visible_text((built_site.out / rel).read_text(encoding="utf-8"))
-    armload = next(c for c in kb.family.arm_commands if c.name == "ARMLOAD")
+    armload = next(c for c in kb.family_of("surfnavi").arm_commands if c.name == "ARMLOAD")
     rows = {row[0]: row for t in page.tables for row in t.rows if row and row[0].startswith("/")}
     for o in armload.options:  # /S, /M and /FOV with their meaning and recommendation
         assert _norm(rows[o.flag][1]) == _norm(o.meaning(lang)), o.flag

@@ -21,7 +21,7 @@ def _page(site_pages, lang: str, rel: str):
 
 
 def _expected_port_rows(kb, guide, lang, direction):
-    names = {v.id: v.name for v in kb.family.versions}
+    names = {v.id: v.name for v in kb.family_of(guide).versions}
     return [
         [
             p.protocol.upper(),
@@ -29,7 +29,7 @@ def _expected_port_rows(kb, guide, lang, direction):
             str(p.port),
             p.purpose(lang),
             p.peer(lang) if p.peer else "",
-            ", ".join(names[v] for v in p.versions),
+            ", ".join(names[v] for v in kb.family_of(guide).port_versions(p) if v in guide.meta.scope.applies_to),
             p.condition(lang) if p.condition else "—",
         ]
         for p in kb.ports_for(guide)
@@ -70,23 +70,35 @@ def test_site_services_table_equals_the_guides_manual_services(site_pages, proje
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_site_compatibility_matrix_equals_the_model(site_pages, project, lang):
+    """One table per family (platform); a row per edition of each guide on it: the guide, the
+    edition, the family's versions it applies to (as ranges of consecutive versions), the OS."""
     kb = project.knowledge
     page = _page(site_pages, lang, "compatibility/index.html")
     tables = [t for t in page.tables if t.header and t.header[0] == kb.label("guide")(lang)]
-    assert len(tables) == 1
-    table = tables[0]
-    versions = kb.family.versions
-    assert table.header[2:2 + len(versions)] == [v.name for v in versions]
-    expected = []
-    for g in kb.guides.values():
-        for ed in g.meta.scope.editions:
-            marks = [
-                kb.label("supported" if ed.supported and v.id in g.meta.scope.applies_to else "not-supported")(lang)
-                for v in versions
-            ]
-            notes = "\n".join(t(lang) for t in (*ed.conditions, *ed.reasons))
-            expected.append([g.meta.product(lang), f"{ed.name(lang)} {ed.versions(lang)}", *marks, notes])
-    assert table.rows == expected
+    on = [fid for fid in kb.families if any(g.meta.family == fid for g in kb.guides.values())]
+    assert len(tables) == len(on)
+    dash = kb.label("range-separator")(lang)
+    for fid, table in zip(on, tables):
+        fam = kb.families[fid]
+        order = fam.version_ids()
+        expected = []
+        for g in (g for g in kb.guides.values() if g.meta.family == fid):
+            mine = [v for v in order if v in g.meta.scope.applies_to]
+            runs, last = [], None
+            for v in mine:  # consecutive in the family's order -> one run
+                if last is not None and order.index(v) == order.index(last) + 1:
+                    runs[-1].append(v)
+                else:
+                    runs.append([v])
+                last = v
+            names = {v.id: v.name for v in fam.versions}
+            versions = ", ".join(names[r[0]] if len(r) == 1 else f"{names[r[0]]}{dash}{names[r[-1]]}" for r in runs)
+            for ed in g.meta.scope.editions:
+                notes = "\n".join(t(lang) for t in (*ed.conditions, *ed.reasons)) or "—"
+                expected.append([g.meta.product(lang), f"{ed.name(lang)} {ed.versions(lang)}",
+                                 versions if ed.supported else kb.label("not-supported")(lang),
+                                 "\n".join(g.meta.environment.operating_systems), notes])
+        assert sorted(table.rows) == sorted(expected), fid
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -96,7 +108,7 @@ def test_site_lists_related_guides_as_not_yet_in_this_site(built_site, project, 
     kb = project.knowledge
     for rel in ("compatibility/index.html", "index.html"):
         text = html.unescape((built_site.out / ("en/" if lang == "en" else "") / rel).read_text(encoding="utf-8"))
-        for ref in kb.family.guides:
+        for ref in (r for f in kb.families.values() for r in f.guides):
             if ref.id not in kb.guides:
                 assert f"{ref.title(lang)} ({kb.label('not-in-kb')(lang)})" in text, (rel, ref.id)
 
@@ -248,13 +260,14 @@ def test_site_delivery_table_is_the_familys_delivery_per_version(site_pages, pro
     """The step that delivers the cluster configuration shows, per version, the family's tool and
     the exact commands (the inventory's values as placeholders); nothing else, nothing less."""
     kb = project.knowledge
-    conf = kb.family.configuration
+    fam = kb.family_of("surfnavi")
+    conf = fam.configuration
     page = _page(site_pages, lang, "surfnavi/procedure/index.html")
     header = kb.label("operator-commands")(lang)
     tables = [t for t in page.tables if header in t.header]
     assert len(tables) == 1, "one delivery table on the procedure page"
     rows = tables[0].rows
-    names = {v.id: v.name for v in kb.family.versions}
+    names = {v.id: v.name for v in fam.versions}
     ph = {k: f"<{kb.label(f'conf-{k}')(lang)}>" for k in ("folder", "group", "resource")}
     assert len(rows) == len(conf.delivery)
     for row, d in zip(rows, conf.delivery):

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from runbook_engine.artifacts.scripts import SCRIPT_NAMES
 from runbook_engine.artifacts.templates import environment
 from runbook_engine.model.jsonschema import schema_file
-from runbook_engine.model.loader import GUIDE_FILES, OPTIONAL_FILES
+from runbook_engine.model.loader import GUIDE_FILES
 from runbook_engine.model.rules import LANGS, PLACEHOLDER
 from runbook_engine.model.schema import Family
 
@@ -58,11 +58,17 @@ def render_scaffold(family: Family, guide_id: str, snippets: Path, *, product: s
     }
     out = {}
     for fname, (section, _spec) in GUIDE_FILES.items():
-        if fname in OPTIONAL_FILES:
+        if fname not in SCAFFOLD_FILES:
             continue
         schema = f"../../../schema/{schema_file(section)}"
         out[fname] = env.get_template(f"scaffold/{fname}.j2").render(schema=schema, **base)
     return out
+
+
+#: The files a new guide starts with: those of a guide with a script resource, services and DNS
+#: records (delete the ones the application does not need); errata and origin are for guides
+#: made from an existing document.
+SCAFFOLD_FILES = tuple(f for f in GUIDE_FILES if f not in ("errata.yaml", "origin.yaml"))
 
 
 def _yaml_scalar(text: str) -> str:

@@ -36,9 +36,8 @@ class GuideTables:
             return text
         return f"[{text}]({self._link(page, guide_id, anchor)})"
 
-    def version_names(self, ids: Iterable[str]) -> str:
-        names = {v.id: v.name for v in self.kb.family.versions}
-        return ", ".join(names[i] for i in ids)
+    def version_names(self, guide: Guide, ids: Iterable[str]) -> str:
+        return self.kb.family_of(guide).version_names(ids)
 
     def sources_line(self, sources) -> str:
         """The public sources of what a text says beyond the seed, on one line (a URL as code)."""
@@ -89,20 +88,22 @@ class GuideTables:
                 continue
             header = [self.L("protocol"), self.L("direction"), self.L(side_label), self.L("purpose"),
                       self.L("peer"), self.L("applies-to"), self.L("condition")]
-            rows = [self._port_row(p) for p in chosen]
+            rows = [self._port_row(guide, p) for p in chosen]
             out.append(f"**{self.L(side_label)}: {self.L(direction)}**\n")
             out.append('<div class="rb-ports" data-direction="' + direction + '" markdown>\n\n'
                        + table(header, rows) + "\n</div>\n")
         return "\n".join(out)
 
-    def _port_row(self, p: Port) -> list[str]:
+    def _port_row(self, guide: Guide, p: Port) -> list[str]:
+        """One record; its versions are those of the guide it applies to (a record that a later
+        version of the family adds does not change an older guide's table)."""
         return [
             p.protocol.upper(),
             self.L(p.direction),
             str(p.port),
             self.T(p.purpose),
             self.T(p.peer),
-            self.version_names(p.versions),
+            self.version_names(guide, self.kb.port_versions(guide, p)),
             self.T(p.condition) or "—",
         ]
 
@@ -180,7 +181,7 @@ class GuideTables:
 
     def script_location(self, guide: Guide) -> str:
         """Where the script resource's files live: the family's text and the folder layout."""
-        conf = self.kb.family.configuration
+        conf = self.kb.family_of(guide).configuration
         ph = self.configuration_placeholders()
         folder = conf.folder(ph["group"], ph["resource"])
         lines = [f"{ph['folder']}\\clp.conf"] + [f"{ph['folder']}\\{folder}\\{name}" for name in conf.script_files.values()]
@@ -189,12 +190,12 @@ class GuideTables:
     def delivery(self, guide: Guide) -> str:
         """How the configuration (with the scripts) reaches the cluster, per version: the family's
         delivery methods, the guide's own versions marked."""
-        conf = self.kb.family.configuration
+        conf = self.kb.family_of(guide).configuration
         ph = self.configuration_placeholders()
         mine = set(guide.meta.scope.applies_to)
         rows = []
         for d in conf.delivery:
-            versions = self.version_names(d.versions)
+            versions = self.version_names(guide, d.versions)
             if mine & set(d.versions):
                 versions = f"**{versions}**"
             cmds = "<br>".join(code(c.format(**ph)) for c in d.commands) or "-"

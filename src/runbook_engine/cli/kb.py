@@ -13,7 +13,7 @@ def cmd_check(args) -> int:
     if errors:
         return fail_input(errors)
     kb = project.knowledge
-    print(f"ok: {len(kb.guides)} guide(s), {len(kb.family.ports)} port records, scripts lint clean")
+    print(f"ok: {len(kb.guides)} guide(s), {sum(len(f.ports) for f in kb.families.values())} port records in {len(kb.families)} famil{'y' if len(kb.families) == 1 else 'ies'}, scripts lint clean")
     return EXIT_OK
 
 

@@ -47,7 +47,10 @@ GUIDE_FILES: dict[str, tuple[str, type[BaseModel] | tuple[str, type[BaseModel]]]
     "errata.yaml": ("errata", Errata),
     "origin.yaml": ("origin", Origin),
 }
-OPTIONAL_FILES = {"errata.yaml", "origin.yaml"}
+#: A guide has what its application needs: no scripts when the cluster starts services itself
+#: (service resources), no DNS records when clients find the FIP otherwise, no errata when the
+#: original had none. The pages, steps and notebooks of a missing section are left out.
+OPTIONAL_FILES = {"services.yaml", "scripts.yaml", "dns.yaml", "cautions.yaml", "errata.yaml", "origin.yaml"}
 
 
 def load_guide(folder: Path, root: Path) -> tuple[Guide | None, dict[str, Any], list[KbError]]:
@@ -83,27 +86,44 @@ def load_guide(folder: Path, root: Path) -> tuple[Guide | None, dict[str, Any], 
     return guide, raws, []
 
 
-def _family(root: Path) -> tuple[Family | None, list[tuple[str, Any]], list[KbError]]:
+def _families(root: Path) -> tuple[dict[str, Family], list[tuple[str, Any]], list[KbError]]:
+    """Every file of kb/family/: one product family each (CLUSTERPRO X for Windows, for Linux)."""
     fam_files = sorted((root / "family").glob("*.yaml"))
-    if len(fam_files) != 1:
-        return None, [], [KbError(rel(root / "family", root), 1, "exactly one family file is expected")]
-    name = rel(fam_files[0], root)
-    try:
-        raw = read_yaml(fam_files[0], root)
-    except KbInvalid as exc:
-        return None, [], exc.errors
-    family, errs = validate(Family, raw, name)
-    if family:
-        errs = errs + check_family(family, raw, name)
-    return family, [(name, raw)], errs
+    if not fam_files:
+        return {}, [], [KbError(rel(root / "family", root), 1, "no family file (kb/family/<id>.yaml)")]
+    families: dict[str, Family] = {}
+    parsed: list[tuple[str, Any]] = []
+    errors: list[KbError] = []
+    for path in fam_files:
+        name = rel(path, root)
+        try:
+            raw = read_yaml(path, root)
+        except KbInvalid as exc:
+            errors.extend(exc.errors)
+            continue
+        parsed.append((name, raw))
+        family, errs = validate(Family, raw, name)
+        if family is not None:
+            errs = errs + check_family(family, raw, name)
+            if family.id != path.stem:
+                errs.append(KbError(name, locate(raw, ("id",)), f"id: family id '{family.id}' must equal its file name '{path.stem}'"))
+            families[family.id] = family
+        errors.extend(errs)
+    return families, parsed, errors
 
 
-def load_family(root: Path | str = "kb") -> Family:
-    """The product family alone (for tools that must work while a guide is still being written)."""
-    family, _, errors = _family(Path(root))
-    if errors or family is None:
+def load_family(root: Path | str = "kb", family_id: str | None = None) -> Family:
+    """One product family alone (for tools that must work while a guide is still being written):
+    *family_id*, or the first in file order."""
+    families, _, errors = _families(Path(root))
+    if errors or not families:
         raise KbInvalid(errors)
-    return family
+    if family_id is None:
+        return next(iter(families.values()))
+    if family_id not in families:
+        raise KbInvalid([KbError(rel(Path(root) / "family", Path(root)), 1,
+                                 f"unknown family '{family_id}' (known: {', '.join(families)})")])
+    return families[family_id]
 
 
 def load(root: Path | str = "kb") -> KnowledgeBase:
@@ -121,9 +141,10 @@ def _load(root: Path) -> KnowledgeBase:
     if not root.is_dir():
         raise KbInvalid([KbError(str(root), 1, "knowledge base folder not found")])
 
-    family, fam_parsed, errs = _family(root)
+    families, fam_parsed, errs = _families(root)
     parsed.extend(fam_parsed)
     errors.extend(errs)
+    families_ok = not errs
 
     site = None
     site_path = root / "site.yaml"
@@ -147,8 +168,13 @@ def _load(root: Path) -> KnowledgeBase:
             if guide.meta.id != folder.name:
                 name, raw = raws["meta"]
                 errors.append(KbError(name, locate(raw, ("id",)), f"id: guide id '{guide.meta.id}' must equal its folder name '{folder.name}'"))
+            family = families.get(guide.meta.family)
             if family is not None:
                 errors.extend(check_guide(guide, raws, family))
+            elif families_ok:
+                name, raw = raws["meta"]
+                errors.append(KbError(name, locate(raw, ("family",)), f"family: unknown family '{guide.meta.family}' "
+                                      f"(known: {', '.join(families) or 'none'})"))
             guides[guide.meta.id] = guide
 
     inventories, inventory_files, raws, errs = _inventory_examples(root)
@@ -157,12 +183,13 @@ def _load(root: Path) -> KnowledgeBase:
 
     for name, raw in parsed:
         errors.extend(placeholder_errors(raw, name))
-    if family is not None and site is not None:
-        errors.extend(check_translations(parsed, family.proper_nouns))
+    if families_ok and site is not None:  # (the proper nouns are the families')
+        nouns = [n for f in families.values() for n in f.proper_nouns]
+        errors.extend(check_translations(parsed, nouns))
 
     if errors:
         raise KbInvalid(errors)
-    return KnowledgeBase(family=family, guides=guides, site=site, inventories=inventories,
+    return KnowledgeBase(families=families, guides=guides, site=site, inventories=inventories,
                          inventory_files=inventory_files)
 
 

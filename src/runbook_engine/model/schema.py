@@ -101,7 +101,8 @@ class Port(Strict):
     port: int = Field(ge=1, le=65535)
     purpose: Text
     peer: Text | None = None
-    versions: list[Id] = Field(min_length=1)
+    since: Id  # the first version of the family the record applies to
+    until: Id | None = None  # the last one (None: every later version)
     condition: Text | None = None
     source: Text | None = None
 
@@ -174,7 +175,11 @@ class ClusterConfiguration(Strict):
 
 
 class Family(Strict):
+    """One product line on one operating system (CLUSTERPRO X for Windows, for Linux): its
+    versions, ports, script environment and configuration layout. A guide names its family."""
+
     id: Id
+    os: Literal["windows", "linux"]  # the node's operating system: which transports, scripts and actions apply
     name: Text
     vendor: Text
     platform: Text
@@ -182,11 +187,39 @@ class Family(Strict):
     ports: list[Port] = Field(min_length=1)
     port_note: Text
     script_variables: list[ScriptVariable]
-    arm_commands: list[ArmCommand]
-    watch_id_rules: Text
+    arm_commands: list[ArmCommand] = Field(default_factory=list)
+    watch_id_rules: Text | None = None
     configuration: ClusterConfiguration
-    guides: list[GuideRef]
+    guides: list[GuideRef] = Field(default_factory=list)
     proper_nouns: list[str] = Field(default_factory=list)
+
+    def version_ids(self) -> list[str]:
+        return [v.id for v in sorted(self.versions, key=lambda v: v.order)]
+
+    def port_versions(self, port: Port) -> list[str]:
+        """The versions *port* applies to, in order (from ``since`` to ``until``)."""
+        order = {v.id: v.order for v in self.versions}
+        lo, hi = order[port.since], order[port.until] if port.until else max(order.values())
+        return [v for v in self.version_ids() if lo <= order[v] <= hi]
+
+    def version_names(self, ids) -> str:
+        names = {v.id: v.name for v in self.versions}
+        return ", ".join(names[i] for i in ids)
+
+    def version_ranges(self, ids, dash: str = " – ") -> str:
+        """*ids* as runs of consecutive versions of the family: "X 1.0 – X 2.1, X 4.2"."""
+        names = {v.id: v.name for v in self.versions}
+        wanted = set(ids)
+        runs: list[list[str]] = []
+        prev_in = False
+        for v in self.version_ids():
+            if v in wanted:
+                if prev_in:
+                    runs[-1].append(v)
+                else:
+                    runs.append([v])
+            prev_in = v in wanted
+        return ", ".join(names[r[0]] if len(r) == 1 else f"{names[r[0]]}{dash}{names[r[-1]]}" for r in runs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,7 +238,6 @@ class Edition(Strict):
 
 class Scope(Strict):
     summary: Text
-    min_cluster_version: str | None = None
     applies_to: list[Id] = Field(min_length=1)
     editions: list[Edition] = Field(min_length=1)
     security_reason: Text | None = None
@@ -531,10 +563,10 @@ class Guide(Strict):
     meta: GuideMeta
     resources: list[Resource]
     procedure: Procedure
-    services: list[Service]
-    scripts: ScriptConfig
-    dns: Dns
-    cautions: Cautions
+    services: list[Service] = Field(default_factory=list)
+    scripts: ScriptConfig | None = None
+    dns: Dns | None = None
+    cautions: Cautions | None = None
     errata: Errata | None = None
     origin: Origin | None = None
 
@@ -552,6 +584,8 @@ class Guide(Strict):
         raise KeyError(step_id)
 
     def scripted_services(self) -> list[Service]:
+        if self.scripts is None:
+            return []
         enabled = set(self.scripts.features)
         return [s for s in self.services if s.scripted and s.feature in enabled]
 
@@ -560,7 +594,7 @@ class Guide(Strict):
         return [s for s in self.services if s.manual_in is not None]
 
     def message(self, msg_id: str) -> Text:
-        for m in self.scripts.messages:
+        for m in (self.scripts.messages if self.scripts else []):
             if m.id == msg_id:
                 return m.text
         raise KeyError(msg_id)
@@ -602,15 +636,24 @@ class InventoryExamples(Strict):
 class KnowledgeBase(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
-    family: Family
+    families: dict[str, Family]  # by id, in file order
     guides: dict[str, Guide]
     site: SiteLabels
     inventories: InventoryExamples | None = None
     inventory_files: dict[str, str] = {}  # file name in kb/inventories/ -> its text (the examples)
 
+    def family_of(self, guide: "Guide | str") -> Family:
+        """The family a guide (or guide id) names."""
+        g = self.guides[guide] if isinstance(guide, str) else guide
+        return self.families[g.meta.family]
+
     def ports_for(self, guide: Guide) -> list[Port]:
-        by_id = {p.id: p for p in self.family.ports}
+        by_id = {p.id: p for p in self.family_of(guide).ports}
         return [by_id[i] for i in guide.meta.ports]
+
+    def port_versions(self, guide: Guide, port: Port) -> list[str]:
+        """The versions a port record applies to within the guide's own versions."""
+        return [v for v in self.family_of(guide).port_versions(port) if v in guide.meta.scope.applies_to]
 
     def label(self, label_id: str) -> Text:
         try:

@@ -30,10 +30,15 @@ def check_family(fam: Family, raw: Any, name: str) -> list[KbError]:
     errs += _dupes(fam.ports, lambda p: (p.protocol, p.direction, p.port), name, raw, ("ports",), "port")
     errs += _dupes(fam.versions, lambda v: v.id, name, raw, ("versions",), "version id")
     versions = {v.id for v in fam.versions}
+    order = {v.id: v.order for v in fam.versions}
+    errs += _dupes(fam.versions, lambda v: v.order, name, raw, ("versions",), "version order")
     for i, p in enumerate(fam.ports):
-        for j, v in enumerate(p.versions):
-            if v not in versions:
-                errs.append(KbError(name, locate(raw, ("ports", i, "versions", j)), f"ports.{i}.versions: unknown version '{v}'"))
+        for key in ("since", "until"):
+            v = getattr(p, key)
+            if v is not None and v not in versions:
+                errs.append(KbError(name, locate(raw, ("ports", i, key)), f"ports.{i}.{key}: unknown version '{v}'"))
+        if p.since in order and p.until in order and order[p.until] < order[p.since]:
+            errs.append(KbError(name, locate(raw, ("ports", i, "until")), f"ports.{i}.until: version '{p.until}' comes before since '{p.since}'"))
         expected_side = "local" if p.direction == "in" else "remote"
         if p.side != expected_side:
             errs.append(KbError(name, locate(raw, ("ports", i, "side")), f"ports.{i}.side: a port with direction '{p.direction}' is a {expected_side} port"))
@@ -51,8 +56,8 @@ def check_guide(g: Guide, raws: dict[str, Any], fam: Family) -> list[KbError]:
     errs: list[KbError] = []
     mname, mraw = raws["meta"]
     pname, praw = raws["procedure"]
-    sname, sraw = raws["services"]
-    cname, craw = raws["scripts"]
+    sname, sraw = raws.get("services", ("", None))
+    cname, craw = raws.get("scripts", ("", None))
     rname, rraw = raws["resources"]
     port_ids = {p.id for p in fam.ports}
     version_ids = {v.id for v in fam.versions}
@@ -115,17 +120,8 @@ def check_guide(g: Guide, raws: dict[str, Any], fam: Family) -> list[KbError]:
             errs.append(KbError(sname, locate(sraw, ("services", i, "scripted")), f"service '{s.id}': a service that must never be stopped cannot be scripted (ARMKILL would stop it)"))
         if s.scripted and s.manual_in is None:
             errs.append(KbError(sname, locate(sraw, ("services", i)), f"service '{s.id}': a scripted service must be set to manual start (manual_in)"))
-    for i, f in enumerate(g.scripts.features):
-        if f not in feature_ids:
-            errs.append(KbError(cname, locate(craw, ("features", i)), f"features: unknown feature '{f}'"))
-    errs += _dupes(g.scripts.messages, lambda m: m.id, cname, craw, ("messages",), "message id")
-    errs += _dupes(g.scripts.guidance, lambda x: x.id, cname, craw, ("guidance",), "guidance id")
-    # messages travel inside ARMBCAST /MSG "..." in cmd.exe: reject what breaks or injects there
-    for i, m in enumerate(g.scripts.messages):
-        for lang in LANGS:
-            problem = script_message_problem(m.text(lang), lang)
-            if problem:
-                errs.append(KbError(cname, locate(craw, ("messages", i, "text", lang)), f"message '{m.id}' ({lang}): {problem}"))
+    if g.scripts is not None:
+        errs += _check_scripts(g, cname, craw, feature_ids)
 
     # resources
     errs += _dupes(g.resources, lambda r: r.id, rname, rraw, ("resources",), "resource id")
@@ -148,6 +144,22 @@ def check_guide(g: Guide, raws: dict[str, Any], fam: Family) -> list[KbError]:
                 errs += _dupes(item.steps, lambda x: x, oname, oraw, loc + ("steps",), "step")
                 if item.phase is not None and item.phase not in phases:
                     errs.append(KbError(oname, locate(oraw, loc + ("phase",)), f"origin item '{item.label}': unknown phase '{item.phase}'"))
+    return errs
+
+
+def _check_scripts(g: Guide, cname: str, craw: Any, feature_ids: set[str]) -> list[KbError]:
+    errs: list[KbError] = []
+    for i, f in enumerate(g.scripts.features):
+        if f not in feature_ids:
+            errs.append(KbError(cname, locate(craw, ("features", i)), f"features: unknown feature '{f}'"))
+    errs += _dupes(g.scripts.messages, lambda m: m.id, cname, craw, ("messages",), "message id")
+    errs += _dupes(g.scripts.guidance, lambda x: x.id, cname, craw, ("guidance",), "guidance id")
+    # messages travel inside ARMBCAST /MSG "..." in cmd.exe: reject what breaks or injects there
+    for i, m in enumerate(g.scripts.messages):
+        for lang in LANGS:
+            problem = script_message_problem(m.text(lang), lang)
+            if problem:
+                errs.append(KbError(cname, locate(craw, ("messages", i, "text", lang)), f"message '{m.id}' ({lang}): {problem}"))
     return errs
 
 

@@ -80,6 +80,8 @@ def label_errors(project: Project, kb: KnowledgeBase) -> list[KbError]:
 def lint_guides(project: Project, kb: KnowledgeBase) -> list[KbError]:
     errors: list[KbError] = site_conflicts(project, kb) + label_errors(project, kb)
     for guide in kb.guides.values():
+        if guide.scripts is None:  # the cluster starts the application itself (service resources)
+            continue
         # script messages are checked by the loader (model.rules), with the line of each text
         services = [ServiceUse(s.watch_id, s.service) for s in guide.scripted_services()]
         bindings = {s.watch_id: s.service for s in guide.services}

@@ -105,53 +105,69 @@ class Site:
         kind, label = ADMONITIONS[adm.kind]
         return admonition(kind, self.L(label), self.T(adm.text))
 
-    def version_names(self, ids: Iterable[str]) -> str:
-        names = {v.id: v.name for v in self.kb.family.versions}
-        return ", ".join(names[i] for i in ids)
+    def version_names(self, guide: Guide, ids: Iterable[str]) -> str:
+        return self.kb.family_of(guide).version_names(ids)
 
     # ---- home and compatibility ----------------------------------------------------------
     def site_name(self) -> str:
         return self.T(self.kb.site.site_name)
 
     def site_intro(self) -> str:
-        return self.L("site-intro", family=self.T(self.kb.family.name))
+        return self.L("site-intro", family=self.L("list-separator").join(self.T(f.name) for f in self.kb.families.values()))
+
+    def guides_of(self, family_id: str) -> list[str]:
+        """The guides of kb/guides on *family_id*: in the family's order, then the ones it does not list."""
+        fam = self.kb.families[family_id]
+        mine = [gid for gid, g in self.kb.guides.items() if g.meta.family == family_id]
+        listed = [ref.id for ref in fam.guides if ref.id in mine]
+        return listed + [gid for gid in mine if gid not in listed]
 
     def guide_list(self) -> str:
-        """Every guide of kb/guides (linked, in the family's order, then the ones the family does
-        not list) and the family's guides that are not in kb/ yet (unlinked)."""
-        listed = [ref.id for ref in self.kb.family.guides]
+        """The guides by platform (one section per family): every guide of kb/guides linked, then
+        the family's guides that are not in kb/ yet (unlinked)."""
         out = []
-        for ref in self.kb.family.guides:
-            if ref.id in self.kb.guides:
-                out.append(self._guide_item(ref.id))
-            else:
-                out.append(f"- {self.T(ref.title)} ({self.L('not-in-kb')})")
-        out += [self._guide_item(gid) for gid in self.kb.guides if gid not in listed]
-        return "\n".join(out) + "\n"
+        for fid, fam in self.kb.families.items():
+            items = [self._guide_item(gid) for gid in self.guides_of(fid)]
+            items += [f"- {self.T(ref.title)} ({self.L('not-in-kb')})" for ref in fam.guides if ref.id not in self.kb.guides]
+            if items:
+                out.append(f"### {self.T(fam.name)} {{ #{fid} }}\n\n" + "\n".join(items) + "\n")
+        return "\n".join(out)
 
     def _guide_item(self, guide_id: str) -> str:
         g = self.guide(guide_id)
         return f"- [{self.T(g.meta.title)}]({self.page_link('guide', guide_id)}): {self.T(g.meta.summary)}"
 
-    def compatibility_matrix(self) -> str:
-        versions = self.kb.family.versions
-        header = [self.L("guide"), self.L("edition"), *(v.name for v in versions), self.L("conditions")]
+    def compatibility_rows(self, family_id: str) -> list[list[str]]:
+        """One row per edition of each guide on *family_id*: guide (linked), edition and its
+        versions, the family's versions it is supported on (ranges), the operating systems, and
+        the conditions or reasons."""
+        fam = self.kb.families[family_id]
         rows = []
-        for gid, g in self.kb.guides.items():
+        for gid in self.guides_of(family_id):
+            g = self.guide(gid)
             title = f"[{self.T(g.meta.product)}]({self.page_link('guide', gid)})"
+            oses = "<br>".join(g.meta.environment.operating_systems)
             for ed in g.meta.scope.editions:
-                marks = [
-                    self.L("supported") if ed.supported and v.id in g.meta.scope.applies_to else self.L("not-supported")
-                    for v in versions
-                ]
-                notes = "<br>".join(self.T(t) for t in (*ed.conditions, *ed.reasons))
-                rows.append([title, f"{self.T(ed.name)} {self.T(ed.versions)}", *marks, notes])
-        return table(header, rows)
+                versions = (fam.version_ranges(g.meta.scope.applies_to, self.L("range-separator"))
+                            if ed.supported else self.L("not-supported"))
+                notes = "<br>".join(self.T(t) for t in (*ed.conditions, *ed.reasons)) or "—"
+                rows.append([title, f"{self.T(ed.name)} {self.T(ed.versions)}", versions, oses, notes])
+        return rows
+
+    def compatibility_matrix(self) -> str:
+        """Guide × product edition × CLUSTERPRO version × OS, one table per platform (family)."""
+        header = [self.L("guide"), self.L("edition"), self.L("cluster-versions"), self.L("operating-systems"), self.L("conditions")]
+        out = []
+        for fid, fam in self.kb.families.items():
+            rows = self.compatibility_rows(fid)
+            if rows:
+                out.append(f"## {self.T(fam.name)} {{ #{fid} }}\n\n" + table(header, rows))
+        return "\n".join(out)
 
     def related_guides(self) -> str:
         out = [
             f"- {self.T(ref.title)} ({self.L('not-in-kb')})"
-            for ref in self.kb.family.guides
+            for fam in self.kb.families.values() for ref in fam.guides
             if ref.id not in self.kb.guides
         ]
         return "\n".join(out) + "\n" if out else ""
@@ -207,7 +223,7 @@ class Site:
 
     def applies_to(self, guide_id: str) -> str:
         g = self.guide(guide_id)
-        return f"**{self.L('applies-to')}**: {self.T(self.kb.family.name)} {self.version_names(g.meta.scope.applies_to)}\n"
+        return f"**{self.L('applies-to')}**: {self.T(self.kb.family_of(g).name)} {self.version_names(g, g.meta.scope.applies_to)}\n"
 
     def security_reason(self, guide_id: str) -> str:
         """Why the guide advises against a placement ("" when the guide gives no such reason)."""
@@ -352,8 +368,8 @@ class Site:
     def ports_tables(self, guide_id: str) -> str:
         return self.tables().ports(self.guide(guide_id))
 
-    def port_note(self) -> str:
-        return self.T(self.kb.family.port_note) + "\n"
+    def port_note(self, guide_id: str) -> str:
+        return self.T(self.kb.family_of(guide_id).port_note) + "\n"
 
     def dns_records(self, guide_id: str) -> str:
         return self.tables().dns_records(self.guide(guide_id))
@@ -421,19 +437,22 @@ class Site:
     def script_directory(self, guide_id: str) -> str:
         return f"**{self.L('script-directory')}**\n\n" + self.tables().script_location(self.guide(guide_id))
 
-    def variables_table(self) -> str:
+    def variables_table(self, guide_id: str) -> str:
         rows = []
-        for v in self.kb.family.script_variables:
+        for v in self.kb.family_of(guide_id).script_variables:
             values = "<br>".join(f"{code(val)}: {self.T(meaning)}" for val, meaning in map(value_pair, v.values))
             rows.append([code(v.name), self.T(v.description), values])
         return table([self.L("variable-name"), self.L("detail"), self.L("variable-value")], rows)
 
-    def arm_commands(self) -> str:
+    def arm_commands(self, guide_id: str) -> str:
+        commands = self.kb.family_of(guide_id).arm_commands
+        if not commands:
+            return ""
         out = [table(
             [self.L("arm-commands"), self.L("synopsis"), self.L("detail")],
-            [[code(c.name), code(c.synopsis), self.T(c.description)] for c in self.kb.family.arm_commands],
+            [[code(c.name), code(c.synopsis), self.T(c.description)] for c in commands],
         )]
-        for c in self.kb.family.arm_commands:
+        for c in commands:
             if not c.options:
                 continue
             rows = [[code(o.flag), self.T(o.meaning), self.L("recommended") if o.recommended else self.L("not-recommended")] for o in c.options]
@@ -446,8 +465,8 @@ class Site:
     def flag_notes(self, guide_id: str) -> str:
         return self.T(self.guide(guide_id).scripts.flag_notes) + "\n"
 
-    def watch_id_rules(self) -> str:
-        return self.T(self.kb.family.watch_id_rules) + "\n"
+    def watch_id_rules(self, guide_id: str) -> str:
+        return self.T(self.kb.family_of(guide_id).watch_id_rules) + "\n"
 
     def script_notes(self, guide_id: str) -> str:
         return "\n".join(f"- {self.T(n)}" for n in self.guide(guide_id).scripts.notes) + "\n"
@@ -473,7 +492,7 @@ class Site:
         on a variable show that variable as "any"."""
         script = self.scripts(guide_id)[name]
         # the same cases the Wine differential proof runs (engine/scriptproof.py)
-        variables = case_variables(self.kb.family)
+        variables = case_variables(self.kb.family_of(guide_id))
         results = simulate_all(script.text, variables)
         rows = merge_cases(variables, results)
         header = [*variables, self.L("commands"), self.L("aborted")]

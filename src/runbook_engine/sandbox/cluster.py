@@ -121,7 +121,8 @@ def deliver_configuration(kb: KnowledgeBase, inventory) -> list[Path]:
     """What delivering the cluster configuration does to the scripts, on the sandbox's Wine nodes:
     the configuration folder's ``scripts`` tree (on the configuration node) copied to every
     node's CLUSTERPRO folder, replacing what was there. Returns the files written."""
-    conf = kb.family.configuration
+    guide = kb.guides[inventory.guide]
+    conf = kb.family_of(guide).configuration
     src_node = inventory.node(inventory.configuration_node)
     if src_node.transport != "wine" or not inventory.configuration.folder:
         raise SandboxError("the sandbox delivers a configuration folder on a Wine node only")
@@ -133,7 +134,7 @@ def deliver_configuration(kb: KnowledgeBase, inventory) -> list[Path]:
     for node in inventory.nodes:
         if node.transport != "wine":
             raise SandboxError(f"node {node.name} is not a sandbox (Wine) node")
-        dest = windows_to_unix(node.options.prefix, clusterpro_dir(kb, node)) / top
+        dest = windows_to_unix(node.options.prefix, clusterpro_dir(kb, guide, node)) / top
         staging = dest.with_name(dest.name + ".rb-delivery")
         shutil.rmtree(staging, ignore_errors=True)
         shutil.copytree(src, staging)

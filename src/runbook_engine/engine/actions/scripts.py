@@ -41,25 +41,25 @@ def script_resource_folder(kb: KnowledgeBase, guide: Guide, inv: Inventory | Non
     if not name:
         raise ValueError(f"the inventory names no script resource: set configuration.resources.{resource.id} "
                          "to the script resource's name in the cluster configuration")
-    return kb.family.configuration.folder(inv.cluster_state.group, name)
+    return kb.family_of(guide).configuration.folder(inv.cluster_state.group, name)
 
 
-def clusterpro_dir(kb: KnowledgeBase, node: NodeSpec) -> str:
-    """CLUSTERPRO's installation folder on *node*: the inventory's, or the family's default."""
-    return node.clusterpro_dir or kb.family.configuration.install_dir
+def clusterpro_dir(kb: KnowledgeBase, guide: Guide, node: NodeSpec) -> str:
+    """CLUSTERPRO's installation folder on *node*: the inventory's, or the guide's family's default."""
+    return node.clusterpro_dir or kb.family_of(guide).configuration.install_dir
 
 
 def script_paths(kb: KnowledgeBase, guide: Guide, inv: Inventory | None, node: NodeSpec, where: str) -> dict[str, str]:
     """Each generated script's Windows path on *node*: in the configuration folder
     (``where="configuration"``) or where a delivery installs it (``"installed"``)."""
-    conf = kb.family.configuration
+    conf = kb.family_of(guide).configuration
     if where == "configuration":
         root = inv.configuration.folder if inv else None
         if not root:
             raise ValueError("the inventory names no configuration folder: set configuration.folder "
                              "(the folder with the cluster's clp.conf on the configuration node)")
     else:
-        root = clusterpro_dir(kb, node)
+        root = clusterpro_dir(kb, guide, node)
     folder = f"{root.rstrip(chr(92))}\\{script_resource_folder(kb, guide, inv)}"
     return {name: f"{folder}\\{file}" for name, file in conf.script_files.items()}
 
