@@ -55,7 +55,7 @@ def _fill(folder: Path) -> None:
 
 
 def test_runbook_new_writes_every_guide_file_with_its_schema_and_check_names_each_placeholder(project, capsys):
-    assert cli.main(["--root", str(project), "new", "demo", "--product", "Demo Portal"]) == 0
+    assert cli.main(["--root", str(project), "new", "demo", "--family", "clusterpro-x-windows", "--product", "Demo Portal"]) == 0
     folder = project / "kb" / "guides" / "demo"
     schemas = render_schemas()
     assert sorted(p.name for p in folder.iterdir()) == REQUIRED
@@ -82,7 +82,7 @@ def test_runbook_new_writes_every_guide_file_with_its_schema_and_check_names_eac
 
 
 def test_a_scaffold_with_every_placeholder_written_passes_check(project, capsys):
-    assert cli.main(["--root", str(project), "new", "demo"]) == 0
+    assert cli.main(["--root", str(project), "new", "demo", "--family", "clusterpro-x-windows"]) == 0
     folder = project / "kb" / "guides" / "demo"
     _fill(folder)
     assert not _placeholder_lines(folder)
@@ -96,7 +96,7 @@ def test_a_scaffold_with_every_placeholder_written_passes_check(project, capsys)
 @pytest.mark.parametrize("bad", ["Demo", "demo_portal", "-demo", "demo-", "../demo", "デモ", "a" * 65])
 def test_a_guide_id_that_is_not_lower_case_kebab_is_refused_and_nothing_is_written(project, capsys, bad):
     before = sorted(p.name for p in (project / "kb" / "guides").iterdir())
-    assert cli.main(["--root", str(project), "new", "--", bad]) == 2
+    assert cli.main(["--root", str(project), "new", "--family", "clusterpro-x-windows", "--", bad]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a guide id" in err[0]
     assert sorted(p.name for p in (project / "kb" / "guides").iterdir()) == before
@@ -106,7 +106,7 @@ def test_a_guide_id_that_is_not_lower_case_kebab_is_refused_and_nothing_is_writt
 def test_an_existing_guide_id_is_refused_and_the_guide_is_untouched(project, capsys):
     guide = project / "kb" / "guides" / "surfnavi"
     before = {p.name: p.read_bytes() for p in guide.iterdir()}
-    assert cli.main(["--root", str(project), "new", "surfnavi"]) == 2
+    assert cli.main(["--root", str(project), "new", "--family", "clusterpro-x-windows", "surfnavi"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "exists already" in err[0]
     assert {p.name: p.read_bytes() for p in guide.iterdir()} == before

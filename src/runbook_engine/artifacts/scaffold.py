@@ -68,7 +68,7 @@ def render_scaffold(family: Family, guide_id: str, snippets: Path, *, product: s
 #: The files a new guide starts with: those of a guide with a script resource, services and DNS
 #: records (delete the ones the application does not need); errata and origin are for guides
 #: made from an existing document.
-SCAFFOLD_FILES = tuple(f for f in GUIDE_FILES if f not in ("errata.yaml", "origin.yaml"))
+SCAFFOLD_FILES = tuple(f for f in GUIDE_FILES if f not in ("errata.yaml", "origin.yaml", "monitors.yaml", "upgrade.yaml"))
 
 
 def _yaml_scalar(text: str) -> str:

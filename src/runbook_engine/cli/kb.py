@@ -52,7 +52,7 @@ def cmd_new(args) -> int:
     if folder.exists():
         return fail_input([f"runbook new: {folder} exists already"])
     try:
-        family = load_family(project.kb)
+        family = load_family(project.kb, args.family)
     except KbInvalid as exc:
         return fail_input(exc.errors)
     files = render_scaffold(family, gid, project.snippets, product=args.product)
@@ -74,4 +74,7 @@ def register(sub) -> None:
     n = sub.add_parser("new", help="start a guide: write kb/guides/GUIDE_ID/ with every file, placeholders to fill in")
     n.add_argument("guide_id", metavar="GUIDE_ID", help="the new guide's id and folder name (lower-case kebab-case)")
     n.add_argument("--product", metavar="NAME", help="the product's name, in both languages (default: a placeholder)")
+    n.add_argument("--family", metavar="FAMILY", required=True,
+                   help="the product family the guide runs on: a file name of kb/family/ without .yaml "
+                        "(clusterpro-x-windows, clusterpro-x-linux)")
     n.set_defaults(func=cmd_new)

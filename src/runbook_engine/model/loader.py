@@ -24,6 +24,7 @@ from runbook_engine.model.schema import (
     KnowledgeBase,
     Origin,
     Procedure,
+    Monitor,
     Resource,
     ScriptConfig,
     Service,
@@ -39,6 +40,7 @@ __all__ = ["GUIDE_FILES", "OPTIONAL_FILES", "LineDict", "LineList", "load", "loa
 GUIDE_FILES: dict[str, tuple[str, type[BaseModel] | tuple[str, type[BaseModel]]]] = {
     "guide.yaml": ("meta", GuideMeta),
     "resources.yaml": ("resources", ("resources", Resource)),
+    "monitors.yaml": ("monitors", ("monitors", Monitor)),
     "procedure.yaml": ("procedure", Procedure),
     "services.yaml": ("services", ("services", Service)),
     "scripts.yaml": ("scripts", ScriptConfig),
@@ -46,11 +48,13 @@ GUIDE_FILES: dict[str, tuple[str, type[BaseModel] | tuple[str, type[BaseModel]]]
     "cautions.yaml": ("cautions", Cautions),
     "errata.yaml": ("errata", Errata),
     "origin.yaml": ("origin", Origin),
+    "upgrade.yaml": ("upgrade", Procedure),
 }
 #: A guide has what its application needs: no scripts when the cluster starts services itself
 #: (service resources), no DNS records when clients find the FIP otherwise, no errata when the
 #: original had none. The pages, steps and notebooks of a missing section are left out.
-OPTIONAL_FILES = {"services.yaml", "scripts.yaml", "dns.yaml", "cautions.yaml", "errata.yaml", "origin.yaml"}
+OPTIONAL_FILES = {"monitors.yaml", "services.yaml", "scripts.yaml", "dns.yaml", "cautions.yaml", "errata.yaml",
+                  "origin.yaml", "upgrade.yaml"}
 
 
 def load_guide(folder: Path, root: Path) -> tuple[Guide | None, dict[str, Any], list[KbError]]:

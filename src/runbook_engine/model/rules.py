@@ -44,8 +44,13 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "drive": re.compile(r"^[A-Za-z]:$"),
     "token": re.compile(r"^[A-Za-z0-9_.-]{1,64}$"),
     "start": re.compile(r"^(auto|demand|disabled)$"),
-    # a cluster server's NetBIOS-style name in a guide's topology (e.g. NODE1)
-    "server-name": re.compile(r"^[A-Z][A-Z0-9-]{0,14}$"),
+    # a cluster server's name in a guide's topology (NODE1, server1; a Windows family also limits
+    # it to 15 characters, the NetBIOS length: model/xref.py)
+    "server-name": re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$"),
+    # an absolute POSIX path with no `.` or `..` component and nothing a shell would read
+    "posix-path": re.compile(r"^/(?:(?!\.\.?(?:/|$))[A-Za-z0-9_.+-]+/?)*$"),
+    # a block device of a Linux node (/dev/sdb2, /dev/mapper/vg-lv)
+    "device": re.compile(r"^/dev/[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+.-]+)*$"),
     # inventory
     "node-name": re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$"),
     "env-name": re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$"),
@@ -174,6 +179,12 @@ def _windows_path(value: str) -> str:
     return value
 
 
+def _posix_path(value: str) -> str:
+    if not PATTERNS["posix-path"].fullmatch(value):
+        raise ValueError(f"'{value}': not an absolute path of plain names ('.' and '..' are refused)")
+    return value
+
+
 # --------------------------------------------------------------------------------------------
 # Typed values for the models
 # --------------------------------------------------------------------------------------------
@@ -183,6 +194,24 @@ ServiceName = Annotated[str, _typed("service")]
 WatchId = Annotated[str, _typed("watch-id"), AfterValidator(_watch_id)]
 WindowsPath = Annotated[str, StringConstraints(pattern=_PATH_CHARS), AfterValidator(_windows_path)]
 ClusterName = Annotated[str, _typed("cluster-name")]
+#: the posix-path pattern uses a look-ahead, which pydantic's regex engine lacks: checked after
+PosixPath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9_.+/-]*$"),
+                      AfterValidator(lambda v: _posix_path(v))]
+Device = Annotated[str, _typed("device")]
+
+
+def _node_path(value: str) -> str:
+    """A Windows path (C:\\...) or, starting with /, a POSIX one: one error either way."""
+    if value.startswith("/"):
+        return _posix_path(value)
+    if not re.fullmatch(_PATH_CHARS, value):
+        raise ValueError(f"'{value}': neither a Windows path (C:\\folder) nor an absolute POSIX path")
+    return _windows_path(value)
+
+
+#: an installation folder on a node of either platform
+NodePath = Annotated[str, StringConstraints(min_length=2, max_length=260), AfterValidator(_node_path)]
+Drive = Annotated[str, _typed("drive")]
 #: a text that reaches a quoted cmd argument (a service's display name: ``sc create ... DisplayName= "..."``)
 CmdText = Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(lambda v: _cmd_text(v))]
 RegistryKey = Annotated[str, _typed("regkey")]

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from runbook_engine.model.errors import KbError, KbInvalid
-from runbook_engine.model.rules import CmdText, Id, RegistryKey, ServerName, ServiceName, WatchId, WindowsPath  # noqa: F401 - the value types live in rules
+from runbook_engine.model.rules import ClusterName, CmdText, Device, Drive, Id, NodePath, PosixPath, RegistryKey, ServerName, ServiceName, WatchId, WindowsPath  # noqa: F401 - the value types live in rules
 
 _JA = "\u3000-\u30ff\u3400-\u9fff\uff00-\uffef"
 _JA_GAP = re.compile(f"(?<=[{_JA}]) +(?=[{_JA}])")
@@ -89,6 +89,8 @@ class Version(Strict):
     id: Id
     name: str
     order: int
+    internal: str | None = None  # the internal version number(s), where a public source gives them
+    source: str | None = None  # where the version is named (the original guide's versions have none)
 
 
 class Port(Strict):
@@ -104,7 +106,7 @@ class Port(Strict):
     since: Id  # the first version of the family the record applies to
     until: Id | None = None  # the last one (None: every later version)
     condition: Text | None = None
-    source: Text | None = None
+    sources: list[str] = Field(default_factory=list)  # public sources beyond the seed
 
 
 class VariableValue(Strict):
@@ -151,14 +153,28 @@ class Delivery(Strict):
     sources: list[str] = Field(min_length=1)
 
 
+class ResourceType(Strict):
+    """A resource or monitor type of the family: its name, its type name in the cluster
+    configuration (clpcfset's ``add rsc`` / ``add mon``) and the public source."""
+
+    kind: Id
+    type: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{2,16}$")]
+    name: Text
+    # a resource field of ours -> its parameter path in clpcfset's ``add rscparam`` (md: the partitions...)
+    # ("address": the inventory's FIP address; the others: the resource's fields of the same name)
+    parameters: dict[Literal["address", "data_partition", "cluster_partition", "file_system", "mount_point", "service"],
+                     Annotated[str, StringConstraints(pattern=r"^[a-z0-9@/_]+$")]] = Field(default_factory=dict)
+    sources: list[str] = Field(default_factory=list)
+
+
 class ClusterConfiguration(Strict):
     """Where a script resource's files live: beside clp.conf in the configuration folder that the
     configuration tools read and write (``script_folder``, relative to it), and on every server
     once the configuration is delivered (``script_folder`` under ``install_dir``)."""
 
     script_folder: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.{}\\/-]+$")]
-    script_files: dict[Literal["START.BAT", "STOP.BAT"], Annotated[str, StringConstraints(pattern=r"^[a-z]+\.bat$")]]
-    install_dir: WindowsPath
+    script_files: dict[Literal["START.BAT", "STOP.BAT", "start.sh", "stop.sh"], Annotated[str, StringConstraints(pattern=r"^[a-z]+\.(?:bat|sh)$")]]
+    install_dir: NodePath
     text: Text
     sources: list[str] = Field(min_length=1)
     delivery: list[Delivery] = Field(min_length=1)
@@ -190,6 +206,8 @@ class Family(Strict):
     arm_commands: list[ArmCommand] = Field(default_factory=list)
     watch_id_rules: Text | None = None
     configuration: ClusterConfiguration
+    resource_types: list[ResourceType] = Field(default_factory=list)
+    monitor_types: list[ResourceType] = Field(default_factory=list)
     guides: list[GuideRef] = Field(default_factory=list)
     proper_nouns: list[str] = Field(default_factory=list)
 
@@ -301,21 +319,64 @@ class Environment(Strict):
     text: Text
 
 
+#: The resource kinds guides use (the family's ``resource_types`` name each one and its cluster type).
+RESOURCE_KINDS = ("fip", "disk", "md", "script", "exec", "service", "registry")
+
+
 class Resource(Strict):
+    """One resource of the failover group. Its kind's own fields: ``md`` the partitions (a drive
+    letter on Windows, a device on Linux), the file system and (Linux) the mount point;
+    ``service`` the service it starts (an id of services.yaml); ``registry`` the key."""
+
     id: Id
-    kind: Literal["fip", "disk", "script", "registry"]
+    kind: Literal["fip", "disk", "md", "script", "exec", "service", "registry"]
     name: Text
     detail: Text
+    cluster_name: ClusterName | None = None  # its name in the cluster configuration, where the guide fixes one
+    depends_on: list[Id] = Field(default_factory=list)  # resources started before it (ids); [] = the default dependency
+    data_partition: Drive | Device | None = None
+    cluster_partition: Drive | Device | None = None
+    file_system: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{2,16}$")] | None = None
+    mount_point: PosixPath | None = None
+    service: Id | None = None
     key: RegistryKey | None = None
     register_after: Id | None = None
+    optional: bool = False  # the guide names it as optional
+    note: Text | None = None
+
+
+class MonitorParameter(Strict):
+    """One setting of a monitor resource: its name on the settings tab and its value."""
+
+    name: Text
+    value: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\r\n]+$")]
+    tag: Annotated[str, StringConstraints(pattern=r"^[a-z0-9@/_]+$")] | None = None  # its clpcfset path (add monparam)
+
+
+class Monitor(Strict):
+    """A monitor resource the guide adds: its type (the family's ``monitor_types``), what it
+    watches and the settings the guide gives."""
+
+    id: Id
+    kind: Id
+    name: Text
+    target: Id | None = None  # the resource it watches (monitors while that resource is active)
+    recovery_target: Id | None = None
+    parameters: list[MonitorParameter] = Field(default_factory=list)
+    requires: Text | None = None  # e.g. a licence
+    optional: bool = False
     note: Text | None = None
 
 
 class Service(Strict):
+    """A service (Windows) or systemd unit (Linux) of the application that the cluster starts:
+    set to manual start (``manual_in`` names the step), started by the scripts (``scripted``,
+    with a ``watch_id`` for ARMLOAD) or by a service resource."""
+
     id: Id
     service: ServiceName
     display_name: CmdText
-    watch_id: WatchId
+    watch_id: WatchId | None = None
     feature: Id
     label: Text
     flags: list[Literal["/S", "/M", "/FOV"]] = Field(default_factory=lambda: ["/S", "/M"])
@@ -373,6 +434,7 @@ class Phase(Strict):
 
 
 class Procedure(Strict):
+    title: Text | None = None  # a guide's further procedures (upgrade.yaml) have one
     intro: Text
     references: list[Text] = Field(default_factory=list)
     phases: list[Phase] = Field(min_length=1)
@@ -569,6 +631,8 @@ class Guide(Strict):
     cautions: Cautions | None = None
     errata: Errata | None = None
     origin: Origin | None = None
+    monitors: list[Monitor] = Field(default_factory=list)
+    upgrade: Procedure | None = None  # a second procedure: upgrading the application on the cluster
 
     @property
     def id(self) -> str:

@@ -42,7 +42,18 @@ def check_family(fam: Family, raw: Any, name: str) -> list[KbError]:
         expected_side = "local" if p.direction == "in" else "remote"
         if p.side != expected_side:
             errs.append(KbError(name, locate(raw, ("ports", i, "side")), f"ports.{i}.side: a port with direction '{p.direction}' is a {expected_side} port"))
+    errs += _dupes(fam.resource_types, lambda t: t.kind, name, raw, ("resource_types",), "resource kind")
+    errs += _dupes(fam.monitor_types, lambda t: t.kind, name, raw, ("monitor_types",), "monitor kind")
     conf = fam.configuration
+    script_names = set(conf.script_files)
+    wanted = {"windows": {"START.BAT", "STOP.BAT"}, "linux": {"start.sh", "stop.sh"}}[fam.os]
+    if script_names != wanted:
+        errs.append(KbError(name, locate(raw, ("configuration", "script_files")),
+                            f"configuration.script_files: a {fam.os} family names {', '.join(sorted(wanted))}"))
+    path_ok = conf.install_dir.startswith("/") == (fam.os == "linux")
+    if not path_ok:
+        errs.append(KbError(name, locate(raw, ("configuration", "install_dir")),
+                            f"configuration.install_dir: not a {fam.os} path"))
     errs += _dupes(conf.delivery, lambda d: d.id, name, raw, ("configuration", "delivery"), "delivery id")
     for i, d in enumerate(conf.delivery):
         for j, v in enumerate(d.versions):
@@ -77,6 +88,10 @@ def check_guide(g: Guide, raws: dict[str, Any], fam: Family) -> list[KbError]:
         elif r not in guide_ids:
             errs.append(KbError(mname, locate(mraw, ("related", i)), f"related: unknown guide '{r}'"))
     node_ids = {n.id for n in g.meta.topology.nodes}
+    for i, n in enumerate(g.meta.topology.nodes):
+        if fam.os == "windows" and len(n.name) > 15:
+            errs.append(KbError(mname, locate(mraw, ("topology", "nodes", i, "name")),
+                                f"topology.nodes: '{n.name}' is longer than 15 characters (a Windows computer name)"))
     for i, fig in enumerate(g.meta.topology.figures):
         for j, d in enumerate(fig.down):
             if d not in node_ids:
@@ -110,12 +125,14 @@ def check_guide(g: Guide, raws: dict[str, Any], fam: Family) -> list[KbError]:
     # services
     errs += _dupes(g.services, lambda s: s.id, sname, sraw, ("services",), "service id")
     errs += _dupes(g.services, lambda s: s.service, sname, sraw, ("services",), "service name")
-    errs += _dupes(g.services, lambda s: s.watch_id, sname, sraw, ("services",), "watch id")
+    errs += _dupes([s for s in g.services if s.watch_id], lambda s: s.watch_id, sname, sraw, ("services",), "watch id")
     for i, s in enumerate(g.services):
         if s.feature not in feature_ids:
             errs.append(KbError(sname, locate(sraw, ("services", i, "feature")), f"service '{s.id}': unknown feature '{s.feature}'"))
         if s.manual_in is not None and s.manual_in not in step_ids:
             errs.append(KbError(sname, locate(sraw, ("services", i, "manual_in")), f"service '{s.id}': unknown step '{s.manual_in}'"))
+        if s.scripted and s.watch_id is None and fam.os == "windows":
+            errs.append(KbError(sname, locate(sraw, ("services", i)), f"service '{s.id}': a scripted service needs a watch_id (ARMLOAD / ARMKILL)"))
         if s.scripted and s.forbid_kill:
             errs.append(KbError(sname, locate(sraw, ("services", i, "scripted")), f"service '{s.id}': a service that must never be stopped cannot be scripted (ARMKILL would stop it)"))
         if s.scripted and s.manual_in is None:
@@ -125,9 +142,22 @@ def check_guide(g: Guide, raws: dict[str, Any], fam: Family) -> list[KbError]:
 
     # resources
     errs += _dupes(g.resources, lambda r: r.id, rname, rraw, ("resources",), "resource id")
+    errs += _resource_errors(g, fam, rname, rraw, step_ids)
+    if g.monitors:
+        errs += _monitor_errors(g, fam, *raws["monitors"])
+    if g.upgrade is not None:
+        uname, uraw = raws["upgrade"]
+        for pi, ph in enumerate(g.upgrade.phases):
+            for si, st in enumerate(ph.steps):
+                loc = ("phases", pi, "steps", si)
+                if st.id in step_ids:
+                    errs.append(KbError(uname, locate(uraw, loc + ("id",)), f"step id '{st.id}' is also a step of procedure.yaml"))
+                if st.mode != "manual":
+                    errs.append(KbError(uname, locate(uraw, loc + ("mode",)), f"step '{st.id}': the steps of a further "
+                                        "procedure are manual (the runbook runs procedure.yaml)"))
+    if g.upgrade is not None and g.upgrade.title is None:
+        errs.append(KbError(raws["upgrade"][0], 1, "title: a further procedure needs a title"))
     for i, r in enumerate(g.resources):
-        if r.kind == "registry" and r.key is None:
-            errs.append(KbError(rname, locate(rraw, ("resources", i)), f"resource '{r.id}': a registry resource needs a key"))
         if r.register_after is not None and r.register_after not in step_ids:
             errs.append(KbError(rname, locate(rraw, ("resources", i, "register_after")), f"resource '{r.id}': unknown step '{r.register_after}'"))
 
@@ -144,6 +174,77 @@ def check_guide(g: Guide, raws: dict[str, Any], fam: Family) -> list[KbError]:
                 errs += _dupes(item.steps, lambda x: x, oname, oraw, loc + ("steps",), "step")
                 if item.phase is not None and item.phase not in phases:
                     errs.append(KbError(oname, locate(oraw, loc + ("phase",)), f"origin item '{item.label}': unknown phase '{item.phase}'"))
+    return errs
+
+
+#: The fields each resource kind must have (and the only kinds that may have them).
+_KIND_FIELDS = {
+    "md": ("data_partition", "cluster_partition", "file_system"),
+    "service": ("service",),
+    "registry": ("key",),
+}
+_OPTIONAL_FIELDS = {"mount_point": ("md",), "register_after": ("registry",)}
+
+
+def _resource_errors(g: Guide, fam: Family, rname: str, rraw: Any, step_ids) -> list[KbError]:
+    errs: list[KbError] = []
+    ids = [r.id for r in g.resources]
+    services = {s.id for s in g.services}
+    known = {t.kind for t in fam.resource_types}
+    for i, r in enumerate(g.resources):
+        loc = ("resources", i)
+        if known and r.kind not in known:
+            errs.append(KbError(rname, locate(rraw, loc + ("kind",)), f"resource '{r.id}': {fam.id} has no resource type '{r.kind}' "
+                                f"(known: {', '.join(sorted(known))})"))
+        for kind, fields in _KIND_FIELDS.items():
+            for f in fields:
+                has = getattr(r, f) is not None
+                if r.kind == kind and not has:
+                    errs.append(KbError(rname, locate(rraw, loc), f"resource '{r.id}': a {kind} resource needs a {f}"))
+                elif r.kind != kind and has:
+                    errs.append(KbError(rname, locate(rraw, loc + (f,)), f"resource '{r.id}': {f} is for a {kind} resource"))
+        for f, kinds in _OPTIONAL_FIELDS.items():
+            if getattr(r, f) is not None and r.kind not in kinds:
+                errs.append(KbError(rname, locate(rraw, loc + (f,)), f"resource '{r.id}': {f} is for a {'/'.join(kinds)} resource"))
+        if r.kind == "md":
+            windows = fam.os == "windows"
+            for f in ("data_partition", "cluster_partition"):
+                v = getattr(r, f)
+                if v is not None and v.startswith("/dev/") == windows:
+                    errs.append(KbError(rname, locate(rraw, loc + (f,)), f"resource '{r.id}': {f} must be a "
+                                        + ("drive letter (E:)" if windows else "device (/dev/sdb2)")))
+            if r.data_partition and r.data_partition.upper() == "C:":
+                errs.append(KbError(rname, locate(rraw, loc + ("data_partition",)), f"resource '{r.id}': the system drive C: cannot be mirrored"))
+            if r.data_partition and r.data_partition == r.cluster_partition:
+                errs.append(KbError(rname, locate(rraw, loc + ("cluster_partition",)), f"resource '{r.id}': the cluster partition must differ from the data partition"))
+            if windows and r.mount_point is not None:
+                errs.append(KbError(rname, locate(rraw, loc + ("mount_point",)), f"resource '{r.id}': a Windows mirror disk has no mount point (the drive letter is it)"))
+            if not windows and r.mount_point is None:
+                errs.append(KbError(rname, locate(rraw, loc), f"resource '{r.id}': a Linux mirror disk needs mount_point"))
+        if r.service is not None and r.service not in services:
+            errs.append(KbError(rname, locate(rraw, loc + ("service",)), f"resource '{r.id}': unknown service '{r.service}'"))
+        for j, d in enumerate(r.depends_on):
+            if d not in ids:
+                errs.append(KbError(rname, locate(rraw, loc + ("depends_on", j)), f"resource '{r.id}': unknown resource '{d}'"))
+            elif ids.index(d) >= i:
+                errs.append(KbError(rname, locate(rraw, loc + ("depends_on", j)), f"resource '{r.id}': depends on '{d}', "
+                                    "which must come before it (resources are listed in start order)"))
+    errs += _dupes([r for r in g.resources if r.cluster_name], lambda r: r.cluster_name, rname, rraw, ("resources",), "cluster name")
+    return errs
+
+
+def _monitor_errors(g: Guide, fam: Family, name: str, raw: Any) -> list[KbError]:
+    errs = _dupes(g.monitors, lambda m: m.id, name, raw, ("monitors",), "monitor id")
+    known = {t.kind for t in fam.monitor_types}
+    ids = {r.id for r in g.resources}
+    for i, m in enumerate(g.monitors):
+        if m.kind not in known:
+            errs.append(KbError(name, locate(raw, ("monitors", i, "kind")), f"monitor '{m.id}': {fam.id} has no monitor type '{m.kind}' "
+                                f"(known: {', '.join(sorted(known)) or 'none'})"))
+        for f in ("target", "recovery_target"):
+            v = getattr(m, f)
+            if v is not None and v not in ids:
+                errs.append(KbError(name, locate(raw, ("monitors", i, f)), f"monitor '{m.id}': unknown resource '{v}'"))
     return errs
 
 
