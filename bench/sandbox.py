@@ -50,7 +50,7 @@ def node_steps(project) -> list[str]:
     from runbook_engine.engine.actions import step_scope
     from runbook_engine.engine.runner import automated_steps
 
-    guide = next(iter(project.knowledge.guides.values()))
+    guide = project.knowledge.guides[project.knowledge.default_guide()]
     # installed-scripts checks what the operator's delivery of the cluster configuration put on
     # each node (runbook sandbox deliver stands in for it): the bench times the engine, not that
     return [s.id for s in automated_steps(guide) if step_scope(s).on_nodes

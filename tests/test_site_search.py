@@ -22,16 +22,34 @@ import pytest
 
 from plugins.browser import REPO
 
+#: query -> the page it must rank first (a tuple: any of these pages, for a term every guide has)
 JA_QUERIES = {
-    "フェイルオーバーグループ": "surfnavi/procedure/",
+    "フェイルオーバーグループ": ("surfnavi/procedure/", "sqlserver-2019/procedure/"),
     "切替パーティション": "surfnavi/procedure/",
-    "ポート番号": "surfnavi/ports/",
-    "手動": "surfnavi/procedure/",
+    "ポート番号": ("surfnavi/ports/", "sqlserver-2019/ports/"),
+    "手動": ("surfnavi/procedure/", "sqlserver-2019/procedure/"),
+    "パケットフィルタ": "surfnavi/procedure/",
+    "起動時のパラメーター": "sqlserver-2019/procedure/",
+    "サービスリソース": "sqlserver-2019/procedure/",
+    "アップグレード": "sqlserver-2019/upgrade/",
 }
 EN_QUERIES = {
-    "failover group": "surfnavi/procedure/",
+    "failover group": ("surfnavi/procedure/", "sqlserver-2019/procedure/"),
     "packet filter": "surfnavi/procedure/",
+    "startup parameters": "sqlserver-2019/procedure/",
+    "service resource": "sqlserver-2019/procedure/",
+    "upgrade": "sqlserver-2019/upgrade/",
 }
+
+
+def _ranked_as_expected(results: dict, queries: dict) -> dict:
+    """query -> (first page, expected) for each query whose first page is not one expected."""
+    out = {}
+    for q, want in queries.items():
+        first = results[q][0]["page"] if results[q] else None
+        if first not in (want if isinstance(want, tuple) else (want,)):
+            out[q] = (first, want)
+    return out
 
 
 def _index(built_site, lang: str) -> dict:
@@ -73,14 +91,12 @@ def test_site_search_config_is_the_one_configured_per_language(built_site):
 
 def test_site_japanese_search_ranks_the_right_page_first(material_search):
     results = material_search("ja", list(JA_QUERIES))
-    got = {q: (results[q][0]["page"] if results[q] else None) for q in JA_QUERIES}
-    assert got == JA_QUERIES
+    assert _ranked_as_expected(results, JA_QUERIES) == {}
 
 
 def test_site_english_search_ranks_the_right_page_first(material_search):
     results = material_search("en", list(EN_QUERIES))
-    got = {q: (results[q][0]["page"] if results[q] else None) for q in EN_QUERIES}
-    assert got == EN_QUERIES
+    assert _ranked_as_expected(results, EN_QUERIES) == {}
 
 
 @pytest.mark.browser
@@ -98,7 +114,7 @@ def test_site_search_box_in_chromium_finds_the_port_page(chromium, site_server):
         box.press("End")
         first = page.locator(".md-search-result__item a").first
         first.wait_for(timeout=15000)
-        assert urlsplit(first.get_attribute("href")).path == "/surfnavi/ports/"
+        assert urlsplit(first.get_attribute("href")).path in ("/surfnavi/ports/", "/sqlserver-2019/ports/")
         page.goto(site_server + "surfnavi/overview/")
         # Material replaces each <pre class="mermaid"> by a <div class="mermaid"> (closed shadow
         # root) once the local mermaid rendered it

@@ -52,6 +52,30 @@ def test_site_ports_tables_equal_the_guides_port_records(site_pages, project, la
     assert shown == len(kb.ports_for(guide))
 
 
+def _guide_ids():
+    from runbook_engine.model.project import Project
+
+    return list(Project.find(REPO).knowledge.guides)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("gid", _guide_ids())
+def test_every_guides_ports_page_prints_its_records_with_its_own_versions_only(site_pages, project, lang, gid):
+    """A port record's versions are printed within the guide's versions: a record that a later
+    version of the family adds, or a later version of a record, changes no older guide's table."""
+    kb = project.knowledge
+    guide = kb.guides[gid]
+    page = _page(site_pages, lang, f"{gid}/ports/index.html")
+    names = {v.id: v.name for v in kb.family_of(guide).versions}
+    foreign = {names[v] for v in names if v not in guide.meta.scope.applies_to}
+    for direction in ("in", "out"):
+        expected = _expected_port_rows(kb, guide, lang, direction)
+        tables = page.tables_with(**{"data-direction": direction})
+        assert [t.rows for t in tables] == ([expected] if expected else [])
+        for row in expected:
+            assert row[5] and not set(row[5].split(", ")) & foreign, (gid, row)
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_site_services_table_equals_the_guides_manual_services(site_pages, project, lang):
     kb = project.knowledge
@@ -189,7 +213,7 @@ def test_site_scripts_page_keeps_the_originals_commented_guidance_with_its_exact
     import re
 
     kb = project.knowledge
-    for gid, guide in kb.guides.items():
+    for gid, guide in ((g, x) for g, x in kb.guides.items() if x.scripts is not None):
         page = _page(site_pages, lang, f"{gid}/scripts/index.html")
         text = " ".join(re.sub(r"<[^>]+>", " ", html.unescape((built_site.out / page.path).read_text(encoding="utf-8"))).split())
         headings = {h.id: h.text for h in page.headings}
@@ -233,7 +257,7 @@ def test_site_topology_figures_show_the_public_lan_the_interconnect_and_the_shar
         page = _page(site_pages, lang, f"{gid}/overview/index.html")
         blocks = [b.rstrip("\n") for b in page.code_blocks if b.startswith("flowchart")]
         assert blocks == [topology_mermaid(kb, guide, fig, lang) for fig in topo.figures]
-        disks = [r for r in guide.resources if r.kind == "disk"]
+        disks = [r for r in guide.resources if r.kind in ("disk", "md")]
         assert {n.kind for n in topo.networks} == {"public", "interconnect"} and disks
         for fig, source in zip(topo.figures, blocks):
             edges = _mermaid_edges(source)
@@ -244,7 +268,7 @@ def test_site_topology_figures_show_the_public_lan_the_interconnect_and_the_shar
                 assert on == {n.id for n in topo.nodes}, (fig.id, net.id)
             active = active_node(guide, fig)
             for disk in disks:
-                assert f"{disk.name(lang)}<br/>({kb.label('shared-disk')(lang)})" in source
+                assert f"{disk.name(lang)}<br/>({kb.label(KIND_LABELS[disk.kind])(lang)})" in source
                 links = {(a, link) for a, link, b in edges if b.startswith("disk_")}
                 standby = {n.id for n in topo.nodes if n.id not in fig.down and n.id != active.id}
                 assert links == {(active.id, "===")} | {(n, "-.-") for n in standby}, fig.id

@@ -57,8 +57,8 @@ class Sandbox:
         return windows_to_unix(inv.node(node).options.prefix, win)
 
 
-def make_sandbox(state: Path, nodes: int = 4, dns: bool = True, phase: str = "install",
-                 active: str | None = None) -> Sandbox:
+def make_sandbox(state: Path, nodes: int | None = 4, dns: bool = True, phase: str = "install",
+                 active: str | None = None, guide: str | None = None) -> Sandbox:
     require_executable("wine", "wine")
     require_executable("x86_64-w64-mingw32-gcc", "gcc-mingw-w64-x86-64")
     if dns:
@@ -77,7 +77,8 @@ def make_sandbox(state: Path, nodes: int = 4, dns: bool = True, phase: str = "in
     link = state / "sandbox" / "templates"
     if not link.exists():
         link.symlink_to(TEMPLATE_CACHE, target_is_directory=True)
-    inv = create_cluster(project, project.knowledge, nodes=nodes, dns=dns, fresh=True, phase=phase, active=active)
+    inv = create_cluster(project, project.knowledge, nodes=nodes, dns=dns, fresh=True, phase=phase, active=active,
+                         guide_id=guide)
     secret = tsig_secret(project) or ""
     os.environ[TSIG_ENV] = secret
     return Sandbox(project=project, state=state, inventory=inv, secret=secret)

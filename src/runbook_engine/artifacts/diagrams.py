@@ -16,7 +16,10 @@ from __future__ import annotations
 from runbook_engine.model.schema import Figure, Guide, KnowledgeBase
 
 #: label id of the words that say, inside a figure, what kind of element a box is
-KIND_LABELS = {"public": "network-public", "interconnect": "network-interconnect", "disk": "shared-disk"}
+KIND_LABELS = {"public": "network-public", "interconnect": "network-interconnect", "disk": "shared-disk",
+               "md": "mirror-disk"}
+#: the disk resources a figure draws, and the legend text of each kind
+DISK_KINDS = {"disk": "legend-disk", "md": "legend-mirror-disk"}
 
 
 def _quote(*lines: str) -> str:
@@ -47,7 +50,7 @@ def topology_mermaid(kb: KnowledgeBase, guide: Guide, figure: Figure, lang: str)
     active = active_node(guide, figure)
     fip = next((r for r in guide.resources if r.kind == "fip"), None)
     fip_name = fip.name(lang) if fip is not None else "FIP"
-    disks = [r for r in guide.resources if r.kind == "disk"]
+    disks = [r for r in guide.resources if r.kind in DISK_KINDS]
     public = [n for n in topo.networks if n.kind == "public"]
     private = [n for n in topo.networks if n.kind == "interconnect"]
     lines = ["flowchart TB"]
@@ -72,7 +75,7 @@ def topology_mermaid(kb: KnowledgeBase, guide: Guide, figure: Figure, lang: str)
     for net in private:
         lines.append(f"    {_ident('net', net.id)}[[{_quote(net.name(lang), '(' + L(KIND_LABELS[net.kind]) + ')')}]]")
     for disk in disks:
-        lines.append(f"    {_ident('disk', disk.id)}[({_quote(disk.name(lang), '(' + L(KIND_LABELS['disk']) + ')')})]")
+        lines.append(f"    {_ident('disk', disk.id)}[({_quote(disk.name(lang), '(' + L(KIND_LABELS[disk.kind]) + ')')})]")
     if public:
         for net in public:
             lines.append(f"    clients --> {_ident('net', net.id)}")
@@ -113,6 +116,6 @@ def legend_rows(kb: KnowledgeBase, guide: Guide, lang: str) -> list[tuple[str, s
     for net in guide.meta.topology.networks:
         rows.append((f"{T(net.name)} ({L(KIND_LABELS[net.kind])})", T(net.description)))
     for r in guide.resources:
-        if r.kind == "disk":
-            rows.append((f"{T(r.name)} ({L(KIND_LABELS['disk'])})", L("legend-disk")))
+        if r.kind in DISK_KINDS:
+            rows.append((f"{T(r.name)} ({L(KIND_LABELS[r.kind])})", L(DISK_KINDS[r.kind])))
     return rows

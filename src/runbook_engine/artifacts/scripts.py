@@ -61,4 +61,8 @@ def render_script(kb: KnowledgeBase, guide: Guide, name: str, lang: str, snippet
 
 
 def render_scripts(kb: KnowledgeBase, guide: Guide, lang: str, snippets: Path) -> dict[str, Script]:
+    """The guide's scripts by name ({} for a guide without scripts: the cluster's own resources
+    start its application)."""
+    if guide.scripts is None:
+        return {}
     return {n: render_script(kb, guide, n, lang, snippets) for n in SCRIPT_NAMES}

@@ -51,26 +51,83 @@ class GuideTables:
         raise KeyError(feature_id)
 
     # ---- the tables ------------------------------------------------------------------------
+    def resource_type(self, guide: Guide, kind: str, monitor: bool = False) -> str:
+        """A resource or monitor kind as the family names it (its type name in code)."""
+        fam = self.kb.family_of(guide)
+        for t in (fam.monitor_types if monitor else fam.resource_types):
+            if t.kind == kind:
+                return f"{self.T(t.name)} ({code(t.type)})"
+        return code(kind)
+
     def resources(self, guide: Guide) -> str:
+        """The failover group's resources in start order: name, type, the name in the cluster
+        configuration, what it depends on, and the detail with the kind's own fields."""
         rows = []
         notes = []
+        names = {r.id: (r.cluster_name or self.T(r.name)) for r in guide.resources}
+        services = {s.id: s for s in guide.services}
         for r in guide.resources:
             detail = self.T(r.detail)
+            fields = []
             if r.key:
-                detail += f"<br>{self.L('registry-key')}: {code(r.key)}"
-            rows.append([self.T(r.name), detail])
+                fields.append(f"{self.L('registry-key')}: {code(r.key)}")
+            for f in ("data_partition", "cluster_partition", "file_system", "mount_point"):
+                if getattr(r, f) is not None:
+                    fields.append(f"{self.L(f.replace('_', '-'))}: {code(getattr(r, f))}")
+            if r.service:
+                s = services[r.service]
+                fields.append(f"{self.L('service-name')}: {code(s.service)} ({s.display_name})")
+            if fields:
+                detail += "<br>" + "<br>".join(fields)
+            if r.optional:
+                detail += f"<br>({self.L('optional')})"
+            depends = ", ".join(code(names[d]) if guide_cluster_name(guide, d) else names[d] for d in r.depends_on) or "—"
+            rows.append([self.T(r.name), self.resource_type(guide, r.kind), code(r.cluster_name) if r.cluster_name else "—",
+                         depends, detail])
             if r.note:
                 notes.append(admonition("warning", self.L("admonition-important"), self.T(r.note)))
-        return table([self.L("resource"), self.L("detail")], rows) + "\n" + "\n".join(notes)
+        header = [self.L("resource"), self.L("resource-type"), self.L("cluster-name"), self.L("depends-on"), self.L("detail")]
+        return table(header, rows) + "\n" + "\n".join(notes)
+
+    def monitors(self, guide: Guide) -> str:
+        """The monitor resources the guide adds: type, what it watches, the settings it gives."""
+        if not guide.monitors:
+            return ""
+        names = {r.id: (r.cluster_name or self.T(r.name)) for r in guide.resources}
+        rows, notes = [], []
+        for m in guide.monitors:
+            settings = "<br>".join(f"{self.T(p.name)}: {code(p.value)}" for p in m.parameters) or "—"
+            extra = []
+            if m.requires is not None:
+                extra.append(f"{self.L('requires')}: {self.T(m.requires)}")
+            if m.optional:
+                extra.append(f"({self.L('optional')})")
+            rows.append([code(m.id), self.resource_type(guide, m.kind, monitor=True),
+                         names[m.target] if m.target else "—", names[m.recovery_target] if m.recovery_target else "—",
+                         settings + ("<br>" + "<br>".join(extra) if extra else "")])
+            if m.note is not None:
+                notes.append(admonition("note", self.L("admonition-note"), self.T(m.note)))
+        header = [self.L("monitor"), self.L("resource-type"), self.L("monitor-target"), self.L("recovery-target"), self.L("settings")]
+        return table(header, rows) + "\n" + "\n".join(notes)
 
     def services(self, guide: Guide) -> str:
-        header = [self.L("service-name"), self.L("display-name"), self.L("watch-id"), self.L("flags"),
-                  self.L("feature"), self.L("set-in-step")]
+        """The services set to manual start. A guide whose scripts start them (ARMLOAD) shows
+        their watch ids and flags; one whose service resources start them shows which resource."""
+        scripted = any(s.scripted for s in guide.manual_services())
+        by_resource = {r.service: (r.cluster_name or self.T(r.name)) for r in guide.resources if r.service}
+        header = [self.L("service-name"), self.L("display-name")]
+        header += [self.L("watch-id"), self.L("flags")] if scripted else []
+        header += [self.L("started-by")] if by_resource else []
+        header += [self.L("feature"), self.L("set-in-step")]
         rows = []
         for s in guide.manual_services():
             where = self.step_ref(guide, guide.step(s.manual_in))
-            rows.append([code(s.service), s.display_name, code(s.watch_id), " ".join(s.flags),
-                         self.feature_name(guide, s.feature), where])
+            row = [code(s.service), s.display_name]
+            if scripted:
+                row += [code(s.watch_id) if s.watch_id else "—", " ".join(s.flags) if s.scripted else "—"]
+            if by_resource:
+                row.append(code(by_resource[s.id]) if s.id in by_resource else "—")
+            rows.append(row + [self.feature_name(guide, s.feature), where])
         out = table(header, rows)
         for s in guide.services:
             if s.note:
@@ -207,9 +264,15 @@ class GuideTables:
                 + self.sources_line(sources))
 
 
+def guide_cluster_name(guide: Guide, resource_id: str) -> bool:
+    """Whether the guide fixes the cluster's name for a resource (shown as code)."""
+    return any(r.id == resource_id and r.cluster_name for r in guide.resources)
+
+
 #: ``shows:`` name -> method of :class:`GuideTables` (the tables a notebook cell can carry too)
 TABLES: dict[str, Callable[[GuideTables, Guide], str]] = {
     "resources": GuideTables.resources,
+    "monitors": GuideTables.monitors,
     "services": GuideTables.services,
     "ports": GuideTables.ports,
     "dns-records": GuideTables.dns_records,

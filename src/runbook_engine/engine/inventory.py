@@ -73,7 +73,9 @@ class NodeSpec(TargetSpec):
     hostname: HostName | None = None
     ip: IPv4 | None = None
     clusterpro_dir: WindowsPath | None = None  # CLUSTERPRO's installation folder (default: the family's)
-    data_drive: Annotated[str, StringConstraints(pattern=r"^[A-Z]:$")] = "C:"
+    # the drive the application's data lives on (default: the guide's mirror or shared disk's
+    # data partition, else C:)
+    data_drive: Annotated[str, StringConstraints(pattern=r"^[A-Z]:$")] | None = None
 
 
 class DnsServer(TargetSpec):

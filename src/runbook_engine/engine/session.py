@@ -124,7 +124,7 @@ class Session:
             rec = StepRecord(step_id, step.mode, Status.SKIPPED, detail=f"waiting for operator at {self.waiting_at}")
             self.records.append(rec)
             return View(f"{step.label} {step.title(self.lang)}: skipped", [], [], rec.detail)
-        if step.when and step.when not in self.guide.scripts.features:
+        if step.when and step.when not in self.guide.features_in_use():
             rec = StepRecord(step_id, step.mode, Status.SKIPPED, detail=f"feature '{step.when}' not used")
             self.records.append(rec)
             return View(f"{step.label} {step.title(self.lang)}: skipped", [], [], rec.detail)

@@ -181,6 +181,10 @@ def _load(root: Path) -> KnowledgeBase:
                                       f"(known: {', '.join(families) or 'none'})"))
             guides[guide.meta.id] = guide
 
+    if site is not None and site.default_guide not in guides and not errors:
+        errors.append(KbError(rel(site_path, root), locate(site_raw, ("default_guide",)),
+                              f"default_guide: unknown guide '{site.default_guide}' (known: {', '.join(guides) or 'none'})"))
+
     inventories, inventory_files, raws, errs = _inventory_examples(root)
     parsed.extend(raws)
     errors.extend(errs)

@@ -44,7 +44,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "drive": re.compile(r"^[A-Za-z]:$"),
     "token": re.compile(r"^[A-Za-z0-9_.-]{1,64}$"),
     "start": re.compile(r"^(auto|demand|disabled)$"),
-    # a cluster server's name in a guide's topology (NODE1, server1; a Windows family also limits
+    # a cluster server's name in a guide's topology (upper or lower case; a Windows family also limits
     # it to 15 characters, the NetBIOS length: model/xref.py)
     "server-name": re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$"),
     # an absolute POSIX path with no `.` or `..` component and nothing a shell would read

@@ -260,6 +260,7 @@ class Scope(Strict):
     editions: list[Edition] = Field(min_length=1)
     security_reason: Text | None = None
     disclaimer: Text
+    sources: list[str] = Field(default_factory=list)  # public sources of what it says beyond the seed
 
 
 class Feature(Strict):
@@ -293,6 +294,7 @@ class Topology(Strict):
     client_access: Text
     virtual_ip_note: Text
     figures: list["Figure"] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _priorities_unique(self):
@@ -317,6 +319,7 @@ class Environment(Strict):
     protocol: str
     file_system: str
     text: Text
+    sources: list[str] = Field(default_factory=list)
 
 
 #: The resource kinds guides use (the family's ``resource_types`` name each one and its cluster type).
@@ -408,7 +411,7 @@ class Step(Strict):
     scope: Literal["every-node", "all-nodes", "first-node", "dns-servers", "cluster", "configuration"] | None = None
     substeps: list[SubStep] = Field(default_factory=list)
     notes: list["Admonition"] = Field(default_factory=list)
-    shows: list[Literal["ports", "services", "dns-records", "scripts", "resources", "delivery"]] = Field(default_factory=list)
+    shows: list[Literal["ports", "services", "dns-records", "scripts", "resources", "monitors", "delivery"]] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)  # public sources of what the step says beyond the seed
 
     @model_validator(mode="after")
@@ -647,6 +650,13 @@ class Guide(Strict):
                 return s
         raise KeyError(step_id)
 
+    def features_in_use(self) -> set[str]:
+        """The features the guide's configuration uses: the scripts' selection, or every feature
+        when the cluster starts the services itself (no scripts)."""
+        if self.scripts is None:
+            return {f.id for f in self.meta.features}
+        return set(self.scripts.features)
+
     def scripted_services(self) -> list[Service]:
         if self.scripts is None:
             return []
@@ -672,6 +682,7 @@ class SiteLabels(Strict):
     """UI strings of the site and notebooks, by id."""
 
     site_name: Text
+    default_guide: Id  # the guide the sandbox and the runbook commands take when none is named
     labels: dict[Id, Text]
 
 
@@ -705,6 +716,10 @@ class KnowledgeBase(BaseModel):
     site: SiteLabels
     inventories: InventoryExamples | None = None
     inventory_files: dict[str, str] = {}  # file name in kb/inventories/ -> its text (the examples)
+
+    def default_guide(self) -> str:
+        """kb/site.yaml's default_guide (the loader checks that it exists)."""
+        return self.site.default_guide
 
     def family_of(self, guide: "Guide | str") -> Family:
         """The family a guide (or guide id) names."""

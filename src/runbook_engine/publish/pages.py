@@ -6,6 +6,7 @@ below, in the language of the build. Tables, admonitions and diagrams are return
 """
 from __future__ import annotations
 
+import html
 import posixpath
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
@@ -14,7 +15,7 @@ from runbook_engine.artifacts.diagrams import legend_rows, topology_mermaid
 from runbook_engine.artifacts.markdown import ADMONITIONS, admonition, code, indent, table
 from runbook_engine.artifacts.notebooks import build_notebook
 from runbook_engine.artifacts.scripts import SCRIPT_NAMES, render_scripts
-from runbook_engine.artifacts.tables import GuideTables
+from runbook_engine.artifacts.tables import TABLES, GuideTables
 from runbook_engine.batch.cases import case_variables, format_call, merge_cases
 from runbook_engine.batch.simulator import simulate_all
 from runbook_engine.engine.inventory import load_inventory
@@ -40,6 +41,7 @@ GUIDE_PAGES: tuple[GuidePage, ...] = (
     GuidePage("overview", "overview"),
     GuidePage("environment", "environment", lambda g: g.meta.environment is not None),
     GuidePage("procedure", "procedure"),
+    GuidePage("upgrade", "upgrade", lambda g: g.upgrade is not None),
     GuidePage("scripts", "scripts", lambda g: g.scripts is not None),
     GuidePage("cautions", "cautions", lambda g: g.cautions is not None and bool(g.cautions.items)),
     GuidePage("ports", "ports", lambda g: bool(g.meta.ports)),
@@ -155,13 +157,18 @@ class Site:
         return rows
 
     def compatibility_matrix(self) -> str:
-        """Guide × product edition × CLUSTERPRO version × OS, one table per platform (family)."""
+        """Guide × product edition × CLUSTERPRO version × OS, one table per platform (family),
+        then the family's versions with their internal numbers and where each is named."""
         header = [self.L("guide"), self.L("edition"), self.L("cluster-versions"), self.L("operating-systems"), self.L("conditions")]
         out = []
         for fid, fam in self.kb.families.items():
             rows = self.compatibility_rows(fid)
             if rows:
                 out.append(f"## {self.T(fam.name)} {{ #{fid} }}\n\n" + table(header, rows))
+                versions = [[v.name, v.internal or "—", html.escape(v.source, quote=False) if v.source else self.L("seed-source")]
+                            for v in sorted(fam.versions, key=lambda v: v.order)]
+                out.append(f"**{self.L('family-versions', family=self.T(fam.name))}**\n\n"
+                           + table([self.L("version"), self.L("internal-version"), self.L("sources")], versions))
         return "\n".join(out)
 
     def related_guides(self) -> str:
@@ -231,7 +238,9 @@ class Site:
         return admonition("warning", self.L("security-reason"), self.T(reason)) if reason is not None else ""
 
     def disclaimer(self, guide_id: str) -> str:
-        return admonition("note", self.L("disclaimer"), self.T(self.guide(guide_id).meta.scope.disclaimer))
+        scope = self.guide(guide_id).meta.scope
+        out = admonition("note", self.L("disclaimer"), self.T(scope.disclaimer))
+        return out + ("\n" + self.tables().sources_line(scope.sources) if scope.sources else "")
 
     def guide_pages(self, guide_id: str) -> str:
         """Links to the guide's other pages (those it has data for), in nav order."""
@@ -275,8 +284,10 @@ class Site:
         return f"{self.T(t.client_access)}\n\n{self.T(t.virtual_ip_note)}\n"
 
     def priority_order(self, guide_id: str) -> str:
-        nodes = sorted(self.guide(guide_id).meta.topology.nodes, key=lambda n: n.priority)
-        return "\n".join(f"{n.priority}. {n.name}" for n in nodes) + "\n"
+        topology = self.guide(guide_id).meta.topology
+        nodes = sorted(topology.nodes, key=lambda n: n.priority)
+        out = "\n".join(f"{n.priority}. {n.name}" for n in nodes) + "\n"
+        return out + ("\n" + self.tables().sources_line(topology.sources) if topology.sources else "")
 
     # ---- environment ---------------------------------------------------------------------
     def operating_environment(self, guide_id: str) -> str:
@@ -286,7 +297,8 @@ class Site:
             [self.L("protocol"), e.protocol],
             [self.L("file-system"), e.file_system],
         ]
-        return self.T(e.text) + "\n\n" + table([self.L("detail"), self.L("value")], rows)
+        out = self.T(e.text) + "\n\n" + table([self.L("detail"), self.L("value")], rows)
+        return out + ("\n" + self.tables().sources_line(e.sources) if e.sources else "")
 
     def functional_scope(self, guide_id: str) -> str:
         return self.T(self.guide(guide_id).meta.functional_scope) + "\n"
@@ -332,14 +344,11 @@ class Site:
         return "\n".join(out) + "\n"
 
     def shows(self, guide_id: str, what: str) -> str:
-        return {
-            "resources": self.resources_table,
-            "services": self.services_table,
-            "ports": self.ports_tables,
-            "dns-records": self.dns_records,
-            "scripts": self.scripts_link,
-            "delivery": lambda gid: self.tables().delivery(self.guide(gid)),
-        }[what](guide_id)
+        """What a step's ``shows:`` names: a table of the registry (artifacts.tables.TABLES, the
+        same the notebooks use) or, for the scripts, a link to their page."""
+        if what == "scripts":
+            return self.scripts_link(guide_id)
+        return TABLES[what](self.tables(), self.guide(guide_id))
 
     def origin(self, guide_id: str) -> str:
         """Where the guide comes from (the document named in guide.yaml, the chapter, what its

@@ -25,12 +25,13 @@ from runbook_engine.model.project import Project
 from runbook_engine.model.schema import Guide, KnowledgeBase
 from runbook_engine.artifacts.files import write_atomic
 from runbook_engine.sandbox.named import NamedError, start_named
+from runbook_engine.engine.actions.preflight import data_drive_of
 from runbook_engine.engine.actions.scripts import clusterpro_dir
 from runbook_engine.engine.cmdline import arg
 from runbook_engine.engine.transports.environ import SANDBOX_TSIG_ENV
 from runbook_engine.engine.transports.wine import WineTransport
 from runbook_engine.engine.transports.wineprefix import windows_to_unix
-from runbook_engine.sandbox.wine import NodeImage, SandboxError, create_sandbox, destroy_sandbox, install_clusterpro
+from runbook_engine.sandbox.wine import PRODUCT_NAMES, NodeImage, SandboxError, create_sandbox, destroy_sandbox, install_clusterpro
 
 TSIG_ENV = SANDBOX_TSIG_ENV
 SANDBOX_FIP = {"address": "192.0.2.10", "domain": "example.test", "mx_preference": 10}  # host name: the guide id
@@ -42,15 +43,43 @@ SANDBOX_RESOURCE_NAMES = {"script": "script1"}  # the cluster's names for the gu
 PHASES = ("install", "operation")
 
 
+#: The Windows Server releases a sandbox node can be, oldest first: the winecfg version Wine
+#: emulates and the ProductName the node shows (what the preflight check reads).
+SERVER_IMAGES: tuple[tuple[str, str], ...] = (
+    ("win2003", "Microsoft Windows Server 2003"),
+    ("win2008r2", "Windows Server 2008 R2 Enterprise"),
+    ("win81", "Windows Server 2012 R2 Standard"),
+    ("win10", "Windows Server 2016 Standard"),
+    ("win10", "Windows Server 2019 Standard"),
+    ("win10", "Windows Server 2022 Standard"),
+)
+
+
+def server_image(guide: Guide) -> tuple[str, str]:
+    """The newest Windows Server release the guide supports (its os_product_patterns), so that a
+    sandbox node passes the guide's own preflight check."""
+    import re
+
+    fits = [img for img in SERVER_IMAGES if any(re.search(p, img[1]) for p in guide.meta.os_product_patterns)]
+    if not fits:
+        raise SandboxError(f"guide '{guide.id}' supports no Windows release the sandbox can show "
+                           f"(its OS patterns: {', '.join(guide.meta.os_product_patterns)})")
+    return fits[-1]
+
+
 def image_for(guide: Guide) -> NodeImage:
     """A node as the guide's installation leaves it before the engine runs: every service the
-    guide knows registered with automatic start, the registry keys present, the configuration folder."""
+    guide knows registered with automatic start, the registry keys present, the configuration
+    folder, and the newest Windows release the guide supports."""
+    version, product = server_image(guide)
     return NodeImage(
         services=[(s.service, s.display_name) for s in guide.services],
         registry_keys=[(r.key, {"SandboxNote": "created by runbook sandbox create"})
                        for r in guide.resources if r.kind == "registry" and r.key],
-        windows_version="win2003",
+        windows_version=version,
+        product_name=None if PRODUCT_NAMES.get(version) == product else product,  # (the same image digest as before)
         dirs=[SANDBOX_CONFIGURATION],
+        drives=[d for d in [data_drive_of(guide)] if d != "C:"],
     )
 
 
@@ -74,9 +103,9 @@ def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int | None = N
     """Create (or refresh) the sandbox and write its inventory; returns the inventory path.
 
     The nodes are the guide's topology nodes (the first *nodes* of them); the FIP's host name is
-    the guide id. Default guide: the first in kb/. *phase* ``operation``: see the module's text
+    the guide id. Default guide: kb/site.yaml's default_guide. *phase* ``operation``: see the module's text
     (*active* defaults to the first node)."""
-    guide_id = guide_id or next(iter(kb.guides))
+    guide_id = guide_id or kb.default_guide()
     guide = kb.guides[guide_id]
     root = sandbox_root(project)
     names = node_names(guide, nodes)
@@ -107,7 +136,7 @@ def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int | None = N
     inventory["configuration"] = {
         "node": names[0], "folder": SANDBOX_CONFIGURATION,
         "resources": {r.id: SANDBOX_RESOURCE_NAMES[r.kind] for r in guide.resources if r.kind in SANDBOX_RESOURCE_NAMES}}
-    if dns:
+    if dns and guide.dns is not None:  # (a guide without DNS records needs no DNS servers)
         try:
             inventory["dns"] = _start_dns(root)
         except NamedError as exc:

@@ -22,6 +22,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -75,6 +76,8 @@ class NodeImage:
     ``windows_version``: a winecfg version name (``win2003``, ``win2008``, ``win2008r2``...).
     ``product_name``: the ProductName to show (default: :data:`PRODUCT_NAMES` for the version).
     ``dirs``: Windows directories to create.
+    ``drives``: further drive letters (``E:``), each a folder of the prefix (``drive_e``) that
+    Wine reports as a fixed NTFS drive, as a data partition is on a real server.
     """
 
     services: list[tuple[str, str]] = field(default_factory=list)
@@ -82,6 +85,7 @@ class NodeImage:
     windows_version: str = "win2003"
     dirs: list[str] = field(default_factory=list)
     product_name: str | None = None
+    drives: list[str] = field(default_factory=list)
 
     def effective_product_name(self) -> str | None:
         """The ProductName written into the template (None: leave Wine's)."""
@@ -179,6 +183,14 @@ def _install_natives(prefix: Path, natives: dict[str, Path], image: NodeImage) -
     service_dir = windows_to_unix(prefix, SERVICE_DIR)
     service_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy2(natives["rbsvc"], service_dir / "rbsvc.exe")
+    for drive in image.drives:
+        if not re.fullmatch(r"[D-Zd-z]:", drive):
+            raise SandboxError(f"bad drive {drive!r}: a letter D to Z and a colon")
+        letter = drive[0].lower()
+        (prefix / f"drive_{letter}").mkdir(exist_ok=True)
+        link = prefix / "dosdevices" / f"{letter}:"
+        if not link.is_symlink():
+            link.symlink_to(f"../drive_{letter}")  # relative: a clone of the template keeps it
     for directory in image.dirs:
         windows_to_unix(prefix, directory).mkdir(parents=True, exist_ok=True)
 

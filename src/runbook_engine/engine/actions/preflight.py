@@ -10,6 +10,14 @@ from runbook_engine.engine.facts.system import FileSystem, ProductName, TcpIpIns
 from runbook_engine.engine.status import RowStatus
 
 
+def data_drive_of(guide) -> str:
+    """The drive of the guide's data: its mirror or shared disk's data partition, else C:."""
+    for r in guide.resources:
+        if r.kind in ("md", "disk") and r.data_partition and not r.data_partition.startswith("/"):
+            return r.data_partition.upper()
+    return "C:"
+
+
 @register_action
 class Preflight(Action):
     name = "preflight"
@@ -17,7 +25,7 @@ class Preflight(Action):
 
     def desired(self, ctx: Context) -> list[Desired]:
         env = ctx.guide.meta.environment
-        node, drive = ctx.target.name, ctx.node.data_drive
+        node, drive = ctx.target.name, ctx.node.data_drive or data_drive_of(ctx.guide)
         return [
             Desired(node, "os", " / ".join(env.operating_systems),
                     {"check": "os", "patterns": list(ctx.guide.meta.os_product_patterns),

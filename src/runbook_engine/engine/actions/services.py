@@ -37,7 +37,7 @@ class ServicesManual(Action):
     compare_across_nodes = True
 
     def desired(self, ctx: Context) -> list[Desired]:
-        enabled = set(ctx.guide.scripts.features)
+        enabled = ctx.guide.features_in_use()
         inv = ctx.inventory
         role = inv.role(ctx.target.name) if inv is not None else "install"
         cs = inv.cluster_state if inv is not None else None

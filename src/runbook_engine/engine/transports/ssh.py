@@ -167,7 +167,7 @@ class SshTransport(Transport):
     """Run batches on a Windows node over SSH (OpenSSH server, cmd.exe shell).
 
     Args:
-        node: the node's name in the guide (e.g. ``"server1"``).
+        node: the node's name in the guide (as the inventory names it).
         host, port, username: where to log in.
         known_hosts: OpenSSH known_hosts file; the server's host key must be listed in it.
         client_key: private key file for public-key authentication.
