@@ -48,8 +48,9 @@ def generated_files(project: Project, lang: str) -> dict[str, bytes | Path]:
     kb = project.knowledge
     out: dict[str, bytes | Path] = {MERMAID_SITE_PATH: mermaid_js(project)}
     for gid, guide in kb.guides.items():
-        for name, script in render_scripts(kb, guide, lang, project.snippets).items():
-            out[f"downloads/{gid}/{lang}/{name}"] = script.data
+        if guide.scripts is not None:  # a guide without scripts.yaml has no scripts page either
+            for name, script in render_scripts(kb, guide, lang, project.snippets).items():
+                out[f"downloads/{gid}/{lang}/{name}"] = script.data
         if clpcfset.applies(kb, guide):
             seq = clpcfset.render_script(kb, guide, clpcfset.placeholder_values(kb, guide, lang), lang)
             out[f"downloads/{gid}/{lang}/{seq.name}"] = seq.data
