@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 from typing import Callable, Iterable
 
+from runbook_engine.artifacts import clpcfset as clpcfset_seq
 from runbook_engine.artifacts import dnscmd
 from runbook_engine.artifacts.markdown import admonition, code, table
 from runbook_engine.model.schema import Guide, KnowledgeBase, OriginItem, Port, Text
@@ -263,6 +264,39 @@ class GuideTables:
                 + "\n" + self.L("delivery-guide-versions") + "\n\n"
                 + self.sources_line(sources))
 
+    def clpcfset(self, guide: Guide, download: str | None = None) -> str:
+        """The guide's failover group as the clpcfset command sequence (artifacts/clpcfset.py),
+        with the cluster's values as placeholders: which versions use which tool, that it was not
+        run here, the lines, the download (*download*: its href; None: its file name only) and
+        the sources. "" for a guide with no clpcfset or clpcfadm version."""
+        tools = clpcfset_seq.guide_tools(self.kb, guide)
+        if not tools:
+            return ""
+        fam = self.kb.family_of(guide)
+        values = clpcfset_seq.placeholder_values(self.kb, guide, self.lang)
+        lines = clpcfset_seq.render_lines(self.kb, guide, values, self.lang)
+        lang = "powershell" if fam.os == "windows" else "sh"
+        out = [self.L("clpcfset-intro"), "",
+               admonition("warning", self.L("clpcfset-not-run-title"), self.L("clpcfset-not-run"))]
+        for d in fam.configuration.delivery:
+            if d.id not in clpcfset_seq.TOOL_IDS:
+                continue
+            versions = self.version_names(guide, d.versions)
+            mine = self.version_names(guide, tools.get(d.id, []))
+            line = f"**{self.L('clpcfset-tool-versions', tool=self.T(d.tool))}**: {versions}"
+            if mine:
+                line += f" ({self.L('clpcfset-guide-versions')}: **{mine}**)"
+            out += [line, ""]
+            if d.note is not None and d.id in tools:
+                out.append(admonition("info" if d.id == "clpcfset" else "warning", self.T(d.tool), self.T(d.note)))
+        out += [f'<div class="rb-clpcfset" data-guide="{guide.id}" markdown>', "", f"```{lang}", *lines, "```", "", "</div>", "",
+                self.L("clpcfset-placeholders"), ""]
+        name = clpcfset_seq.file_name(self.kb, guide)
+        target = f"[{name}]({download}){{ download=\"{name}\" }}" if download else code(name)
+        out += [f"**{self.L('clpcfset-download')}**: {target}", ""]
+        out.append(self.sources_line(clpcfset_seq.sources(self.kb, guide)))
+        return "\n".join(out)
+
 
 def guide_cluster_name(guide: Guide, resource_id: str) -> bool:
     """Whether the guide fixes the cluster's name for a resource (shown as code)."""
@@ -277,6 +311,7 @@ TABLES: dict[str, Callable[[GuideTables, Guide], str]] = {
     "ports": GuideTables.ports,
     "dns-records": GuideTables.dns_records,
     "delivery": GuideTables.delivery,
+    "clpcfset": GuideTables.clpcfset,
 }
 
 

@@ -140,6 +140,11 @@ class GuideRef(Strict):
     in_kb: bool = False
 
 
+#: the delivery entries (``configuration.delivery`` ids) of the tools that build a cluster
+#: configuration from commands: a guide on one of their versions gets the clpcfset sequence
+CONFIGURATION_TOOLS = ("clpcfset", "clpcfadm")
+
+
 class Delivery(Strict):
     """One way a cluster configuration (and the script resource's files in its folder) reaches
     the cluster, for the versions named: the tool, what the operator does and the exact commands
@@ -150,6 +155,9 @@ class Delivery(Strict):
     tool: Text
     text: Text
     commands: list[str] = Field(default_factory=list)
+    # for the tools that build a configuration from commands (clpcfset, clpcfadm): what the
+    # guide's generated clpcfset sequence means on these versions (shown with the sequence)
+    note: Text | None = None
     sources: list[str] = Field(min_length=1)
 
 
@@ -164,6 +172,9 @@ class ResourceType(Strict):
     # ("address": the inventory's FIP address; the others: the resource's fields of the same name)
     parameters: dict[Literal["address", "data_partition", "cluster_partition", "file_system", "mount_point", "service"],
                      Annotated[str, StringConstraints(pattern=r"^[a-z0-9@/_]+$")]] = Field(default_factory=dict)
+    # a mirror disk: the path under which it names its mirror connects, one per interconnect
+    # (``<netdev>@<i>/priority``, ``/device``, ``/mdcname``: artifacts/clpcfset.py)
+    netdev: Annotated[str, StringConstraints(pattern=r"^[a-z0-9/_]+$")] | None = None
     sources: list[str] = Field(default_factory=list)
 
 
@@ -178,6 +189,10 @@ class ClusterConfiguration(Strict):
     text: Text
     sources: list[str] = Field(min_length=1)
     delivery: list[Delivery] = Field(min_length=1)
+    # the language of the product edition -> the encode value of ``clpcfset create`` (the
+    # Japanese CLUSTERPRO, the English EXPRESSCLUSTER); the build language picks one
+    encode: dict[Literal["ja", "en"], Annotated[str, StringConstraints(pattern=r"^[A-Z0-9-]{2,16}$")]] = Field(default_factory=dict)
+    encode_sources: list[str] = Field(default_factory=list)
 
     @field_validator("script_folder")
     @classmethod
@@ -213,6 +228,10 @@ class Family(Strict):
 
     def version_ids(self) -> list[str]:
         return [v.id for v in sorted(self.versions, key=lambda v: v.order)]
+
+    def tool_versions(self) -> dict[str, list[str]]:
+        """Configuration tool (clpcfset, clpcfadm) -> the versions its delivery entry names."""
+        return {d.id: list(d.versions) for d in self.configuration.delivery if d.id in CONFIGURATION_TOOLS}
 
     def port_versions(self, port: Port) -> list[str]:
         """The versions *port* applies to, in order (from ``since`` to ``until``)."""
@@ -411,7 +430,7 @@ class Step(Strict):
     scope: Literal["every-node", "all-nodes", "first-node", "dns-servers", "cluster", "configuration"] | None = None
     substeps: list[SubStep] = Field(default_factory=list)
     notes: list["Admonition"] = Field(default_factory=list)
-    shows: list[Literal["ports", "services", "dns-records", "scripts", "resources", "monitors", "delivery"]] = Field(default_factory=list)
+    shows: list[Literal["ports", "services", "dns-records", "scripts", "resources", "monitors", "delivery", "clpcfset"]] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)  # public sources of what the step says beyond the seed
 
     @model_validator(mode="after")

@@ -115,6 +115,9 @@ def check_guide(g: Guide, raws: dict[str, Any], fam: Family) -> list[KbError]:
         errs += _dupes(st.substeps, lambda x: x.id, pname, praw, loc + ("substeps",), f"substep id of step '{st.id}'")
         if st.when is not None and st.when not in feature_ids:
             errs.append(KbError(pname, locate(praw, loc + ("when",)), f"step '{st.id}': unknown feature '{st.when}'"))
+        if "clpcfset" in st.shows and not set(g.meta.scope.applies_to) & {v for vs in fam.tool_versions().values() for v in vs}:
+            errs.append(KbError(pname, locate(praw, loc + ("shows",)), f"step '{st.id}': shows clpcfset, but the guide covers "
+                                "no version whose configuration tool is clpcfset or clpcfadm (configuration.delivery)"))
     phase_ids = [p.id for p in g.procedure.phases]
     errs += _dupes(phase_ids, lambda x: x, pname, praw, ("phases",), "phase id")
     actions = [st.action for st, _ in steps_loc if st.action]

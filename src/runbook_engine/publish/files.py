@@ -1,6 +1,7 @@
 """The files a site build makes besides those of docs/: the pages of every guide in kb/guides
 (instantiated from the one set of templates in docs/_guide/), the local mermaid.min.js, the
-START.BAT / STOP.BAT downloads of each guide in the build language and the runbook notebooks when
+START.BAT / STOP.BAT downloads of each guide in the build language, the clpcfset command sequence
+of each guide on a clpcfset or clpcfadm version (artifacts/clpcfset.py) and the runbook notebooks when
 present.
 
 A guide page is its template as it is, at ``<guide id>/<template>.md``: the page's path says which
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from runbook_engine.artifacts import clpcfset
 from runbook_engine.artifacts.scripts import render_scripts
 from runbook_engine.model.project import Project
 from runbook_engine.publish.pages import PAGES, guide_pages_of
@@ -46,8 +48,12 @@ def generated_files(project: Project, lang: str) -> dict[str, bytes | Path]:
     kb = project.knowledge
     out: dict[str, bytes | Path] = {MERMAID_SITE_PATH: mermaid_js(project)}
     for gid, guide in kb.guides.items():
-        for name, script in render_scripts(kb, guide, lang, project.snippets).items():
-            out[f"downloads/{gid}/{lang}/{name}"] = script.data
+        if guide.scripts is not None:  # a guide without scripts.yaml has no scripts page either
+            for name, script in render_scripts(kb, guide, lang, project.snippets).items():
+                out[f"downloads/{gid}/{lang}/{name}"] = script.data
+        if clpcfset.applies(kb, guide):
+            seq = clpcfset.render_script(kb, guide, clpcfset.placeholder_values(kb, guide, lang), lang)
+            out[f"downloads/{gid}/{lang}/{seq.name}"] = seq.data
         notebook = project.runbooks / f"{gid}.{lang}.ipynb"
         if notebook.is_file():
             out[f"runbooks/{gid}.{lang}.ipynb"] = notebook

@@ -11,6 +11,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from runbook_engine.artifacts.clpcfset import applies as clpcfset_applies, file_name as clpcfset_file_name
 from runbook_engine.artifacts.diagrams import legend_rows, topology_mermaid
 from runbook_engine.artifacts.markdown import ADMONITIONS, admonition, code, indent, table
 from runbook_engine.artifacts.notebooks import build_notebook
@@ -345,10 +346,27 @@ class Site:
 
     def shows(self, guide_id: str, what: str) -> str:
         """What a step's ``shows:`` names: a table of the registry (artifacts.tables.TABLES, the
-        same the notebooks use) or, for the scripts, a link to their page."""
+        same the notebooks use), the clpcfset sequence with its download link, or, for the
+        scripts, a link to their page."""
         if what == "scripts":
             return self.scripts_link(guide_id)
+        if what == "clpcfset":
+            return self.clpcfset(guide_id)
         return TABLES[what](self.tables(), self.guide(guide_id))
+
+    def clpcfset(self, guide_id: str) -> str:
+        """The clpcfset command sequence of the guide with its download link (artifacts/clpcfset.py)."""
+        g = self.guide(guide_id)
+        href = self.link(f"downloads/{guide_id}/{self.lang}/{clpcfset_file_name(self.kb, g)}")
+        return self.tables().clpcfset(g, download=href)
+
+    def clpcfset_section(self, guide_id: str) -> str:
+        """The sequence as a section of the procedure page, for a guide on a clpcfset or clpcfadm
+        version whose procedure has no step that shows it ("" otherwise)."""
+        g = self.guide(guide_id)
+        if not clpcfset_applies(self.kb, g) or any("clpcfset" in s.shows for s in g.steps()):
+            return ""
+        return f"## {self.L('clpcfset')} {{ #clpcfset }}\n\n" + self.clpcfset(guide_id)
 
     def origin(self, guide_id: str) -> str:
         """Where the guide comes from (the document named in guide.yaml, the chapter, what its
