@@ -61,7 +61,36 @@ class GuideTables:
             rows.append([self.T(r.name), detail])
             if r.note:
                 notes.append(admonition("warning", self.L("admonition-important"), self.T(r.note)))
-        return table([self.L("resource"), self.L("detail")], rows) + "\n" + "\n".join(notes)
+        out = table([self.L("resource"), self.L("detail")], rows) + "\n" + "\n".join(notes)
+        sources = [x for r in guide.resources for x in r.sources]
+        if sources:
+            out += "\n" + self.sources_line(list(dict.fromkeys(sources)))
+        if guide.monitors:
+            out += "\n" + self.monitors(guide)
+        return out
+
+    def monitors(self, guide: Guide) -> str:
+        """The monitor resources the guide adds: type, target, recovery target, the settings
+        (name, value, clpcfset path), what they require; notes and sources after the table."""
+        fam = self.kb.family_of(guide)
+        types = {t.kind: t for t in fam.monitor_types}
+        names = {r.id: self.T(r.name) for r in guide.resources}
+        rows, notes, sources = [], [], []
+        for m in guide.monitors:
+            settings = "<br>".join(f"{self.T(p.name)}: {code(p.value)}" + (f" ({code(p.tag)})" if p.tag else "")
+                                   for p in m.parameters) or "—"
+            kind = f"{self.T(types[m.kind].name)} ({code(types[m.kind].type)})" if m.kind in types else code(m.kind)
+            rows.append([self.T(m.name), kind, names.get(m.target, "—"), names.get(m.recovery_target, "—"),
+                         settings, self.T(m.requires) or "—"])
+            if m.note:
+                notes.append(admonition("note", f"{self.T(m.name)}", self.T(m.note)))
+            sources += m.sources
+        header = [self.L("monitors"), self.L("monitor-type"), self.L("monitor-target"), self.L("recovery-target"),
+                  self.L("monitor-settings"), self.L("requires")]
+        out = f"**{self.L('monitors')}**\n\n" + table(header, rows) + "\n" + "\n".join(notes)
+        if sources:
+            out += "\n" + self.sources_line(list(dict.fromkeys(sources)))
+        return out
 
     def services(self, guide: Guide) -> str:
         header = [self.L("service-name"), self.L("display-name"), self.L("watch-id"), self.L("flags"),
@@ -92,6 +121,13 @@ class GuideTables:
             out.append(f"**{self.L(side_label)}: {self.L(direction)}**\n")
             out.append('<div class="rb-ports" data-direction="' + direction + '" markdown>\n\n'
                        + table(header, rows) + "\n</div>\n")
+        if guide.meta.app_ports:
+            header = [self.L("protocol"), self.L("direction"), self.L("local-port"), self.L("purpose"), self.L("peer")]
+            rows = [[p.protocol.upper(), self.L("in"), str(p.port), self.T(p.purpose), self.T(p.peer)]
+                    for p in guide.meta.app_ports]
+            out.append(f"**{self.L('app-ports')}**\n")
+            out.append('<div class="rb-ports" data-direction="app" markdown>\n\n' + table(header, rows) + "\n</div>\n")
+            out.append(self.sources_line(list(dict.fromkeys(x for p in guide.meta.app_ports for x in p.sources))))
         return "\n".join(out)
 
     def _port_row(self, guide: Guide, p: Port) -> list[str]:
@@ -184,7 +220,8 @@ class GuideTables:
         conf = self.kb.family_of(guide).configuration
         ph = self.configuration_placeholders()
         folder = conf.folder(ph["group"], ph["resource"])
-        lines = [f"{ph['folder']}\\clp.conf"] + [f"{ph['folder']}\\{folder}\\{name}" for name in conf.script_files.values()]
+        sep = "/" if self.kb.family_of(guide).os == "linux" else "\\"
+        lines = [f"{ph['folder']}{sep}clp.conf"] + [f"{ph['folder']}{sep}{folder}{sep}{name}" for name in conf.script_files.values()]
         return (self.T(conf.text) + "\n\n```text\n" + "\n".join(lines) + "\n```\n")
 
     def delivery(self, guide: Guide) -> str:
