@@ -15,7 +15,7 @@ def cmd_sandbox(args) -> int:
     except KbInvalid as exc:
         return fail_input(exc.errors)
     if args.sandbox_command == "create":
-        guide_id = args.guide or next(iter(kb.guides), None)
+        guide_id = args.guide or next(iter(kb.guides_on("windows")), None)
         if guide_id not in kb.guides:
             return fail_input([f"error: unknown guide '{guide_id}' (known: {', '.join(kb.guides) or 'none'})"])
         try:

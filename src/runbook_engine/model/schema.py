@@ -773,6 +773,10 @@ class KnowledgeBase(BaseModel):
         g = self.guides[guide] if isinstance(guide, str) else guide
         return self.families[g.meta.family]
 
+    def guides_on(self, os: str) -> list[str]:
+        """The ids of the guides whose family runs on *os* ("windows" | "linux"), in kb/ order."""
+        return [gid for gid, g in self.guides.items() if self.family_of(g).os == os]
+
     def ports_for(self, guide: Guide) -> list[Port]:
         by_id = {p.id: p for p in self.family_of(guide).ports}
         return [by_id[i] for i in guide.meta.ports]

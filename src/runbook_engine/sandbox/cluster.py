@@ -74,10 +74,13 @@ def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int | None = N
     """Create (or refresh) the sandbox and write its inventory; returns the inventory path.
 
     The nodes are the guide's topology nodes (the first *nodes* of them); the FIP's host name is
-    the guide id. Default guide: the first in kb/. *phase* ``operation``: see the module's text
-    (*active* defaults to the first node)."""
-    guide_id = guide_id or next(iter(kb.guides))
+    the guide id. Default guide: the first Windows guide in kb/ (the sandbox's nodes are Wine
+    nodes). *phase* ``operation``: see the module's text (*active* defaults to the first node)."""
+    guide_id = guide_id or next(iter(kb.guides_on("windows")))
     guide = kb.guides[guide_id]
+    if kb.family_of(guide).os != "windows":
+        raise ValueError(f"guide '{guide_id}' is a {kb.family_of(guide).os} guide: the sandbox's nodes are "
+                         "Wine (Windows) nodes")
     root = sandbox_root(project)
     names = node_names(guide, nodes)
     if phase not in PHASES:
