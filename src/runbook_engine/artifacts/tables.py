@@ -211,14 +211,18 @@ class GuideTables:
         return "\n".join(out) + "\n"
 
 
-    def configuration_placeholders(self) -> dict[str, str]:
-        """The words a delivery command shows for the inventory's values."""
-        return {k: f"<{self.L(f'conf-{k}')}>" for k in ("folder", "group", "resource")}
+    def configuration_placeholders(self, guide: Guide | None = None) -> dict[str, str]:
+        """The words a delivery command shows for the inventory's values (a Linux family's
+        scripts belong to an exec resource, a Windows family's to a script resource)."""
+        out = {k: f"<{self.L(f'conf-{k}')}>" for k in ("folder", "group", "resource")}
+        if guide is not None and self.kb.family_of(guide).os == "linux":
+            out["resource"] = f"<{self.L('conf-exec-resource')}>"
+        return out
 
     def script_location(self, guide: Guide) -> str:
         """Where the script resource's files live: the family's text and the folder layout."""
         conf = self.kb.family_of(guide).configuration
-        ph = self.configuration_placeholders()
+        ph = self.configuration_placeholders(guide)
         folder = conf.folder(ph["group"], ph["resource"])
         sep = "/" if self.kb.family_of(guide).os == "linux" else "\\"
         lines = [f"{ph['folder']}{sep}clp.conf"] + [f"{ph['folder']}{sep}{folder}{sep}{name}" for name in conf.script_files.values()]
@@ -228,7 +232,7 @@ class GuideTables:
         """How the configuration (with the scripts) reaches the cluster, per version: the family's
         delivery methods, the guide's own versions marked."""
         conf = self.kb.family_of(guide).configuration
-        ph = self.configuration_placeholders()
+        ph = self.configuration_placeholders(guide)
         mine = set(guide.meta.scope.applies_to)
         rows = []
         for d in conf.delivery:
