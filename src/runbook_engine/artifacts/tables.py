@@ -126,7 +126,7 @@ class GuideTables:
             rows = [[p.protocol.upper(), self.L("in"), str(p.port), self.T(p.purpose), self.T(p.peer)]
                     for p in guide.meta.app_ports]
             out.append(f"**{self.L('app-ports')}**\n")
-            out.append('<div class="rb-ports" data-direction="app" markdown>\n\n' + table(header, rows) + "\n</div>\n")
+            out.append('<div class="rb-app-ports" markdown>\n\n' + table(header, rows) + "\n</div>\n")
             out.append(self.sources_line(list(dict.fromkeys(x for p in guide.meta.app_ports for x in p.sources))))
         return "\n".join(out)
 
