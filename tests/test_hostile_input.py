@@ -26,6 +26,10 @@ GUIDE = "guides/surfnavi/guide.yaml"
 PROC = "guides/surfnavi/procedure.yaml"
 SVC = "guides/surfnavi/services.yaml"
 SCR = "guides/surfnavi/scripts.yaml"
+PGSCR = "guides/postgresql/scripts.yaml"
+PGPROC = "guides/postgresql/procedure.yaml"
+_PG_COMMANDS = (REPO / "kb" / PGSCR).read_text(encoding="utf-8")
+_PG_COMMANDS = _PG_COMMANDS[_PG_COMMANDS.index("commands:\n"):_PG_COMMANDS.index("notes:\n")]
 PORT = "    port: 29001\n"
 PURPOSE = "purpose: {ja: 内部通信, en: Internal communication}"
 SMTP = "display_name: ExpressMail Smtp Service,"
@@ -64,6 +68,24 @@ KB_CASES = [
     ("script-folder-without-resource", FAM, r"script_folder: 'scripts\{group}\{resource}'", r"script_folder: 'scripts\{group}'", "{resource}"),
     ("message-percent", SCR, "text: {ja: 最高プライオリティサーバで起動しています, en: Starting on the highest-priority server}",
      "text: {ja: 最高プライオリティサーバで起動しています, en: Starting on %COMPUTERNAME%}", "unsafe"),
+    # a Linux script's settings and argv: plain words only, known settings, something started
+    ("sh-setting-semicolon", PGSCR, "value: /postgres/data\n", "value: /postgres/data;reboot\n", "shell metacharacters"),
+    ("sh-setting-space", PGSCR, "value: /postgres/data\n", "value: /postgres/my data\n", "shell metacharacters or spaces"),
+    ("sh-setting-option", PGSCR, "value: postgres\n", "value: --help\n", "would read as an option"),
+    ("sh-argv-command-substitution", PGSCR, 'argv: [rm, -f, "{PGDATA}/postmaster.pid"]', 'argv: [rm, -f, "$(reboot)/postmaster.pid"]', "shell metacharacters"),
+    ("sh-argv-backtick", PGSCR, "-l, /dev/null]", "-l, '`reboot`']", "shell metacharacters"),
+    ("sh-argv-glob", PGSCR, 'argv: [rm, -f, "/tmp/.s.PGSQL.{PGPORT}"]', 'argv: [rm, -f, "/tmp/*"]', "shell metacharacters"),
+    ("sh-argv-unbalanced-brace", PGSCR, 'argv: [rm, -f, "/tmp/.s.PGSQL.{PGPORT}"]', 'argv: [rm, -f, "/tmp/.s.PGSQL.{PGPORT"]', "unbalanced brace"),
+    ("sh-argv-unknown-setting", PGSCR, 'argv: [rm, -f, "{PGDATA}/postmaster.pid"]', 'argv: [rm, -f, "{PGDIR}/postmaster.pid"]', "unknown setting 'PGDIR'"),
+    ("sh-argv-clp-variable", PGSCR, 'argv: [rm, -f, "{PGDATA}/postmaster.pid"]', 'argv: [rm, -f, "{CLP_DISK}/postmaster.pid"]', "CLUSTERPRO's own"),
+    ("sh-user-metachar", PGSCR, 'user: "{SUUSER}"\n    argv: ["{PGINST}/bin/pg_ctl", start', 'user: "postgres;reboot"\n    argv: ["{PGINST}/bin/pg_ctl", start', "shell metacharacters"),
+    ("sh-failure-unknown-message", PGSCR, "failure: pg-start-failed", "failure: pg-start-broke", "unknown message 'pg-start-broke'"),
+    ("sh-message-not-ascii-en", PGSCR, "en: Starting PostgreSQL on the highest-priority server}", "en: Starting PostgreSQL on the highest\u2011priority server}", "ASCII"),
+    ("sh-start-starts-nothing", PGSCR, _PG_COMMANDS, _PG_COMMANDS.replace("script: start", "script: stop"), "a start script that starts nothing"),
+    ("sh-settings-in-windows-guide", SCR, "features: [expressmail, proxy, dns, system, iis]\n",
+     "features: [expressmail, proxy, dns, system, iis]\nsettings: [{name: X, value: y, text: {ja: 設定, en: Setting}}]\n", "settings and commands are for start.sh"),
+    ("planned-action-on-check-step", PGPROC, "        mode: manual\n        planned_action: preflight-linux",
+     "        mode: check\n        action: preflight\n        planned_action: preflight-linux", "only a manual step names a planned_action"),
     # references
     ("related-to-itself", GUIDE, "related: [iis, expressmail]", "related: [iis, surfnavi]", "refers to itself"),
     ("related-unknown", GUIDE, "related: [iis, expressmail]", "related: [iis, nosuch]", "unknown guide 'nosuch'"),

@@ -327,7 +327,8 @@ def test_fixture_guide_passes_check_as_data_only(project_copy, capsys):
     rc = cli.main(["--root", str(project_copy), "check"])
     out = capsys.readouterr()
     assert rc == 0, out.err
-    assert f"{len(_kb_guides()) + 1} guide(s)" in out.out  # the repository's guides and the new one
+    guides_in_repo = len([p for p in (REPO / "kb" / "guides").iterdir() if p.is_dir()])
+    assert f"{guides_in_repo + 1} guide(s)" in out.out
 
     kb = loader.load(project_copy / "kb")
     ours, seed = kb.guides["webportal"], kb.guides["surfnavi"]
@@ -418,8 +419,3 @@ def test_a_kb_file_that_is_a_symlink_out_of_the_project_is_not_read(project_copy
     assert cli.main(["--root", str(project_copy), "check"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("kb/guides/surfnavi/cautions.yaml:1: resolves outside the project"), err
-
-
-def _kb_guides() -> list[str]:
-    """The guide folders of the repository's kb/."""
-    return sorted(p.name for p in (REPO / "kb" / "guides").iterdir() if p.is_dir())

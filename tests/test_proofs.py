@@ -86,15 +86,17 @@ def _digest(data: bytes) -> str:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_site_ports_tables_show_exactly_the_port_records_the_guide_uses(site_pages, project, lang):
-    """Every page with port tables shows each (protocol, direction, port) of the guide once."""
+    """Every page with port tables shows each (protocol, direction, port) of its guide once."""
     kb = project.knowledge
-    want = Counter((p.protocol, p.direction, p.port) for p in kb.ports_for(kb.guides[GUIDE]))
     direction_of = {kb.label(d)(lang): d for d in ("in", "out")}
+    prefix = "en/" if lang == "en" else ""
     pages = {rel: page for rel, page in site_pages.items()
-             if rel.startswith("en/") == (lang == "en") and rel.removeprefix("en/").startswith(f"{GUIDE}/")
-             and page.tables_with(**{"class": "rb-ports"})}
-    assert f"{'en/' if lang == 'en' else ''}{GUIDE}/ports/index.html" in pages
+             if rel.startswith("en/") == (lang == "en") and page.tables_with(**{"class": "rb-ports"})}
+    assert f"{prefix}{GUIDE}/ports/index.html" in pages
     for rel, page in pages.items():
+        gid = rel[len(prefix):].split("/", 1)[0]
+        assert gid in kb.guides, f"{rel}: port tables outside a guide's pages"
+        want = Counter((p.protocol, p.direction, p.port) for p in kb.ports_for(kb.guides[gid]))
         shown = Counter()
         for table in page.tables_with(**{"class": "rb-ports"}):
             for row in table.rows:

@@ -40,6 +40,11 @@ def _placeholder_lines(folder: Path) -> set[tuple[str, int]]:
     return out
 
 
+def _repo_guides() -> list[str]:
+    """The guide folders of this project's kb/ (the copy starts with them)."""
+    return sorted(p.name for p in (REPO / "kb" / "guides").iterdir() if p.is_dir())
+
+
 def _fill(folder: Path) -> None:
     """Write every placeholder as an author would: texts in both languages, values that fit."""
     values = {"service": "DemoSvc", "display_name": "Demo Service", "watch_id": "DemoWatch"}
@@ -59,7 +64,7 @@ def test_runbook_new_writes_every_guide_file_with_its_schema_and_check_names_eac
     folder = project / "kb" / "guides" / "demo"
     schemas = render_schemas()
     assert sorted(p.name for p in folder.iterdir()) == REQUIRED
-    assert sorted(p.name for p in folder.parent.iterdir()) == sorted(["demo", *_kb_guides()])  # no temp folder left
+    assert sorted(p.name for p in folder.parent.iterdir()) == sorted(["demo", *_repo_guides()])  # no temp folder left
     for name in REQUIRED:
         text = (folder / name).read_text(encoding="utf-8")
         first = text.splitlines()[0]
@@ -90,7 +95,7 @@ def test_a_scaffold_with_every_placeholder_written_passes_check(project, capsys)
     rc = cli.main(["--root", str(project), "check"])
     out = capsys.readouterr()
     assert rc == 0, out.err
-    assert f"{len(_kb_guides()) + 1} guide(s)" in out.out  # the repository's guides and the new one
+    assert f"{len(_repo_guides()) + 1} guide(s)" in out.out
 
 
 @pytest.mark.parametrize("bad", ["Demo", "demo_portal", "-demo", "demo-", "../demo", "デモ", "a" * 65])
@@ -110,9 +115,4 @@ def test_an_existing_guide_id_is_refused_and_the_guide_is_untouched(project, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "exists already" in err[0]
     assert {p.name: p.read_bytes() for p in guide.iterdir()} == before
-    assert sorted(p.name for p in guide.parent.iterdir()) == _kb_guides()
-
-
-def _kb_guides() -> list[str]:
-    """The guide folders of the repository's kb/."""
-    return sorted(p.name for p in (REPO / "kb" / "guides").iterdir() if p.is_dir())
+    assert sorted(p.name for p in guide.parent.iterdir()) == _repo_guides()

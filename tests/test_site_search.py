@@ -12,44 +12,69 @@ Expected first pages, and why:
 * failover group (en) → procedure, step 0-1 "Create the failover group".
 * packet filter (en) → procedure: steps G and I (unbind it from the interconnect, allow the
   cluster's ports through it) are what an engineer does about the packet filter.
+
+Terms every guide uses (failover group, port numbers, manual) are written ``*/procedure/``: the
+right page is a guide's procedure (or ports) page, whichever guide ranks first; with several
+guides in kb/ that is not always the same one.
+
+PostgreSQL (Linux) guide, both languages:
+
+* データディレクトリ / data directory → procedure: step 2-1 creates it on the mirror disk.
+* pg_hba.conf → procedure: step 2-4 edits it (md5 for 127.0.0.1, which psqlw needs).
+* ユニット / systemd unit → procedure: step 1-3 disables postgresql-15.service.
+* psqlw, 監視リソース → procedure: step 4-2 adds the monitor; step 0-1's table lists its settings.
+* exec resource → procedure: step 4-1 adds it with this guide's scripts.
+* start.sh, clplogcmd → scripts: the generated scripts and their case tables.
+* listen_addresses → procedure: step 2-3 sets it.
 """
 from __future__ import annotations
 
 import json
+from fnmatch import fnmatch
 from urllib.parse import urlsplit
 
 import pytest
 
 from plugins.browser import REPO
 
-#: query -> the page it must rank first (a tuple: any of these pages, for a term every guide has)
 JA_QUERIES = {
-    "フェイルオーバーグループ": ("surfnavi/procedure/", "sqlserver-2019/procedure/"),
+    "フェイルオーバーグループ": "*/procedure/",
     "切替パーティション": "surfnavi/procedure/",
-    "ポート番号": ("surfnavi/ports/", "sqlserver-2019/ports/"),
-    "手動": ("surfnavi/procedure/", "sqlserver-2019/procedure/"),
+    "ポート番号": "*/ports/",
+    "手動": "*/procedure/",
+    "データディレクトリ": "postgresql/procedure/",
+    "pg_hba.conf": "postgresql/procedure/",
+    "ユニット": "postgresql/procedure/",
+    "監視リソース": "postgresql/procedure/",
+    "psqlw": "postgresql/procedure/",
+    "start.sh": "postgresql/scripts/",
+    "clplogcmd": "postgresql/scripts/",
     "パケットフィルタ": "surfnavi/procedure/",
     "起動時のパラメーター": "sqlserver-2019/procedure/",
     "サービスリソース": "sqlserver-2019/procedure/",
     "アップグレード": "sqlserver-2019/upgrade/",
 }
 EN_QUERIES = {
-    "failover group": ("surfnavi/procedure/", "sqlserver-2019/procedure/"),
+    "failover group": "*/procedure/",
     "packet filter": "surfnavi/procedure/",
+    "data directory": "postgresql/procedure/",
+    "pg_hba.conf": "postgresql/procedure/",
+    "systemd unit": "postgresql/procedure/",
+    "exec resource": "postgresql/procedure/",
+    "psqlw": "postgresql/procedure/",
+    "listen_addresses": "postgresql/procedure/",
+    "start.sh": "postgresql/scripts/",
+    "clplogcmd": "postgresql/scripts/",
     "startup parameters": "sqlserver-2019/procedure/",
     "service resource": "sqlserver-2019/procedure/",
     "upgrade": "sqlserver-2019/upgrade/",
 }
 
 
-def _ranked_as_expected(results: dict, queries: dict) -> dict:
-    """query -> (first page, expected) for each query whose first page is not one expected."""
-    out = {}
-    for q, want in queries.items():
-        first = results[q][0]["page"] if results[q] else None
-        if first not in (want if isinstance(want, tuple) else (want,)):
-            out[q] = (first, want)
-    return out
+def _first_pages_fit(results: dict, queries: dict) -> dict:
+    """query -> the first page found when it does not fit the expected pattern ({} when all fit)."""
+    got = {q: (results[q][0]["page"] if results[q] else None) for q in queries}
+    return {q: (page, queries[q]) for q, page in got.items() if page is None or not fnmatch(page, queries[q])}
 
 
 def _index(built_site, lang: str) -> dict:
@@ -91,12 +116,12 @@ def test_site_search_config_is_the_one_configured_per_language(built_site):
 
 def test_site_japanese_search_ranks_the_right_page_first(material_search):
     results = material_search("ja", list(JA_QUERIES))
-    assert _ranked_as_expected(results, JA_QUERIES) == {}
+    assert _first_pages_fit(results, JA_QUERIES) == {}
 
 
 def test_site_english_search_ranks_the_right_page_first(material_search):
     results = material_search("en", list(EN_QUERIES))
-    assert _ranked_as_expected(results, EN_QUERIES) == {}
+    assert _first_pages_fit(results, EN_QUERIES) == {}
 
 
 @pytest.mark.browser
@@ -114,7 +139,7 @@ def test_site_search_box_in_chromium_finds_the_port_page(chromium, site_server):
         box.press("End")
         first = page.locator(".md-search-result__item a").first
         first.wait_for(timeout=15000)
-        assert urlsplit(first.get_attribute("href")).path in ("/surfnavi/ports/", "/sqlserver-2019/ports/")
+        assert fnmatch(urlsplit(first.get_attribute("href")).path, "/*/ports/")
         page.goto(site_server + "surfnavi/overview/")
         # Material replaces each <pre class="mermaid"> by a <div class="mermaid"> (closed shadow
         # root) once the local mermaid rendered it

@@ -1,19 +1,31 @@
-"""Render a guide's START.BAT / STOP.BAT from its data and the templates in snippets/scripts/.
+"""Render a guide's start and stop scripts from its data and the templates in snippets/scripts/,
+by its family's operating system.
 
-Japanese scripts are CP932 (cmd.exe on Japanese Windows reads batch files in the OEM code page),
-English ones ASCII; both have CRLF line endings.
+Windows: START.BAT / STOP.BAT. Japanese scripts are CP932 (cmd.exe on Japanese Windows reads
+batch files in the OEM code page), English ones ASCII; both have CRLF line endings.
+
+Linux: start.sh / stop.sh for the exec resource (snippets/scripts/linux/), bash with LF line
+endings, every word quoted by artifacts/shell.py. Japanese scripts are UTF-8 (rules.SHELL_SCRIPT_ENCODINGS
+says why), English ones ASCII.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from runbook_engine.model.rules import SCRIPT_ENCODINGS
+from runbook_engine.artifacts import shell
+from runbook_engine.model.rules import SCRIPT_ENCODINGS, SHELL_SCRIPT_ENCODINGS
 from runbook_engine.model.schema import Guide, KnowledgeBase
 from runbook_engine.artifacts.templates import environment
 
 SCRIPT_NAMES = ("START.BAT", "STOP.BAT")
+SHELL_SCRIPT_NAMES = ("start.sh", "stop.sh")
 ENCODINGS = SCRIPT_ENCODINGS  # the one home is model/rules.py
+
+
+def script_names(kb: KnowledgeBase, guide: Guide) -> tuple[str, ...]:
+    """The start and stop scripts' file names for *guide*'s family (start first)."""
+    return SHELL_SCRIPT_NAMES if kb.family_of(guide).os == "linux" else SCRIPT_NAMES
 
 
 @dataclass(frozen=True)
@@ -60,9 +72,43 @@ def render_script(kb: KnowledgeBase, guide: Guide, name: str, lang: str, snippet
     return Script(guide=guide.id, name=name, kind=kind, lang=lang, text=_crlf(text), encoding=ENCODINGS[lang])
 
 
+def _lf(text: str) -> str:
+    out: list[str] = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        line = line.rstrip()
+        if line == "" and out and out[-1] == "":
+            continue
+        out.append(line)
+    while out and out[-1] == "":
+        out.pop()
+    return "\n".join(out) + "\n"
+
+
+def render_shell_script(kb: KnowledgeBase, guide: Guide, name: str, lang: str, snippets: Path) -> Script:
+    sc = guide.scripts
+    kind = "start" if name.startswith("start") else "stop"
+    commands = {
+        event: [{"text": c.text(lang), "line": shell.command_line(c), "failure": c.failure}
+                for c in sc.commands_of(kind, event)]
+        for event in ("START", "FAILOVER")
+    }
+    context = {
+        "guide": guide.meta,
+        "lang": lang,
+        "L": lambda label_id: kb.label(label_id)(lang),
+        "Q": lambda msg_id: shell.message(guide.message(msg_id)(lang)),
+        "settings": [shell.assignment(s) for s in sc.settings],
+        "commands": commands,
+    }
+    text = environment(snippets).get_template(f"scripts/linux/{name}.j2").render(**context)
+    return Script(guide=guide.id, name=name, kind=kind, lang=lang, text=_lf(text), encoding=SHELL_SCRIPT_ENCODINGS[lang])
+
+
 def render_scripts(kb: KnowledgeBase, guide: Guide, lang: str, snippets: Path) -> dict[str, Script]:
     """The guide's scripts by name ({} for a guide without scripts: the cluster's own resources
-    start its application)."""
+    start its application), in its family's shell."""
     if guide.scripts is None:
         return {}
+    if kb.family_of(guide).os == "linux":
+        return {n: render_shell_script(kb, guide, n, lang, snippets) for n in SHELL_SCRIPT_NAMES}
     return {n: render_script(kb, guide, n, lang, snippets) for n in SCRIPT_NAMES}

@@ -88,28 +88,38 @@ class GuideTables:
             if r.note:
                 notes.append(admonition("warning", self.L("admonition-important"), self.T(r.note)))
         header = [self.L("resource"), self.L("resource-type"), self.L("cluster-name"), self.L("depends-on"), self.L("detail")]
-        return table(header, rows) + "\n" + "\n".join(notes)
+        out = table(header, rows) + "\n" + "\n".join(notes)
+        sources = [x for r in guide.resources for x in r.sources]
+        if sources:
+            out += "\n" + self.sources_line(list(dict.fromkeys(sources)))
+        if guide.monitors:
+            out += "\n" + self.monitors(guide)
+        return out
 
     def monitors(self, guide: Guide) -> str:
-        """The monitor resources the guide adds: type, what it watches, the settings it gives."""
+        """The monitor resources the guide adds: type, target, recovery target, the settings
+        (name, value, clpcfset path), what they require; notes and sources after the table."""
         if not guide.monitors:
             return ""
         names = {r.id: (r.cluster_name or self.T(r.name)) for r in guide.resources}
-        rows, notes = [], []
+        rows, notes, sources = [], [], []
         for m in guide.monitors:
-            settings = "<br>".join(f"{self.T(p.name)}: {code(p.value)}" for p in m.parameters) or "—"
-            extra = []
-            if m.requires is not None:
-                extra.append(f"{self.L('requires')}: {self.T(m.requires)}")
+            settings = "<br>".join(f"{self.T(p.name)}: {code(p.value)}" + (f" ({code(p.tag)})" if p.tag else "")
+                                   for p in m.parameters) or "—"
+            requires = self.T(m.requires) or "—"
             if m.optional:
-                extra.append(f"({self.L('optional')})")
-            rows.append([code(m.id), self.resource_type(guide, m.kind, monitor=True),
-                         names[m.target] if m.target else "—", names[m.recovery_target] if m.recovery_target else "—",
-                         settings + ("<br>" + "<br>".join(extra) if extra else "")])
-            if m.note is not None:
-                notes.append(admonition("note", self.L("admonition-note"), self.T(m.note)))
-        header = [self.L("monitor"), self.L("resource-type"), self.L("monitor-target"), self.L("recovery-target"), self.L("settings")]
-        return table(header, rows) + "\n" + "\n".join(notes)
+                requires += f"<br>({self.L('optional')})"
+            rows.append([f"{self.T(m.name)} ({code(m.id)})", self.resource_type(guide, m.kind, monitor=True),
+                         names.get(m.target, "—"), names.get(m.recovery_target, "—"), settings, requires])
+            if m.note:
+                notes.append(admonition("note", f"{self.T(m.name)}", self.T(m.note)))
+            sources += m.sources
+        header = [self.L("monitors"), self.L("monitor-type"), self.L("monitor-target"), self.L("recovery-target"),
+                  self.L("monitor-settings"), self.L("requires")]
+        out = f"**{self.L('monitors')}**\n\n" + table(header, rows) + "\n" + "\n".join(notes)
+        if sources:
+            out += "\n" + self.sources_line(list(dict.fromkeys(sources)))
+        return out
 
     def services(self, guide: Guide) -> str:
         """The services set to manual start. A guide whose scripts start them (ARMLOAD) shows
@@ -150,6 +160,13 @@ class GuideTables:
             out.append(f"**{self.L(side_label)}: {self.L(direction)}**\n")
             out.append('<div class="rb-ports" data-direction="' + direction + '" markdown>\n\n'
                        + table(header, rows) + "\n</div>\n")
+        if guide.meta.app_ports:
+            header = [self.L("protocol"), self.L("direction"), self.L("local-port"), self.L("purpose"), self.L("peer")]
+            rows = [[p.protocol.upper(), self.L("in"), str(p.port), self.T(p.purpose), self.T(p.peer)]
+                    for p in guide.meta.app_ports]
+            out.append(f"**{self.L('app-ports')}**\n")
+            out.append('<div class="rb-app-ports" markdown>\n\n' + table(header, rows) + "\n</div>\n")
+            out.append(self.sources_line(list(dict.fromkeys(x for p in guide.meta.app_ports for x in p.sources))))
         return "\n".join(out)
 
     def _port_row(self, guide: Guide, p: Port) -> list[str]:
@@ -233,23 +250,28 @@ class GuideTables:
         return "\n".join(out) + "\n"
 
 
-    def configuration_placeholders(self) -> dict[str, str]:
-        """The words a delivery command shows for the inventory's values."""
-        return {k: f"<{self.L(f'conf-{k}')}>" for k in ("folder", "group", "resource")}
+    def configuration_placeholders(self, guide: Guide | None = None) -> dict[str, str]:
+        """The words a delivery command shows for the inventory's values (a Linux family's
+        scripts belong to an exec resource, a Windows family's to a script resource)."""
+        out = {k: f"<{self.L(f'conf-{k}')}>" for k in ("folder", "group", "resource")}
+        if guide is not None and self.kb.family_of(guide).os == "linux":
+            out["resource"] = f"<{self.L('conf-exec-resource')}>"
+        return out
 
     def script_location(self, guide: Guide) -> str:
         """Where the script resource's files live: the family's text and the folder layout."""
         conf = self.kb.family_of(guide).configuration
-        ph = self.configuration_placeholders()
+        ph = self.configuration_placeholders(guide)
         folder = conf.folder(ph["group"], ph["resource"])
-        lines = [f"{ph['folder']}\\clp.conf"] + [f"{ph['folder']}\\{folder}\\{name}" for name in conf.script_files.values()]
+        sep = "/" if self.kb.family_of(guide).os == "linux" else "\\"
+        lines = [f"{ph['folder']}{sep}clp.conf"] + [f"{ph['folder']}{sep}{folder}{sep}{name}" for name in conf.script_files.values()]
         return (self.T(conf.text) + "\n\n```text\n" + "\n".join(lines) + "\n```\n")
 
     def delivery(self, guide: Guide) -> str:
         """How the configuration (with the scripts) reaches the cluster, per version: the family's
         delivery methods, the guide's own versions marked."""
         conf = self.kb.family_of(guide).configuration
-        ph = self.configuration_placeholders()
+        ph = self.configuration_placeholders(guide)
         mine = set(guide.meta.scope.applies_to)
         rows = []
         for d in conf.delivery:

@@ -19,6 +19,12 @@ LANGS: tuple[str, ...] = ("ja", "en")
 #: The byte encoding of a generated script per language (cmd.exe reads the OEM code page).
 SCRIPT_ENCODINGS: dict[str, str] = {"ja": "cp932", "en": "ascii"}
 
+#: The same for a Linux family's start.sh / stop.sh. bash passes the bytes of a quoted message to
+#: clplogcmd unchanged whatever they are; UTF-8 is what reads them back: the ja_JP.UTF-8 locale of
+#: a Japanese RHEL-like node, its journal and syslog, and the editor an operator opens the
+#: script in. A CP932 or EUC-JP file would show as mojibake there. English scripts stay ASCII.
+SHELL_SCRIPT_ENCODINGS: dict[str, str] = {"ja": "utf-8", "en": "ascii"}
+
 #: What `runbook new` writes where a fact or a text is still to be written; `runbook check`
 #: refuses every value equal to it.
 PLACEHOLDER = "TODO"
@@ -166,6 +172,92 @@ def script_message_problem(value: str, lang: str) -> str | None:
     except UnicodeEncodeError as exc:
         return f"not representable in {encoding.upper()} (the {lang} script encoding): {exc.object[exc.start:exc.end]!r}"
     return None
+
+
+# --------------------------------------------------------------------------------------------
+# Shell words: the settings and argv tokens of a Linux script (batch/shell.py renders them)
+# --------------------------------------------------------------------------------------------
+
+#: the characters Python's shlex.quote leaves bare: a word made of them means the same to every
+#: POSIX shell, inside double quotes too (no $ ` \ " ! * ? [ ~ ; & | < > ( ) space or quote)
+SHELL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789@%+=:,./_-")
+#: a setting's name: an upper-case shell variable of our own (not CLUSTERPRO's CLP_*, not one the
+#: shell or su reads)
+SHELL_RESERVED = frozenset({"PATH", "HOME", "IFS", "PS1", "PS2", "PS4", "ENV", "BASH_ENV", "SHELL", "USER",
+                            "LOGNAME", "CDPATH", "LANG", "LC_ALL", "PWD", "OLDPWD", "SHELLOPTS", "UID", "EUID"})
+SETTING_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
+#: ``{NAME}`` inside an argv token: the value of the setting NAME
+SETTING_REF = re.compile(r"\{([^{}]*)\}")
+
+
+def setting_name_problem(value: str) -> str | None:
+    if not SETTING_NAME.fullmatch(value):
+        return f"setting name {value!r} must be upper-case letters, digits and _ (a shell variable)"
+    if value.startswith("CLP_"):
+        return f"setting name {value!r}: CLP_ names are CLUSTERPRO's own variables"
+    if value in SHELL_RESERVED:
+        return f"setting name {value!r} is a variable the shell or su reads"
+    return None
+
+
+def shell_word_problem(value: str, *, what: str = "value") -> str | None:
+    """Why *value* is not a plain shell word (empty, or a character outside :data:`SHELL_SAFE`)."""
+    if not value:
+        return f"{what} is empty"
+    bad = sorted({c for c in value if c not in SHELL_SAFE})
+    if bad:
+        return (f"{what} {value!r} has shell metacharacters or spaces: " + " ".join(repr(c) for c in bad)
+                + " (one word per token, no shell syntax)")
+    if value.startswith("-") and what == "setting value":
+        return f"{what} {value!r} would read as an option"
+    return None
+
+
+def shell_token_problem(value: str) -> str | None:
+    """An argv token: plain-word text with ``{NAME}`` references to settings."""
+    if not value:
+        return "argv token is empty"
+    literal = SETTING_REF.sub("", value)
+    if "{" in literal or "}" in literal:
+        return f"argv token {value!r}: an unbalanced brace (a setting is written {{NAME}})"
+    for name in SETTING_REF.findall(value):
+        problem = setting_name_problem(name)
+        if problem:
+            return f"argv token {value!r}: {problem}"
+    if literal:
+        problem = shell_word_problem(literal, what="argv token")
+        if problem:
+            return problem.replace(repr(literal), repr(value), 1)
+    return None
+
+
+def shell_message_problem(value: str, lang: str) -> str | None:
+    """Why *value* cannot be a clplogcmd message of a *lang* script: control characters (a line
+    break would end the command), or not representable in the script's encoding."""
+    ctl = sorted({c for c in value if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F})
+    if ctl:
+        return "control characters are not allowed: " + " ".join(repr(c) for c in ctl)
+    encoding = SHELL_SCRIPT_ENCODINGS[lang]
+    try:
+        value.encode(encoding)
+    except UnicodeEncodeError as exc:
+        return f"not representable in {encoding.upper()} (the {lang} script encoding): {exc.object[exc.start:exc.end]!r}"
+    return None
+
+
+def _shell_check(problem_of):
+    def check(value: str) -> str:
+        problem = problem_of(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+    return check
+
+
+SettingName = Annotated[str, AfterValidator(_shell_check(setting_name_problem))]
+SettingValue = Annotated[str, StringConstraints(max_length=255),
+                         AfterValidator(_shell_check(lambda v: shell_word_problem(v, what="setting value")))]
+ShellToken = Annotated[str, StringConstraints(max_length=255), AfterValidator(_shell_check(shell_token_problem))]
 
 
 #: the characters of a Windows path; the models check this (pydantic's regex engine has no

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from runbook_engine.model.errors import KbError, KbInvalid
-from runbook_engine.model.rules import ClusterName, CmdText, Device, Drive, Id, NodePath, PosixPath, RegistryKey, ServerName, ServiceName, WatchId, WindowsPath  # noqa: F401 - the value types live in rules
+from runbook_engine.model.rules import ClusterName, CmdText, Device, Drive, Id, NodePath, PosixPath, RegistryKey, ServerName, ServiceName, SETTING_REF, SettingName, SettingValue, ShellToken, WatchId, WindowsPath  # noqa: F401 - the value types live in rules
 
 _JA = "\u3000-\u30ff\u3400-\u9fff\uff00-\uffef"
 _JA_GAP = re.compile(f"(?<=[{_JA}]) +(?=[{_JA}])")
@@ -365,6 +365,7 @@ class Resource(Strict):
     register_after: Id | None = None
     optional: bool = False  # the guide names it as optional
     note: Text | None = None
+    sources: list[str] = Field(default_factory=list)  # public sources of its values beyond the seed
 
 
 class MonitorParameter(Strict):
@@ -388,6 +389,7 @@ class Monitor(Strict):
     requires: Text | None = None  # e.g. a licence
     optional: bool = False
     note: Text | None = None
+    sources: list[str] = Field(default_factory=list)  # public sources of its settings beyond the seed
 
 
 class Service(Strict):
@@ -423,6 +425,9 @@ class Step(Strict):
     # applies and verifies a change; check: the engine only reads and reports (never a change)
     mode: Literal["manual", "automated", "check"]
     action: Id | None = None  # a registered engine action (checked by the engine, which knows them)
+    # a manual step that an engine action not written yet will automate (shown on the procedure
+    # page and in the notebook; never run, and not checked against the registered actions)
+    planned_action: Id | None = None
     when: Id | None = None
     # the targets (None: the action's own default): each node, each node (values compared between
     # nodes), the first node, each DNS
@@ -439,6 +444,8 @@ class Step(Strict):
             raise ValueError(f"step '{self.id}' is {self.mode} but names no action")
         if self.mode == "manual" and self.action is not None:
             raise ValueError(f"step '{self.id}' is manual but names action '{self.action}'")
+        if self.mode != "manual" and self.planned_action is not None:
+            raise ValueError(f"step '{self.id}' is {self.mode}: only a manual step names a planned_action")
         return self
 
 
@@ -486,12 +493,54 @@ class Guidance(Strict):
     note: Text | None = None
 
 
+class ScriptSetting(Strict):
+    """A shell variable at the top of a Linux start.sh / stop.sh (``NAME='value'``): what an
+    operator adapts to the node, used by the commands as ``{NAME}``."""
+
+    name: SettingName
+    value: SettingValue
+    text: Text
+    sources: list[str] = Field(default_factory=list)
+
+
+class ScriptCommand(Strict):
+    """One command a Linux script runs when the disk is connected, in list order: an argv of plain
+    words (``{NAME}`` is a setting's value), run as ``user`` through ``su -`` if given. With a
+    ``failure`` message, a non-zero exit code is logged (ERR) and ends the script with exit 1
+    (an activation or deactivation failure for the cluster); without, it is ignored."""
+
+    id: Id
+    script: Literal["start", "stop"]
+    events: list[Literal["START", "FAILOVER"]] = Field(min_length=1)
+    argv: list[ShellToken] = Field(min_length=1)
+    user: ShellToken | None = None
+    text: Text
+    failure: Id | None = None
+    sources: list[str] = Field(default_factory=list)
+
+
 class ScriptConfig(Strict):
-    features: list[Id]
+    """The start and stop scripts. A Windows family's START.BAT / STOP.BAT start and stop the
+    scripted services (``features``) with ARMLOAD / ARMKILL; a Linux family's start.sh / stop.sh
+    run ``commands`` with ``settings``. Both log the ``messages``."""
+
+    features: list[Id] = Field(default_factory=list)
     messages: list[Message]
-    notes: list[Text]
-    flag_notes: Text
+    notes: list[Text] = Field(default_factory=list)
+    flag_notes: Text | None = None  # ARMLOAD's flags (Windows)
     guidance: list[Guidance] = Field(default_factory=list)
+    settings: list[ScriptSetting] = Field(default_factory=list)
+    commands: list[ScriptCommand] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)  # public sources of the scripts' shape beyond the seed
+
+    def commands_of(self, script: str, event: str) -> list[ScriptCommand]:
+        """The commands *script* ("start" | "stop") runs for *event*, in order."""
+        return [c for c in self.commands if c.script == script and event in c.events]
+
+    def resolve(self, token: str) -> str:
+        """*token* with each ``{NAME}`` replaced by the setting's value: the word a command gets."""
+        values = {s.name: s.value for s in self.settings}
+        return SETTING_REF.sub(lambda m: values[m.group(1)], token)
 
 
 class DnsRRset(Strict):
@@ -624,6 +673,18 @@ class Origin(Strict):
 OriginItem.model_rebuild()
 
 
+class AppPort(Strict):
+    """A port of the guide's application (not CLUSTERPRO's: those are the family's records) that
+    clients or monitors reach on the node running the group, with the public sources naming it."""
+
+    id: Id
+    protocol: Literal["tcp", "udp"]
+    port: int = Field(ge=1, le=65535)
+    purpose: Text
+    peer: Text
+    sources: list[str] = Field(min_length=1)
+
+
 class GuideMeta(Strict):
     id: Id
     product: Text
@@ -640,6 +701,7 @@ class GuideMeta(Strict):
     topology: Topology
     environment: Environment
     ports: list[Id]
+    app_ports: list[AppPort] = Field(default_factory=list)  # the application's own ports
     os_product_patterns: list[str]
 
 
@@ -744,6 +806,10 @@ class KnowledgeBase(BaseModel):
         """The family a guide (or guide id) names."""
         g = self.guides[guide] if isinstance(guide, str) else guide
         return self.families[g.meta.family]
+
+    def guides_on(self, os: str) -> list[str]:
+        """The ids of the guides whose family runs on *os* ("windows" | "linux"), in kb/ order."""
+        return [gid for gid, g in self.guides.items() if self.family_of(g).os == os]
 
     def ports_for(self, guide: Guide) -> list[Port]:
         by_id = {p.id: p for p in self.family_of(guide).ports}

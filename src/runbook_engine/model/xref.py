@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from runbook_engine.model.errors import KbError
-from runbook_engine.model.rules import LANGS, script_message_problem
+from runbook_engine.model.rules import LANGS, SETTING_REF, script_message_problem, shell_message_problem
 from runbook_engine.model.schema import Family, Guide, InventoryExamples, japanese_in
 from runbook_engine.model.validation import walk_texts
 from runbook_engine.model.yamlio import locate
@@ -141,7 +141,7 @@ def check_guide(g: Guide, raws: dict[str, Any], fam: Family) -> list[KbError]:
         if s.scripted and s.manual_in is None:
             errs.append(KbError(sname, locate(sraw, ("services", i)), f"service '{s.id}': a scripted service must be set to manual start (manual_in)"))
     if g.scripts is not None:
-        errs += _check_scripts(g, cname, craw, feature_ids)
+        errs += _check_scripts(g, cname, craw, feature_ids, fam)
 
     # resources
     errs += _dupes(g.resources, lambda r: r.id, rname, rraw, ("resources",), "resource id")
@@ -251,19 +251,60 @@ def _monitor_errors(g: Guide, fam: Family, name: str, raw: Any) -> list[KbError]
     return errs
 
 
-def _check_scripts(g: Guide, cname: str, craw: Any, feature_ids: set[str]) -> list[KbError]:
+def _check_scripts(g: Guide, cname: str, craw: Any, feature_ids: set[str], fam: Family) -> list[KbError]:
     errs: list[KbError] = []
-    for i, f in enumerate(g.scripts.features):
+    sc = g.scripts
+    for i, f in enumerate(sc.features):
         if f not in feature_ids:
             errs.append(KbError(cname, locate(craw, ("features", i)), f"features: unknown feature '{f}'"))
-    errs += _dupes(g.scripts.messages, lambda m: m.id, cname, craw, ("messages",), "message id")
-    errs += _dupes(g.scripts.guidance, lambda x: x.id, cname, craw, ("guidance",), "guidance id")
-    # messages travel inside ARMBCAST /MSG "..." in cmd.exe: reject what breaks or injects there
-    for i, m in enumerate(g.scripts.messages):
+    errs += _dupes(sc.messages, lambda m: m.id, cname, craw, ("messages",), "message id")
+    errs += _dupes(sc.guidance, lambda x: x.id, cname, craw, ("guidance",), "guidance id")
+    linux = fam.os == "linux"
+    # Windows: messages travel inside ARMBCAST /MSG "..." in cmd.exe: reject what breaks or
+    # injects there. Linux: clplogcmd -m '...' (quoted by batch/shell.py): one line, encodable.
+    message_problem = shell_message_problem if linux else script_message_problem
+    for i, m in enumerate(sc.messages):
         for lang in LANGS:
-            problem = script_message_problem(m.text(lang), lang)
+            problem = message_problem(m.text(lang), lang)
             if problem:
                 errs.append(KbError(cname, locate(craw, ("messages", i, "text", lang)), f"message '{m.id}' ({lang}): {problem}"))
+    if not linux:
+        for key in ("settings", "commands"):
+            if getattr(sc, key):
+                errs.append(KbError(cname, locate(craw, (key,)), f"{key}: a {fam.os} family's scripts start services "
+                                    "(features, ARMLOAD); settings and commands are for start.sh / stop.sh"))
+        if sc.flag_notes is None:
+            errs.append(KbError(cname, 1, "flag_notes: required field missing (ARMLOAD's flags)"))
+        return errs
+    return errs + _check_shell_scripts(g, cname, craw)
+
+
+def _check_shell_scripts(g: Guide, cname: str, craw: Any) -> list[KbError]:
+    """start.sh / stop.sh: settings are defined once and before use, commands name known
+    settings and messages, and the start script starts something."""
+    sc = g.scripts
+    errs = _dupes(sc.settings, lambda s: s.name, cname, craw, ("settings",), "setting")
+    errs += _dupes(sc.commands, lambda c: c.id, cname, craw, ("commands",), "command id")
+    names = {s.name for s in sc.settings}
+    messages = {m.id for m in sc.messages}
+    for i, c in enumerate(sc.commands):
+        loc = ("commands", i)
+        tokens = [(("argv", j), t) for j, t in enumerate(c.argv)] + ([(("user",), c.user)] if c.user else [])
+        for where, token in tokens:
+            for ref in SETTING_REF.findall(token):
+                if ref not in names:
+                    errs.append(KbError(cname, locate(craw, loc + where), f"command '{c.id}': unknown setting '{ref}' "
+                                        f"in {token!r} (known: {', '.join(sorted(names)) or 'none'})"))
+        if c.failure is not None and c.failure not in messages:
+            errs.append(KbError(cname, locate(craw, loc + ("failure",)), f"command '{c.id}': unknown message '{c.failure}'"))
+        errs += _dupes(c.events, lambda e: e, cname, craw, loc + ("events",), "event")
+    line = locate(craw, ("commands",)) if isinstance(craw, dict) and "commands" in craw else 1
+    missing = [e for e in ("START", "FAILOVER") if not sc.commands_of("start", e)]
+    if len(missing) == 2:
+        errs.append(KbError(cname, line, "commands: the start script runs no command (a start script that starts nothing)"))
+    elif missing:
+        errs.append(KbError(cname, line, f"commands: the start script runs no command for CLP_EVENT={missing[0]} "
+                            "(it would start nothing then)"))
     return errs
 
 

@@ -13,6 +13,7 @@ from runbook_engine.model.schema import KnowledgeBase
 from runbook_engine.model.yamlio import locate, read_yaml, rel
 from runbook_engine.publish.config import LANG_DIRS
 from runbook_engine.batch.lint import ServiceUse, check_reverse_order, lint_script
+from runbook_engine.batch.shlint import lint_shell_script
 from runbook_engine.artifacts.scripts import SCRIPT_NAMES, render_scripts
 
 
@@ -82,6 +83,9 @@ def lint_guides(project: Project, kb: KnowledgeBase) -> list[KbError]:
     for guide in kb.guides.values():
         if guide.scripts is None:  # the cluster starts the application itself (service resources)
             continue
+        if kb.family_of(guide).os == "linux":
+            errors += _lint_shell_scripts(project, kb, guide)
+            continue
         # script messages are checked by the loader (model.rules), with the line of each text
         services = [ServiceUse(s.watch_id, s.service) for s in guide.scripted_services()]
         bindings = {s.watch_id: s.service for s in guide.services}
@@ -103,5 +107,19 @@ def lint_guides(project: Project, kb: KnowledgeBase) -> list[KbError]:
             start = simulate(scripts["START.BAT"].text, env)
             stop = simulate(scripts["STOP.BAT"].text, env)
             for e in check_reverse_order(start, stop, name=f"generated:{guide.id}/{lang}/STOP.BAT"):
+                errors.append(KbError(e.file, e.line, e.message))
+    return errors
+
+
+def _lint_shell_scripts(project: Project, kb: KnowledgeBase, guide) -> list[KbError]:
+    """start.sh / stop.sh of a Linux guide in every language: bash's parser and the bytes."""
+    errors: list[KbError] = []
+    for lang in LANGS:
+        try:
+            scripts = render_scripts(kb, guide, lang, project.snippets)
+        except KeyError as exc:  # a message id the templates use but the guide lacks
+            return [_missing_message(project, guide, exc)]
+        for name, sc in scripts.items():
+            for e in lint_shell_script(sc.data, name=f"generated:{guide.id}/{lang}/{name}", encoding=sc.encoding):
                 errors.append(KbError(e.file, e.line, e.message))
     return errors

@@ -15,9 +15,10 @@ from runbook_engine.artifacts.clpcfset import applies as clpcfset_applies, file_
 from runbook_engine.artifacts.diagrams import legend_rows, topology_mermaid
 from runbook_engine.artifacts.markdown import ADMONITIONS, admonition, code, indent, table
 from runbook_engine.artifacts.notebooks import build_notebook
-from runbook_engine.artifacts.scripts import SCRIPT_NAMES, render_scripts
+from runbook_engine.artifacts.scripts import render_scripts, script_names
 from runbook_engine.artifacts.tables import TABLES, GuideTables
 from runbook_engine.batch.cases import case_variables, format_call, merge_cases
+from runbook_engine.batch.shcases import declared_cases
 from runbook_engine.batch.simulator import simulate_all
 from runbook_engine.engine.inventory import load_inventory
 from runbook_engine.model.loader import INVENTORIES_DIR as INVENTORY_DIR
@@ -330,6 +331,8 @@ class Site:
         facts = [f"**{self.L('mode')}**: {mode}"]
         if step.action:
             facts.append(f"**{self.L('automated-by')}**: `{step.action}`")
+        if step.planned_action:
+            facts.append(self.L("planned-action", action=step.planned_action))
         if step.when:
             facts.append(f"**{self.L('only-when')}**: {self.L('when-feature', feature=self.feature_name(guide_id, step.when))}")
         out = ['<div class="rb-step-mode" markdown>', "<br>\n".join(facts), "</div>", "", self.T(step.text), ""]
@@ -401,9 +404,17 @@ class Site:
     def dns_records(self, guide_id: str) -> str:
         return self.tables().dns_records(self.guide(guide_id))
 
+    def family_os(self, guide_id: str) -> str:
+        """The operating system of the guide's family ("windows" | "linux"): which script sections apply."""
+        return self.kb.family_of(guide_id).os
+
+    def script_names(self, guide_id: str) -> tuple[str, ...]:
+        """The start and stop scripts' file names of the guide's family (start first)."""
+        return script_names(self.kb, self.guide(guide_id))
+
     def download_links(self, guide_id: str) -> str:
         items = []
-        for name in SCRIPT_NAMES:
+        for name in self.script_names(guide_id):
             label = self.L("start-script") if name.upper().startswith("START") else self.L("stop-script")
             href = self.link(f"downloads/{guide_id}/{self.lang}/{name}")
             items.append(f"- [{label} ({name})]({href}){{ download=\"{name}\" }}")
@@ -455,9 +466,10 @@ class Site:
 
     def script_tabs(self, guide_id: str) -> str:
         out = []
+        fence = "bash" if self.family_os(guide_id) == "linux" else "bat"
         for name, script in self.scripts(guide_id).items():
             label = self.L("start-script") if script.kind == "start" else self.L("stop-script")
-            body = "```bat\n" + script.text.replace("\r\n", "\n").rstrip("\n") + "\n```"
+            body = f"```{fence}\n" + script.text.replace("\r\n", "\n").rstrip("\n") + "\n```"
             out.append(f'=== "{name}"\n\n    **{label}**\n\n{indent(body)}\n')
         return "\n".join(out)
 
@@ -492,6 +504,30 @@ class Site:
     def flag_notes(self, guide_id: str) -> str:
         return self.T(self.guide(guide_id).scripts.flag_notes) + "\n"
 
+    def script_settings(self, guide_id: str) -> str:
+        """The settings at the top of a Linux guide's scripts: variable, value, what it is."""
+        sc = self.guide(guide_id).scripts
+        rows = [[code(s.name), code(s.value), self.T(s.text)] for s in sc.settings]
+        return table([self.L("setting-name"), self.L("value"), self.L("detail")], rows)
+
+    def script_commands(self, guide_id: str) -> str:
+        """The commands of a Linux guide's scripts, in order: script, events, what it does, the
+        command line as the program gets it, the user, what a failure does; then the sources."""
+        sc = self.guide(guide_id).scripts
+        rows = []
+        for c in sc.commands:
+            argv = " ".join(sc.resolve(t) for t in c.argv)
+            failure = self.L("failure-exit") if c.failure else self.L("failure-ignored")
+            rows.append([f"{c.script}.sh", ", ".join(code(e) for e in c.events), self.T(c.text), code(argv),
+                         code(sc.resolve(c.user)) if c.user else "—", failure])
+        header = [self.L("scripts"), self.L("script-events"), self.L("detail"), self.L("commands"),
+                  self.L("run-as"), self.L("on-failure")]
+        sources = [x for c in sc.commands for x in c.sources] + [x for s in sc.settings for x in s.sources] + list(sc.sources)
+        out = table(header, rows)
+        if sources:
+            out += "\n" + self.tables().sources_line(list(dict.fromkeys(sources)))
+        return out
+
     def watch_id_rules(self, guide_id: str) -> str:
         return self.T(self.kb.family_of(guide_id).watch_id_rules) + "\n"
 
@@ -517,6 +553,8 @@ class Site:
         """What the script does for every combination of CLP_EVENT / CLP_DISK / CLP_SERVER, found
         by simulating the rendered script (engine.batchsim). Rows whose outcome does not depend
         on a variable show that variable as "any"."""
+        if self.family_os(guide_id) == "linux":
+            return self._declared_case_table(guide_id, name)
         script = self.scripts(guide_id)[name]
         # the same cases the Wine differential proof runs (engine/scriptproof.py)
         variables = case_variables(self.kb.family_of(guide_id))
@@ -537,6 +575,26 @@ class Site:
             out_rows.append([*shown, calls, trace.aborted or "—"])
         intro = self.L("case-table-intro", script=name)
         return intro + "\n\n" + '<div class="rb-cases" data-script="' + name + '" markdown>\n\n' + table(header, out_rows) + "\n</div>\n"
+
+    def _declared_case_table(self, guide_id: str, name: str) -> str:
+        """A Linux script's cases as the data declares them (batch/shcases.py): the programs it
+        must run in order and its exit code; tests/test_linux_scripts.py runs the script in bash
+        and checks it does exactly this."""
+        g = self.guide(guide_id)
+        family = self.kb.family_of(g)
+        kind = "start" if name.startswith("start") else "stop"
+        variables = case_variables(family)
+        rows = merge_cases(variables, declared_cases(family, g, kind, self.lang))
+        out_rows = []
+        for values, outcome in rows:
+            shown = [f"({self.L('any-value')})" if v == "*" else f"({self.L('unset-value')})" if v is None else code(v)
+                     for v in values]
+            calls = "<br>".join(code(format_call(c)) for c in outcome.calls) or "—"
+            out_rows.append([*shown, calls, str(outcome.exit_code)])
+        header = [*variables, self.L("commands"), self.L("exit-code")]
+        intro = self.L("case-table-declared-intro", script=name)
+        return (intro + "\n\n" + '<div class="rb-cases" data-script="' + name + '" markdown>\n\n'
+                + table(header, out_rows) + "\n</div>\n")
 
     # ---- errata page ---------------------------------------------------------------------
     def errata_intro(self, guide_id: str) -> str:

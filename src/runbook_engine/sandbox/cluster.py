@@ -107,6 +107,9 @@ def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int | None = N
     (*active* defaults to the first node)."""
     guide_id = guide_id or kb.default_guide()
     guide = kb.guides[guide_id]
+    if kb.family_of(guide).os != "windows":
+        raise ValueError(f"guide '{guide_id}' is a {kb.family_of(guide).os} guide: the sandbox's nodes are "
+                         "Wine (Windows) nodes")
     root = sandbox_root(project)
     names = node_names(guide, nodes)
     if phase not in PHASES:
