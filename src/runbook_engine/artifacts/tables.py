@@ -104,12 +104,19 @@ class GuideTables:
             if m.optional:
                 extra.append(f"({self.L('optional')})")
             rows.append([code(m.id), self.resource_type(guide, m.kind, monitor=True),
-                         names[m.target] if m.target else "—", names[m.recovery_target] if m.recovery_target else "—",
+                         names[m.target] if m.target else "—", self._recovery(m, names),
                          settings + ("<br>" + "<br>".join(extra) if extra else "")])
             if m.note is not None:
                 notes.append(admonition("note", self.L("admonition-note"), self.T(m.note)))
         header = [self.L("monitor"), self.L("resource-type"), self.L("monitor-target"), self.L("recovery-target"), self.L("settings")]
         return table(header, rows) + "\n" + "\n".join(notes)
+
+    def _recovery(self, monitor, names: dict[str, str]) -> str:
+        """The recovery target, with the recovery action where the guide gives one."""
+        target = names[monitor.recovery_target] if monitor.recovery_target else "—"
+        if monitor.recovery_action is None:
+            return target
+        return f"{target}<br>({self.L('recovery-action-' + monitor.recovery_action)})"
 
     def services(self, guide: Guide) -> str:
         """The services set to manual start. A guide whose scripts start them (ARMLOAD) shows

@@ -384,6 +384,9 @@ class Monitor(Strict):
     name: Text
     target: Id | None = None  # the resource it watches (monitors while that resource is active)
     recovery_target: Id | None = None
+    # what the monitor does to the recovery target on an error (the Recovery Action tab):
+    # reactivate it, fail the group over, or only the final action (None: the guide does not say)
+    recovery_action: Literal["reactivate", "failover", "final-action"] | None = None
     parameters: list[MonitorParameter] = Field(default_factory=list)
     requires: Text | None = None  # e.g. a licence
     optional: bool = False
