@@ -24,21 +24,29 @@ from plugins.browser import REPO
 
 #: query -> the page it must rank first (a tuple: any of these pages, for a term every guide has)
 JA_QUERIES = {
-    "フェイルオーバーグループ": ("surfnavi/procedure/", "sqlserver-2019/procedure/"),
+    "フェイルオーバーグループ": ("surfnavi/procedure/", "sqlserver-2019/procedure/", "tomcat-10/procedure/"),
     "切替パーティション": "surfnavi/procedure/",
-    "ポート番号": ("surfnavi/ports/", "sqlserver-2019/ports/"),
-    "手動": ("surfnavi/procedure/", "sqlserver-2019/procedure/"),
+    "ポート番号": ("surfnavi/ports/", "sqlserver-2019/ports/", "tomcat-10/ports/"),
+    "手動": ("surfnavi/procedure/", "sqlserver-2019/procedure/", "tomcat-10/procedure/"),
     "パケットフィルタ": "surfnavi/procedure/",
     "起動時のパラメーター": "sqlserver-2019/procedure/",
     "サービスリソース": "sqlserver-2019/procedure/",
     "アップグレード": "sqlserver-2019/upgrade/",
+    "JVM 監視リソース": "tomcat-10/procedure/",
+    "シンボリックリンク": "tomcat-10/procedure/",
+    "Java インストールパス": "tomcat-10/procedure/",
+    "非活性異常": "tomcat-10/cautions/",
 }
 EN_QUERIES = {
-    "failover group": ("surfnavi/procedure/", "sqlserver-2019/procedure/"),
+    "failover group": ("surfnavi/procedure/", "sqlserver-2019/procedure/", "tomcat-10/procedure/"),
     "packet filter": "surfnavi/procedure/",
     "startup parameters": "sqlserver-2019/procedure/",
     "service resource": "sqlserver-2019/procedure/",
     "upgrade": "sqlserver-2019/upgrade/",
+    "JVM monitor": "tomcat-10/procedure/",
+    "symbolic links": "tomcat-10/procedure/",
+    "setenv.sh": "tomcat-10/procedure/",
+    "JMX": "tomcat-10/cautions/",
 }
 
 
