@@ -145,6 +145,7 @@ def test_clpcfset_sequence_is_every_resource_and_monitor_of_the_guide_and_nothin
             expected.append((t, m.id, "target", name[m.target]))
         if m.recovery_target:
             expected += [(t, m.id, "relation/type", "rsc"), (t, m.id, "relation/name", name[m.recovery_target])]
+        expected += [(t, m.id, path, value) for path, value in fam.recovery_actions.get(m.recovery_action, {}).items()]
         expected += [(t, m.id, p.tag, p.value) for p in m.parameters if p.tag]
     assert _by(lines, "add", "monparam") == expected
 

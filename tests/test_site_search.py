@@ -53,6 +53,10 @@ JA_QUERIES = {
     "起動時のパラメーター": "sqlserver-2019/procedure/",
     "サービスリソース": "sqlserver-2019/procedure/",
     "アップグレード": "sqlserver-2019/upgrade/",
+    "JVM 監視リソース": "tomcat-10/procedure/",
+    "シンボリックリンク": "tomcat-10/procedure/",
+    "Java インストールパス": "tomcat-10/procedure/",
+    "shutdown.sh": "tomcat-10/*",
 }
 EN_QUERIES = {
     "failover group": "*/procedure/",
@@ -60,7 +64,7 @@ EN_QUERIES = {
     "data directory": "postgresql/procedure/",
     "pg_hba.conf": "postgresql/procedure/",
     "systemd unit": "postgresql/procedure/",
-    "exec resource": "postgresql/procedure/",
+    "exec resource": "*/procedure/",
     "psqlw": "postgresql/procedure/",
     "listen_addresses": "postgresql/procedure/",
     "start.sh": "postgresql/scripts/",
@@ -68,6 +72,10 @@ EN_QUERIES = {
     "startup parameters": "sqlserver-2019/procedure/",
     "service resource": "sqlserver-2019/procedure/",
     "upgrade": "sqlserver-2019/upgrade/",
+    "JVM monitor": "tomcat-10/procedure/",
+    "symbolic links": "tomcat-10/procedure/",
+    "setenv.sh": "tomcat-10/procedure/",
+    "JMX": "tomcat-10/cautions/",
 }
 
 

@@ -258,7 +258,8 @@ def test_site_topology_figures_show_the_public_lan_the_interconnect_and_the_shar
         blocks = [b.rstrip("\n") for b in page.code_blocks if b.startswith("flowchart")]
         assert blocks == [topology_mermaid(kb, guide, fig, lang) for fig in topo.figures]
         disks = [r for r in guide.resources if r.kind in ("disk", "md")]
-        assert {n.kind for n in topo.networks} == {"public", "interconnect"} and disks
+        # every network the topology has (a guide may have no interconnect: one LAN carries all)
+        assert "public" in {n.kind for n in topo.networks} and disks
         for fig, source in zip(topo.figures, blocks):
             edges = _mermaid_edges(source)
             for net in topo.networks:

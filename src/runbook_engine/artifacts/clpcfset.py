@@ -124,7 +124,8 @@ def sequence(kb: KnowledgeBase, guide: Guide, values: ClusterValues, lang: str, 
     their LAN devices and kernel-mode LAN heartbeats (one per network), mirror connects (when the
     group has a mirror disk), the group, each resource with the parameters the guide's data gives
     (the family's paths), its dependencies, and each monitor with its target, recovery target and
-    tagged parameters. Nothing the data does not give is added."""
+    tagged parameters, and its recovery action where the family says which parameters set it.
+    Nothing the data does not give is added."""
     fam = kb.family_of(guide)
     rtypes = {t.kind: t for t in fam.resource_types}
     mtypes = {t.kind: t for t in fam.monitor_types}
@@ -171,6 +172,9 @@ def sequence(kb: KnowledgeBase, guide: Guide, values: ClusterValues, lang: str, 
         if m.recovery_target is not None:
             out.append((tool, "add", "monparam", mtype, m.id, MONITOR_RELATION[0], MONITOR_RELATION[1]))
             out.append((tool, "add", "monparam", mtype, m.id, MONITOR_RELATION[2], resource_name(values, by_id[m.recovery_target])))
+        if m.recovery_action is not None:
+            for path, value in fam.recovery_actions.get(m.recovery_action, {}).items():
+                out.append((tool, "add", "monparam", mtype, m.id, path, value))
         for p in m.parameters:
             if p.tag is not None:
                 out.append((tool, "add", "monparam", mtype, m.id, p.tag, p.value))
@@ -194,6 +198,8 @@ def sources(kb: KnowledgeBase, guide: Guide) -> list[str]:
     out = list(SOURCES) + list(fam.configuration.encode_sources)
     out += [s for t in fam.resource_types if t.kind in kinds for s in t.sources]
     out += [s for t in fam.monitor_types if t.kind in mkinds for s in t.sources]
+    if any(m.recovery_action in fam.recovery_actions for m in guide.monitors):
+        out += fam.recovery_action_sources
     out += [s for d in fam.configuration.delivery if d.id in TOOL_IDS for s in d.sources]
     return list(dict.fromkeys(out))
 

@@ -110,7 +110,7 @@ class GuideTables:
             if m.optional:
                 requires += f"<br>({self.L('optional')})"
             rows.append([f"{self.T(m.name)} ({code(m.id)})", self.resource_type(guide, m.kind, monitor=True),
-                         names.get(m.target, "—"), names.get(m.recovery_target, "—"), settings, requires])
+                         names.get(m.target, "—"), self._recovery(m, names), settings, requires])
             if m.note:
                 notes.append(admonition("note", f"{self.T(m.name)}", self.T(m.note)))
             sources += m.sources
@@ -120,6 +120,13 @@ class GuideTables:
         if sources:
             out += "\n" + self.sources_line(list(dict.fromkeys(sources)))
         return out
+
+    def _recovery(self, monitor, names: dict[str, str]) -> str:
+        """The recovery target, with the recovery action where the guide gives one."""
+        target = names[monitor.recovery_target] if monitor.recovery_target else "—"
+        if monitor.recovery_action is None:
+            return target
+        return f"{target}<br>({self.L('recovery-action-' + monitor.recovery_action)})"
 
     def services(self, guide: Guide) -> str:
         """The services set to manual start. A guide whose scripts start them (ARMLOAD) shows

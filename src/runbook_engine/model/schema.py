@@ -223,6 +223,12 @@ class Family(Strict):
     configuration: ClusterConfiguration
     resource_types: list[ResourceType] = Field(default_factory=list)
     monitor_types: list[ResourceType] = Field(default_factory=list)
+    # a monitor's recovery action (Monitor.recovery_action) -> the monitor parameters that set it
+    # in the cluster configuration (clpcfset's ``add monparam <type> <monitor> <path> <value>``)
+    recovery_actions: dict[Literal["restart", "restart-then-failover", "failover", "final-action"],
+                           dict[Annotated[str, StringConstraints(pattern=r"^[a-z0-9@/_]+$")],
+                                Annotated[str, StringConstraints(pattern=r"^[0-9]+$")]]] = Field(default_factory=dict)
+    recovery_action_sources: list[str] = Field(default_factory=list)
     guides: list[GuideRef] = Field(default_factory=list)
     proper_nouns: list[str] = Field(default_factory=list)
 
@@ -385,6 +391,10 @@ class Monitor(Strict):
     name: Text
     target: Id | None = None  # the resource it watches (monitors while that resource is active)
     recovery_target: Id | None = None
+    # what the monitor does to the recovery target on an error (the Recovery Action tab's
+    # templates): restart it, restart it then fail over, fail over, or only the final action
+    # (None: the guide does not say)
+    recovery_action: Literal["restart", "restart-then-failover", "failover", "final-action"] | None = None
     parameters: list[MonitorParameter] = Field(default_factory=list)
     requires: Text | None = None  # e.g. a licence
     optional: bool = False

@@ -248,6 +248,9 @@ def _monitor_errors(g: Guide, fam: Family, name: str, raw: Any) -> list[KbError]
             v = getattr(m, f)
             if v is not None and v not in ids:
                 errs.append(KbError(name, locate(raw, ("monitors", i, f)), f"monitor '{m.id}': unknown resource '{v}'"))
+        if m.recovery_action is not None and m.recovery_target is None:
+            errs.append(KbError(name, locate(raw, ("monitors", i, "recovery_action")), f"monitor '{m.id}': a recovery "
+                                "action needs the recovery target it acts on (recovery_target)"))
     return errs
 
 
