@@ -69,11 +69,22 @@ def test_the_group_is_fip_md_and_exec_with_the_sources_devices(guide):
     assert "1 GB" in md.detail.en, "[BASIC] cluster partition 1GB, not formatted"
 
 
-def test_the_exec_resource_runs_startup_and_shutdown_and_returns_their_code(guide):
+def test_the_exec_resource_runs_startup_and_shutdown_and_a_failed_stop_is_not_a_failure(guide):
     ex = guide.resources[2]
     assert [c for c in _codes(ex.detail.en)] == [f"{HOME}/bin/startup.sh", f"{HOME}/bin/shutdown.sh"], \
         "[TC] start.sh: startup.sh; stop.sh: shutdown.sh; exit $?"
-    assert guide.scripts is None, "the scripts come later (scripts.yaml from the lead); the guide builds without"
+    sc = guide.scripts
+    start, stop = sc.commands_of("start", "START"), sc.commands_of("stop", "START")
+    assert [sc.resolve(c.argv[0]) for c in start] == [f"{HOME}/bin/startup.sh"] and start[0].failure, \
+        "[TC] start.sh returns startup.sh's exit code"
+    assert [sc.resolve(c.argv[0]) for c in stop] == [f"{HOME}/bin/shutdown.sh"] and stop[0].failure is None, \
+        "ours: a failed shutdown.sh (Tomcat already down: Catalina.stopServer exits 1) would stop the cluster and the OS"
+    assert sc.commands_of("start", "FAILOVER") == start and sc.commands_of("stop", "FAILOVER") == stop
+
+
+def test_the_application_ports_are_http_8080_and_jmx_1099(guide):
+    assert [(p.protocol, p.port) for p in guide.meta.app_ports] == [("tcp", 8080), ("tcp", 1099)], \
+        "[TC] http://192.168.0.110:8080; jmxremote.port=1099, Connection Port 1099"
 
 
 def test_the_jvm_monitor_watches_exec_on_port_1099_and_fails_over(kb, guide):
@@ -169,9 +180,9 @@ def test_the_linux_family_lists_the_guide_as_in_the_knowledge_base(kb):
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_guide_has_its_own_pages_and_none_for_what_it_lacks(built_site, lang):
     root = built_site.out / ("en" if lang == "en" else "") / GID
-    for page in ("", "overview", "environment", "procedure", "cautions", "ports", "runbook"):
+    for page in ("", "overview", "environment", "procedure", "scripts", "cautions", "ports", "runbook"):
         assert (root / page / "index.html").is_file(), page
-    for page in ("scripts", "errata", "upgrade"):
+    for page in ("errata", "upgrade"):
         assert not (root / page).exists(), f"{page}: the guide has no {page}"
 
 
