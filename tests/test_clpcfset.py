@@ -128,6 +128,7 @@ def test_clpcfset_sequence_is_every_resource_and_monitor_of_the_guide_and_nothin
                      "service": services[r.service].display_name if r.service else None}.get(field, getattr(r, field, None))
             if value is not None:
                 expected.append((t.type, name[r.id], path, value))
+        expected += [(t.type, name[r.id], path, value) for path, value in t.fixed.items()]
         if t.netdev:
             for d in range(len(mirror)):
                 expected += [(t.type, name[r.id], f"{t.netdev}@{d}/priority", str(d)),

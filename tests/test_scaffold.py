@@ -47,11 +47,13 @@ def _repo_guides() -> list[str]:
 
 def _fill(folder: Path) -> None:
     """Write every placeholder as an author would: texts in both languages, values that fit."""
-    values = {"service": "DemoSvc", "display_name": "Demo Service", "watch_id": "DemoWatch"}
+    values = {"service": "DemoSvc", "display_name": "Demo Service", "watch_id": "DemoWatch",
+              "value": "/opt/demo", "argv": "[demo-ctl]"}
     lists = {"operating_systems": "Windows Server 2003", "os_product_patterns": "Windows Server.*2003"}
     for f in folder.glob("*.yaml"):
         text = f.read_text(encoding="utf-8")
         text = text.replace(f"{{ja: {PLACEHOLDER}, en: {PLACEHOLDER}}}", "{ja: 記入済みの文章, en: Written text}")
+        text = text.replace(f"argv: [{PLACEHOLDER}]", f"argv: {PLACEHOLDER}")
         for key, value in values.items():
             text = text.replace(f"{key}: {PLACEHOLDER}", f"{key}: {value}")
         for key, value in lists.items():
@@ -86,8 +88,11 @@ def test_runbook_new_writes_every_guide_file_with_its_schema_and_check_names_eac
     assert reported == _placeholder_lines(folder)
 
 
-def test_a_scaffold_with_every_placeholder_written_passes_check(project, capsys):
-    assert cli.main(["--root", str(project), "new", "demo", "--family", "clusterpro-x-windows"]) == 0
+@pytest.mark.parametrize("family", ["clusterpro-x-windows", "clusterpro-x-linux"])
+def test_a_scaffold_with_every_placeholder_written_passes_check(project, capsys, family):
+    """On either family: a Linux scaffold's scripts are settings and commands, a Windows one's
+    ARMLOAD services; both pass `runbook check` once every placeholder is written."""
+    assert cli.main(["--root", str(project), "new", "demo", "--family", family]) == 0
     folder = project / "kb" / "guides" / "demo"
     _fill(folder)
     assert not _placeholder_lines(folder)

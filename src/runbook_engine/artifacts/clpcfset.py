@@ -157,6 +157,8 @@ def sequence(kb: KnowledgeBase, guide: Guide, values: ClusterValues, lang: str, 
             value = resource_value(r, fld, values, services)
             if value is not None:
                 out.append((tool, "add", "rscparam", rtype.type, name, path, value))
+        for path, value in rtype.fixed.items():
+            out.append((tool, "add", "rscparam", rtype.type, name, path, value))
         if rtype.netdev is not None:
             for d, _ in enumerate(mirror):
                 for leaf, value in (("priority", str(d)), ("device", str(d)), ("mdcname", f"mdc{d + 1}")):

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
-from runbook_engine.artifacts.scripts import SCRIPT_NAMES
+from runbook_engine.artifacts.scripts import SCRIPT_NAMES, SHELL_SCRIPT_NAMES
 from runbook_engine.artifacts.templates import environment
 from runbook_engine.model.jsonschema import schema_file
 from runbook_engine.model.loader import GUIDE_FILES
@@ -23,9 +23,9 @@ from runbook_engine.model.schema import Family
 #: Where the scripts of a new guide go on a node, by default (the author may change it).
 
 
-def script_message_ids(snippets: Path) -> list[str]:
-    """The message ids the script templates ask a guide for, in the order they first appear
-    (found by rendering each template with a recording message function)."""
+def script_message_ids(snippets: Path, os: str = "windows") -> list[str]:
+    """The message ids the script templates of *os* ask a guide for, in the order they first
+    appear (found by rendering each template with a recording message function)."""
     seen: list[str] = []
 
     def record(msg_id: str) -> str:
@@ -34,9 +34,17 @@ def script_message_ids(snippets: Path) -> list[str]:
         return ""
 
     env = environment(snippets)
+    guide = SimpleNamespace(product=lambda lang: "")
+    if os == "linux":
+        one = [{"text": "", "line": "true", "failure": None}]
+        for name in SHELL_SCRIPT_NAMES:
+            env.get_template(f"scripts/linux/{name}.j2").render(
+                guide=guide, lang=LANGS[0], L=lambda label_id: "", Q=record, settings=[],
+                commands={"START": one, "FAILOVER": one})
+        return seen
     for name in SCRIPT_NAMES:
         env.get_template(f"scripts/{name}.j2").render(
-            guide=SimpleNamespace(product=lambda lang: ""), lang=LANGS[0], L=lambda label_id: "",
+            guide=guide, lang=LANGS[0], L=lambda label_id: "",
             M=record, common=[], late=[], never_stop=[])
     return seen
 
@@ -54,7 +62,7 @@ def render_scaffold(family: Family, guide_id: str, snippets: Path, *, product: s
         "P": PLACEHOLDER,
         "T": _flow_text(PLACEHOLDER),
         "product": _flow_text(_yaml_scalar(product)) if product else _flow_text(PLACEHOLDER),
-        "messages": script_message_ids(snippets),
+        "messages": script_message_ids(snippets, family.os),
     }
     out = {}
     for fname, (section, _spec) in GUIDE_FILES.items():

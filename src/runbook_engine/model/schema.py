@@ -175,6 +175,10 @@ class ResourceType(Strict):
     # a mirror disk: the path under which it names its mirror connects, one per interconnect
     # (``<netdev>@<i>/priority``, ``/device``, ``/mdcname``: artifacts/clpcfset.py)
     netdev: Annotated[str, StringConstraints(pattern=r"^[a-z0-9/_]+$")] | None = None
+    # parameters every resource of the type gets, whatever the guide (an exec resource's script
+    # names: the files the guide's scripts are delivered as)
+    fixed: dict[Annotated[str, StringConstraints(pattern=r"^[a-z0-9@/_]+$")],
+                Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]+$")]] = Field(default_factory=dict)
     sources: list[str] = Field(default_factory=list)
 
 
