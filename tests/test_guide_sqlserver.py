@@ -18,7 +18,7 @@ import shutil
 
 import pytest
 
-from plugins.browser import REPO
+from plugins.browser import REPO, assert_guide_pages
 from plugins.cluster import destroy, make_sandbox
 
 GID = "sqlserver-2019"
@@ -119,11 +119,7 @@ def test_the_ports_are_the_x4_scripts_own(kb, guide):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_guide_has_its_own_pages_and_none_for_what_it_lacks(built_site, lang):
-    root = built_site.out / ("en" if lang == "en" else "") / GID
-    for page in ("", "overview", "environment", "procedure", "upgrade", "cautions", "ports", "runbook"):
-        assert (root / page / "index.html").is_file(), page
-    for page in ("scripts", "errata"):
-        assert not (root / page).exists(), f"{page}: the guide has no {page}"
+    assert_guide_pages(built_site, GID, lang, present=("", "overview", "environment", "procedure", "upgrade", "cautions", "ports", "runbook"), absent=("scripts", "errata"))
 
 
 @pytest.mark.parametrize("lang", LANGS)

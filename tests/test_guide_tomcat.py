@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from plugins.browser import REPO
+from plugins.browser import REPO, assert_guide_pages
 
 GID = "tomcat-10"
 LANGS = ["ja", "en"]
@@ -179,11 +179,7 @@ def test_the_linux_family_lists_the_guide_as_in_the_knowledge_base(kb):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_guide_has_its_own_pages_and_none_for_what_it_lacks(built_site, lang):
-    root = built_site.out / ("en" if lang == "en" else "") / GID
-    for page in ("", "overview", "environment", "procedure", "scripts", "cautions", "ports", "runbook"):
-        assert (root / page / "index.html").is_file(), page
-    for page in ("errata", "upgrade"):
-        assert not (root / page).exists(), f"{page}: the guide has no {page}"
+    assert_guide_pages(built_site, GID, lang, present=("", "overview", "environment", "procedure", "scripts", "cautions", "ports", "runbook"), absent=("errata", "upgrade"))
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -352,3 +352,13 @@ def site_page(chromium, site_server) -> Iterator[SitePage]:
         yield sp
     finally:
         context.close()
+
+
+def assert_guide_pages(built_site, gid: str, lang: str, present: tuple[str, ...], absent: tuple[str, ...]) -> None:
+    """The built site has the guide's pages *present* ("" is its index) in *lang*, and no folder
+    for the pages *absent* (those the guide has no data for)."""
+    root = built_site.out / ("en" if lang == "en" else "") / gid
+    for page in present:
+        assert (root / page / "index.html").is_file(), page
+    for page in absent:
+        assert not (root / page).exists(), f"{page}: the guide has no {page}"

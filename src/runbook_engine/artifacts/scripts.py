@@ -42,18 +42,22 @@ class Script:
         return self.text.encode(self.encoding)
 
 
-def _crlf(text: str) -> str:
-    lines = text.replace("\r\n", "\n").split("\n")
-    # collapse runs of blank lines left by template control blocks
+def _lines(text: str, newline: str) -> str:
+    """*text* with trailing spaces cut, runs of blank lines (left by template control blocks)
+    collapsed, no blank line at the end, every line ended by *newline*."""
     out: list[str] = []
-    for line in lines:
+    for line in text.replace("\r\n", "\n").split("\n"):
         line = line.rstrip()
         if line == "" and out and out[-1] == "":
             continue
         out.append(line)
     while out and out[-1] == "":
         out.pop()
-    return "\r\n".join(out) + "\r\n"
+    return newline.join(out) + newline
+
+
+def _crlf(text: str) -> str:
+    return _lines(text, "\r\n")
 
 
 def render_script(kb: KnowledgeBase, guide: Guide, name: str, lang: str, snippets: Path) -> Script:
@@ -73,15 +77,7 @@ def render_script(kb: KnowledgeBase, guide: Guide, name: str, lang: str, snippet
 
 
 def _lf(text: str) -> str:
-    out: list[str] = []
-    for line in text.replace("\r\n", "\n").split("\n"):
-        line = line.rstrip()
-        if line == "" and out and out[-1] == "":
-            continue
-        out.append(line)
-    while out and out[-1] == "":
-        out.pop()
-    return "\n".join(out) + "\n"
+    return _lines(text, "\n")
 
 
 def render_shell_script(kb: KnowledgeBase, guide: Guide, name: str, lang: str, snippets: Path) -> Script:

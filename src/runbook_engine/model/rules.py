@@ -163,10 +163,11 @@ def cmd_text_problem(value: str) -> str | None:
 
 def script_message_problem(value: str, lang: str) -> str | None:
     """:func:`cmd_text_problem`, and the text must be representable in *lang*'s script encoding."""
-    problem = cmd_text_problem(value)
-    if problem:
-        return problem
-    encoding = SCRIPT_ENCODINGS[lang]
+    return cmd_text_problem(value) or _encoding_problem(value, SCRIPT_ENCODINGS[lang], lang)
+
+
+def _encoding_problem(value: str, encoding: str, lang: str) -> str | None:
+    """Why *value* cannot be written in *lang*'s script *encoding* (None if it can)."""
     try:
         value.encode(encoding)
     except UnicodeEncodeError as exc:
@@ -237,12 +238,7 @@ def shell_message_problem(value: str, lang: str) -> str | None:
     ctl = sorted({c for c in value if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F})
     if ctl:
         return "control characters are not allowed: " + " ".join(repr(c) for c in ctl)
-    encoding = SHELL_SCRIPT_ENCODINGS[lang]
-    try:
-        value.encode(encoding)
-    except UnicodeEncodeError as exc:
-        return f"not representable in {encoding.upper()} (the {lang} script encoding): {exc.object[exc.start:exc.end]!r}"
-    return None
+    return _encoding_problem(value, SHELL_SCRIPT_ENCODINGS[lang], lang)
 
 
 def _shell_check(problem_of):
