@@ -43,7 +43,8 @@ def test_scope_is_sql_server_2019_standard_on_x4_and_windows_server_2016_2019(kb
     assert guide.meta.family == "clusterpro-x-windows"
     assert guide.meta.scope.applies_to == ["x4.0", "x4.1", "x4.2", "x4.3"], "[S2019] EXPRESSCLUSTER X 4 (4.0/4.1/4.2/4.3)"
     assert guide.meta.environment.operating_systems == ["Windows Server 2016", "Windows Server 2019"], "[S2019] Windows Server 2016/2019"
-    assert [e.name.en for e in guide.meta.scope.editions] == ["SQL Server 2019 Standard"], "[S2019] SQL Server 2019 Standard"
+    assert [(e.name.en, e.versions.en) for e in guide.meta.scope.editions] == [("SQL Server Standard", "2019")], \
+        "[S2019] SQL Server 2019 Standard"
     assert len(guide.meta.topology.nodes) == 2, "[S2019] 2 nodes with a mirror disk"
 
 

@@ -117,7 +117,10 @@ class Site:
         return self.T(self.kb.site.site_name)
 
     def site_intro(self) -> str:
-        return self.L("site-intro", family=self.L("list-separator").join(self.T(f.name) for f in self.kb.families.values()))
+        platforms = sorted({self.T(f.platform) for f in self.kb.families.values()})
+        if len(platforms) > 2:
+            platforms = [self.L("list-separator").join(platforms[:-1]), platforms[-1]]
+        return self.L("site-intro", platforms=self.L("list-and").join(platforms))
 
     def guides_of(self, family_id: str) -> list[str]:
         """The guides of kb/guides on *family_id*: in the family's order, then the ones it does not list."""
