@@ -81,6 +81,7 @@ KB_CASES = [
     ("sh-user-metachar", PGSCR, 'user: "{SUUSER}"\n    argv: ["{PGINST}/bin/pg_ctl", start', 'user: "postgres;reboot"\n    argv: ["{PGINST}/bin/pg_ctl", start', "shell metacharacters"),
     ("sh-failure-unknown-message", PGSCR, "failure: pg-start-failed", "failure: pg-start-broke", "unknown message 'pg-start-broke'"),
     ("sh-message-not-ascii-en", PGSCR, "en: Starting PostgreSQL on the highest-priority server}", "en: Starting PostgreSQL on the highest\u2011priority server}", "ASCII"),
+    ("bat-start-starts-nothing", SCR, "features: [expressmail, proxy, dns, system, iis]", "features: [packet-filter]", "START.BAT would start nothing"),
     ("sh-start-starts-nothing", PGSCR, _PG_COMMANDS, _PG_COMMANDS.replace("script: start", "script: stop"), "a start script that starts nothing"),
     ("sh-settings-in-windows-guide", SCR, "features: [expressmail, proxy, dns, system, iis]\n",
      "features: [expressmail, proxy, dns, system, iis]\nsettings: [{name: X, value: y, text: {ja: 設定, en: Setting}}]\n", "settings and commands are for start.sh"),

@@ -278,6 +278,10 @@ def _check_scripts(g: Guide, cname: str, craw: Any, feature_ids: set[str], fam: 
                                     "(features, ARMLOAD); settings and commands are for start.sh / stop.sh"))
         if sc.flag_notes is None:
             errs.append(KbError(cname, 1, "flag_notes: required field missing (ARMLOAD's flags)"))
+        if not g.scripted_services() and not errs:
+            errs.append(KbError(cname, locate(craw, ("features",)) if isinstance(craw, dict) and "features" in craw else 1,
+                                "features: no scripted service of services.yaml belongs to these features: START.BAT "
+                                "would start nothing (a guide whose cluster starts its services itself has no scripts.yaml)"))
         return errs
     return errs + _check_shell_scripts(g, cname, craw)
 
