@@ -556,6 +556,10 @@ class ScriptConfig(Strict):
         """The commands *script* ("start" | "stop") runs for *event*, in order."""
         return [c for c in self.commands if c.script == script and event in c.events]
 
+    def programs(self) -> list[str]:
+        """The programs the commands run (their first words), each once, in order of first use."""
+        return list(dict.fromkeys(c.argv[0] for c in self.commands))
+
     def resolve(self, token: str) -> str:
         """*token* with each ``{NAME}`` replaced by the setting's value: the word a command gets."""
         values = {s.name: s.value for s in self.settings}
