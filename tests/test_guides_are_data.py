@@ -114,6 +114,10 @@ def test_new_guide_as_data_only_builds_pages_nav_and_search_in_both_languages(gu
                 for c in guide.scripts.commands:
                     if c.script == kind:
                         assert c.argv[0].upper() in table, f"{lang}: {c.id} missing from the case table of {name}"
+            # and in the table of commands, with their text, quoted as cmd passes them on
+            for c in guide.scripts.commands:
+                assert guide.scripts.resolve(c.argv[0]) in scripts_page and c.text(lang) in scripts_page, c.id
+            assert all(s.name in scripts_page for s in guide.scripts.settings)
     # sections without data are left out: a guide without errata has no errata page
     if guide.errata is None:
         assert not (out / gid / "errata").exists()
