@@ -272,7 +272,8 @@ def test_escaped_ampersand_reaches_the_c_runtime_inside_its_quotes() -> None:
     "SET /A N=1+1",
     "SETLOCAL EnableDelayedExpansion",
     "IF EXIST C:\\x X a",
-    "IF ERRORLEVEL 1 X a",
+    "IF ERRORLEVEL x X a",
+    "IF /I ERRORLEVEL 1 X a",
     "IF %A% EQU 1 X a",
     "cd /d C:\\",
     "other.bat",
@@ -287,6 +288,19 @@ def test_unsupported_syntax_is_refused_with_its_line(line: str) -> None:
 def test_unsupported_syntax_is_refused_even_when_unreachable() -> None:
     with pytest.raises(UnsupportedSyntax):
         simulate(bat("goto :eof", "FOR %%i IN (a) DO X"), {})
+
+
+def test_if_errorlevel_reads_the_exit_code_of_the_last_external_command() -> None:
+    text = bat("APP a", "IF ERRORLEVEL 1 GOTO FAIL", "IF NOT ERRORLEVEL 0 GOTO FAIL", "OK done",
+               "GOTO :EOF", ":FAIL", "BAD")
+    assert simulate(text, {}).calls == (("APP", "a"), ("OK", "done"))
+    assert simulate(text, {}, exit_codes={"app": 1}).calls == (("APP", "a"), ("BAD",))
+    assert simulate(text, {}, exit_codes={"APP": 7}).calls == (("APP", "a"), ("BAD",))
+    # a negative code (an unhandled .NET exception exits with 0xE0434352) is below 1: the NOT 0 line
+    assert simulate(text, {}, exit_codes={"APP": -532462766}).calls == (("APP", "a"), ("BAD",))
+    # the next external command sets the level again
+    again = bat("APP a", "OK b", "IF ERRORLEVEL 1 GOTO FAIL", "GOTO :EOF", ":FAIL", "BAD")
+    assert simulate(again, {}, exit_codes={"APP": 1}).calls == (("APP", "a"), ("OK", "b"))
 
 
 def test_operators_inside_quotes_are_not_refused() -> None:

@@ -104,6 +104,20 @@ def test_new_guide_as_data_only_builds_pages_nav_and_search_in_both_languages(gu
         assert f"{gid}/" in locations, f"{lang}: search index has no page of {gid}"
         titles = " ".join(d["title"] for d in index["docs"] if d["location"].startswith(f"{gid}/"))
         assert guide.meta.title(lang) in titles or guide.meta.product(lang) in titles
+        # a Windows guide's commands (besides ARMLOAD / ARMKILL) are in its scripts' case tables,
+        # found by the simulator like every other program the script runs
+        if guide.scripts is not None and guide.scripts.commands and guide.scripts.features:
+            scripts_page = (out / prefix / gid / "scripts" / "index.html").read_text(encoding="utf-8")
+            for name, kind in (("START.BAT", "start"), ("STOP.BAT", "stop")):
+                assert f'data-script="{name}"' in scripts_page, f"{lang}: no case table of {name}"
+                table = scripts_page.split(f'data-script="{name}"', 1)[1].split("</table>", 1)[0]
+                for c in guide.scripts.commands:
+                    if c.script == kind:
+                        assert c.argv[0].upper() in table, f"{lang}: {c.id} missing from the case table of {name}"
+            # and in the table of commands, with their text, quoted as cmd passes them on
+            for c in guide.scripts.commands:
+                assert guide.scripts.resolve(c.argv[0]) in scripts_page and c.text(lang) in scripts_page, c.id
+            assert all(s.name in scripts_page for s in guide.scripts.settings)
     # sections without data are left out: a guide without errata has no errata page
     if guide.errata is None:
         assert not (out / gid / "errata").exists()

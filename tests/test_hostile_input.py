@@ -30,6 +30,15 @@ PGSCR = "guides/postgresql/scripts.yaml"
 PGPROC = "guides/postgresql/procedure.yaml"
 _PG_COMMANDS = (REPO / "kb" / PGSCR).read_text(encoding="utf-8")
 _PG_COMMANDS = _PG_COMMANDS[_PG_COMMANDS.index("commands:\n"):_PG_COMMANDS.index("notes:\n")]
+_FEATURES = "features: [expressmail, proxy, dns, system, iis]\n"
+
+
+def _bat_command(argv: str, extra: str = "") -> str:
+    """A commands: list of one start command for surfnavi's scripts.yaml (a Windows guide)."""
+    return (f"commands: [{{id: c1, script: start, events: [START], argv: {argv}, {extra}"
+            "text: {ja: 開始, en: Start}}]\n")
+
+
 PORT = "    port: 29001\n"
 PURPOSE = "purpose: {ja: 内部通信, en: Internal communication}"
 SMTP = "display_name: ExpressMail Smtp Service,"
@@ -83,8 +92,15 @@ KB_CASES = [
     ("sh-message-not-ascii-en", PGSCR, "en: Starting PostgreSQL on the highest-priority server}", "en: Starting PostgreSQL on the highest\u2011priority server}", "ASCII"),
     ("bat-start-starts-nothing", SCR, "features: [expressmail, proxy, dns, system, iis]", "features: [packet-filter]", "START.BAT would start nothing"),
     ("sh-start-starts-nothing", PGSCR, _PG_COMMANDS, _PG_COMMANDS.replace("script: start", "script: stop"), "a start script that starts nothing"),
-    ("sh-settings-in-windows-guide", SCR, "features: [expressmail, proxy, dns, system, iis]\n",
-     "features: [expressmail, proxy, dns, system, iis]\nsettings: [{name: X, value: y, text: {ja: 設定, en: Setting}}]\n", "settings and commands are for start.sh"),
+    ("bat-setting-percent", SCR, _FEATURES, _FEATURES + "settings: [{name: X, value: 'a%PATH%', text: {ja: 設定, en: Setting}}]\n", "cmd.exe expands or reads as syntax: '%'"),
+    ("bat-setting-reserved", SCR, _FEATURES, _FEATURES + "settings: [{name: PATHEXT, value: x, text: {ja: 設定, en: Setting}}]\n", "a variable cmd.exe or Windows gives a meaning"),
+    ("bat-argv-ampersand", SCR, _FEATURES, _FEATURES + _bat_command("[appctl, 'a&calc']"), "cmd.exe expands or reads as syntax: '&'"),
+    ("bat-argv-percent", SCR, _FEATURES, _FEATURES + _bat_command("[appctl, '%COMSPEC%']"), "cmd.exe expands or reads as syntax: '%'"),
+    ("bat-argv-quote", SCR, _FEATURES, _FEATURES + _bat_command("[appctl, 'a\"b']"), "cmd.exe expands or reads as syntax: '\"'"),
+    ("bat-program-path", SCR, _FEATURES, _FEATURES + _bat_command("['C:\\x\\appctl.exe', start]"), "a bare program name on PATH"),
+    ("bat-program-builtin", SCR, _FEATURES, _FEATURES + _bat_command("[start, appctl]"), "is a cmd.exe built-in"),
+    ("bat-user-on-windows", SCR, _FEATURES, _FEATURES + _bat_command("[appctl, start]", "user: admin, "), "user is for a Linux family"),
+    ("bat-unknown-setting", SCR, _FEATURES, _FEATURES + _bat_command("[appctl, '{APP_HOME}']"), "unknown setting 'APP_HOME'"),
     ("planned-action-on-check-step", PGPROC, "        mode: manual\n        planned_action: preflight-linux",
      "        mode: check\n        action: preflight\n        planned_action: preflight-linux", "only a manual step names a planned_action"),
     # references

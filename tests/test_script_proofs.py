@@ -8,6 +8,7 @@ variables the site's case tables use (:func:`runbook_engine.sandbox.scriptproof.
 from __future__ import annotations
 
 import html.parser
+import shutil
 import time
 from pathlib import Path
 
@@ -115,6 +116,131 @@ def test_generated_scripts_pass_the_lint(project: Project) -> None:
     from runbook_engine.publish.checks import lint_guides
 
     assert [str(e) for e in lint_guides(project, project.knowledge)] == []
+
+
+# --------------------------------------------------------------------------------------------
+# Commands from data: a Windows fixture guide whose scripts run programs besides ARMLOAD/ARMKILL
+
+#: The fixture guide (tests/data/guides/): settings with a space, a command whose exit code is
+#: ignored (appctl start) and checked ones (sqlcmd in START.BAT, appctl stop in STOP.BAT).
+COMMAND_GUIDE = "webportal"
+#: A negative exit code: what an unhandled .NET exception gives (0xE0434352 as a signed int).
+DOTNET_CRASH = -532462766
+
+
+@pytest.fixture(scope="module")
+def command_project(tmp_path_factory) -> Project:
+    """This project with the fixture guide dropped into a copy of kb/ (the rest linked)."""
+    root = tmp_path_factory.mktemp("wincmd") / "proj"
+    root.mkdir()
+    for entry in ("snippets", "docs", "mkdocs.yml", "overrides"):
+        if (REPO / entry).exists():
+            (root / entry).symlink_to(REPO / entry)
+    shutil.copytree(REPO / "kb", root / "kb")
+    shutil.copytree(REPO / "tests" / "data" / "guides" / COMMAND_GUIDE, root / "kb" / "guides" / COMMAND_GUIDE)
+    return Project(root)
+
+
+def _message_row(guide, msg_id: str, lang: str) -> list[str]:
+    return ["ARMBCAST", "/MSG", guide.message(msg_id)(lang), "/A"]
+
+
+def test_command_lines_quote_a_space_and_name_settings_as_variables(command_project: Project) -> None:
+    kb = command_project.knowledge
+    guide = kb.guides[COMMAND_GUIDE]
+    start = render_scripts(kb, guide, "en", command_project.snippets)["START.BAT"].text.split("\r\n")
+    stop = render_scripts(kb, guide, "en", command_project.snippets)["STOP.BAT"].text.split("\r\n")
+    # settings at the top, before the event check; a value with a space needs no quote of its own
+    assert start.index('set "APP_HOME=C:\\Program Files\\WebPortal"') < start.index('set "PORTAL_DB=portal"') \
+        < start.index('IF "%CLP_EVENT%" == "START" GOTO NORMAL')
+    # a token that is (or holds) a setting with a space is quoted; one without is not
+    assert 'appctl start "%APP_HOME%"' in start
+    assert 'sqlcmd -E -d %PORTAL_DB% -i "%APP_HOME%\\sql\\attach.sql"' in start
+    assert 'appctl stop "%APP_HOME%" --timeout=30' in stop
+    # after the common ARMLOADs, before the priority check, in both branches; checked ones jump
+    for section in ("NORMAL", "FAILOVER"):
+        at = start.index(f":{section}")
+        run = start.index('appctl start "%APP_HOME%"', at)
+        assert start.index("ARMLOAD WPSEARCH /S /M \"WPSearch\"", at) < run \
+            < start.index(f'IF "%CLP_SERVER%" == "OTHER" GOTO {section}_OTHER', at)
+        assert start[run + 3:run + 5] == ["IF ERRORLEVEL 1 GOTO FAILED_1", "IF NOT ERRORLEVEL 0 GOTO FAILED_1"]
+        at = stop.index(f":{section}")
+        assert stop.index(f":{section}_EARLY", at) < stop.index('appctl stop "%APP_HOME%" --timeout=30', at) \
+            < stop.index("ARMKILL WPSCHED", at)
+    assert start[start.index(":FAILED_1") + 2:start.index(":FAILED_1") + 4] == [
+        'ARMBCAST /MSG "Could not attach the WebPortal database" /A', "GOTO EXIT"]
+
+
+def test_a_windows_token_with_percent_or_a_quote_is_refused_and_a_space_is_not() -> None:
+    from runbook_engine.model.rules import cmd_program_problem, cmd_token_problem, cmd_word_problem
+
+    assert cmd_token_problem("C:\\Program Files\\App") is None
+    assert cmd_token_problem("{APP_HOME}\\bin") is None
+    assert "'%'" in cmd_token_problem("%PATH%")
+    assert "'%'" in cmd_word_problem("100%", what="setting value")
+    assert "'\"'" in cmd_token_problem('a"b')
+    for bad in "!^&|<>()":
+        assert cmd_token_problem(f"a{bad}b") is not None, bad
+    assert "control" in cmd_token_problem("a\tb")
+    assert "backslash" in cmd_token_problem("C:\\dir\\")
+    assert "space" in cmd_token_problem(" a")
+    assert "built-in" in cmd_program_problem("start")
+    assert "bare program name" in cmd_program_problem("C:\\x\\app.exe")
+    assert cmd_program_problem("appctl") is None
+
+
+@pytest.mark.wine
+def test_commands_of_a_windows_guide_run_in_wine_exactly_as_simulated(
+        wine_node: Path, command_project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from runbook_engine.sandbox.wine import install_command_stubs
+
+    kb = command_project.knowledge
+    guide = kb.guides[COMMAND_GUIDE]
+    assert guide.scripts.programs() == ["appctl", "sqlcmd"]
+    install_command_stubs(tmp_path / "natives", wine_node, guide.scripts.programs())
+    variables = case_variables(kb.family_of(COMMAND_GUIDE))
+    app_home = "C:\\Program Files\\WebPortal"
+    # (script, exit codes): every command succeeds; the checked one fails (1, then a negative code)
+    runs_of = [("START.BAT", {}), ("START.BAT", {"SQLCMD": 1}), ("START.BAT", {"SQLCMD": DOTNET_CRASH}),
+               ("STOP.BAT", {}), ("STOP.BAT", {"APPCTL": 1}), ("STOP.BAT", {"APPCTL": DOTNET_CRASH}),
+               ("START.BAT", {"APPCTL": 1})]  # appctl start is not checked: its failure changes nothing
+    failures: list[str] = []
+    runs = 0
+    began = time.perf_counter()
+    for lang in LANGS:
+        transport = _transport(wine_node, lang)
+        scripts = render_scripts(kb, guide, lang, command_project.snippets)
+        for name, codes in runs_of:
+            results = differential(transport, scripts[name], variables, exit_codes=codes)
+            runs += len(results)
+            bad = [r for r in results if not r.ok or r.wine_aborted or r.sim_aborted or r.cmd_stderr]
+            if bad:
+                failures.append(_report(f"{lang}/{name} {codes}", results) + "\n" + "\n".join(
+                    f"  {r.case()}: wine={r.wine} sim={r.simulated} stderr={r.stderr.strip()!r}" for r in bad))
+                continue
+            for r in results:
+                if r.env.get("CLP_EVENT") not in ("START", "FAILOVER") or r.env["CLP_DISK"] != "SUCCESS":
+                    assert not any(row[0] in ("APPCTL", "SQLCMD") for row in r.wine), r
+                    continue
+                if name == "START.BAT":
+                    assert ["APPCTL", "start", app_home] in r.wine, r
+                    assert r.wine[3] == ["SQLCMD", "-E", "-d", "portal", "-i", app_home + "\\sql\\attach.sql"], r
+                    if "SQLCMD" in codes:  # broadcast, then nothing more (no priority message, no late ARMLOAD)
+                        assert r.wine[4:] == [_message_row(guide, "attach-failed", lang)], r
+                    else:
+                        assert r.wine[-1] == ["ARMLOAD", "WPSCHED", "/S", "/M", "WPSched"], r
+                else:
+                    assert r.wine[1] == ["APPCTL", "stop", app_home, "--timeout=30"], r
+                    if codes:
+                        assert r.wine[2:] == [_message_row(guide, "stop-failed", lang)], r
+                    else:
+                        assert [row[:2] for row in r.wine[2:]] == [["ARMKILL", "WPSCHED"], ["ARMKILL", "WPSEARCH"],
+                                                                     ["ARMKILL", "WPWEB"]], r
+    with capsys.disabled():
+        print(f"\n[differential, commands] {runs} Wine runs of {COMMAND_GUIDE} (16 cases x {len(runs_of)} script/exit-code "
+              f"settings x 2 languages) in {time.perf_counter() - began:.2f} s")
+    assert runs == 16 * len(runs_of) * 2
+    assert not failures, "\n\n".join(failures)
 
 
 # --------------------------------------------------------------------------------------------

@@ -45,7 +45,8 @@ def script_message_ids(snippets: Path, os: str = "windows") -> list[str]:
     for name in SCRIPT_NAMES:
         env.get_template(f"scripts/{name}.j2").render(
             guide=guide, lang=LANGS[0], L=lambda label_id: "",
-            M=record, common=[], late=[], never_stop=[])
+            M=record, common=[], late=[], never_stop=[],
+            settings=[], commands={"START": [], "FAILOVER": []}, failures=[])  # a command's failure message is the guide's own
     return seen
 
 

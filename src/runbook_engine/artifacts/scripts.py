@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from runbook_engine.artifacts import shell
+from runbook_engine.artifacts import cmdwords, shell
 from runbook_engine.model.rules import SCRIPT_ENCODINGS, SHELL_SCRIPT_ENCODINGS
 from runbook_engine.model.schema import Guide, KnowledgeBase
 from runbook_engine.artifacts.templates import environment
@@ -70,10 +70,36 @@ def render_script(kb: KnowledgeBase, guide: Guide, name: str, lang: str, snippet
         "common": [s for s in services if s.phase == "common"],
         "late": [s for s in services if s.phase == "after-priority"],
         "never_stop": [s for s in guide.services if s.forbid_kill],
+        **_cmd_context(guide, name, lang),
     }
     text = environment(snippets).get_template(f"scripts/{name}.j2").render(**context)
     kind = "start" if name.upper().startswith("START") else "stop"
     return Script(guide=guide.id, name=name, kind=kind, lang=lang, text=_crlf(text), encoding=ENCODINGS[lang])
+
+
+def _cmd_context(guide: Guide, name: str, lang: str) -> dict:
+    """The settings and commands of a Windows script: ``set`` lines, and per event the commands
+    (comment text, cmd line, the label of their failure block). Every distinct failure message
+    of the script gets one block ``:FAILED_n`` (n in order of first use) that broadcasts it and
+    ends the script: ``IF ERRORLEVEL 1`` / ``IF NOT ERRORLEVEL 0`` after the command jump there
+    (a positive or a negative exit code), a plain GOTO the simulator proves like every other."""
+    sc = guide.scripts
+    kind = "start" if name.upper().startswith("START") else "stop"
+    values = {s.name: s.value for s in sc.settings}
+    labels: dict[str, str] = {}
+    commands: dict[str, list[dict]] = {}
+    for event in ("START", "FAILOVER"):
+        commands[event] = []
+        for c in sc.commands_of(kind, event):
+            label = None
+            if c.failure is not None:
+                label = labels.setdefault(c.failure, f"FAILED_{len(labels) + 1}")
+            commands[event].append({"text": c.text(lang), "line": cmdwords.command_line(c, values), "failed": label})
+    return {
+        "settings": [cmdwords.assignment(s) for s in sc.settings],
+        "commands": commands,
+        "failures": [(label, msg_id) for msg_id, label in labels.items()],
+    }
 
 
 def _lf(text: str) -> str:

@@ -14,7 +14,9 @@ Supported, with cmd.exe semantics:
   GOTO to a missing label aborts the script (:attr:`Trace.aborted`);
 * ``EXIT`` / ``EXIT /B [n]``;
 * ``IF [/I] [NOT] string1==string2 command`` (any simple command after the condition, including
-  GOTO, SET, EXIT and another IF) and ``IF [/I] [NOT] DEFINED var command``; the compared strings
+  GOTO, SET, EXIT and another IF), ``IF [/I] [NOT] DEFINED var command`` and ``IF [NOT]
+  ERRORLEVEL n command`` (true when the exit code of the last external command is n or more:
+  0 for every command unless :func:`simulate` is given ``exit_codes``); the compared strings
   include their quotes, exactly as cmd compares them; an IF that cmd cannot parse (typically an
   unquoted empty variable: ``IF %NOPE% == X ...`` becomes ``IF  == X ...``) aborts the script
   like cmd's ``== was unexpected at this time.``;
@@ -33,14 +35,16 @@ Not supported, raising :class:`UnsupportedSyntax` instead of guessing: ``FOR``, 
 parenthesised blocks, ``&``/``&&``/``|``/``||`` and redirection (``<``, ``>``) outside quotes, a
 caret at the end of a line (line continuation), ``%~`` modifiers, ``%VAR:...%`` substring and
 substitution, ``SET /A`` and ``SET /P``, ``SETLOCAL ENABLEDELAYEDEXPANSION``, ``IF EXIST``,
-``IF ERRORLEVEL``, the ``EQU``/``NEQ``/... comparison operators, other cmd built-ins (``CD``,
+``IF CMDEXTVERSION``, ``%ERRORLEVEL%`` (expanded as an undefined variable), the ``EQU``/``NEQ``/... comparison operators, other cmd built-ins (``CD``,
 ``COPY``, ``START``...) and running another ``.bat``/``.cmd``.
 
 Deliberate differences from cmd.exe (see also :func:`simulate`):
 
 * ``rem`` and label lines are recognised before percent expansion, so a malformed ``%`` in a
   comment is ignored (cmd would expand it first and may fail);
-* external commands always "succeed"; ``ERRORLEVEL`` is not modelled;
+* an external command's exit code is what ``exit_codes`` says for its name (0 by default); only
+  external commands set ``ERRORLEVEL`` (cmd's built-ins that would also set it - a failing SET,
+  a GOTO to a missing label - are not used before an ``IF ERRORLEVEL`` in our scripts);
 * a script that loops for ``max_steps`` lines is stopped and marked aborted (cmd would hang).
 """
 from __future__ import annotations
@@ -189,7 +193,7 @@ class If:
 
     negate: bool
     icase: bool
-    op: str  # "==" or "DEFINED"
+    op: str  # "==", "DEFINED" or "ERRORLEVEL" (left: the number)
     left: str
     right: str
     then: "Command | None"
@@ -423,8 +427,19 @@ def _parse_if(rest: str, line_no: int, raw: str) -> If:
             break
     word, j = _word(rest, i)
     up = word.upper()
-    if up in {"EXIST", "ERRORLEVEL", "CMDEXTVERSION"}:
+    if up in {"EXIST", "CMDEXTVERSION"}:
         raise UnsupportedSyntax(line_no, raw, f"IF {up} is not supported")
+    if up == "ERRORLEVEL" and icase:
+        raise UnsupportedSyntax(line_no, raw, "IF /I ERRORLEVEL is not supported")
+    if up == "ERRORLEVEL":
+        number, k = _word(rest, j)
+        if not re.fullmatch(r"[+-]?\d+", number):
+            raise UnsupportedSyntax(line_no, raw, f"IF ERRORLEVEL needs a number, not {number!r}")
+        then_text = rest[_skip_ws(rest, k):]
+        if not then_text:
+            return If(negate, False, "ERRORLEVEL", number, "", None,
+                      "The syntax of the command is incorrect.")
+        return If(negate, False, "ERRORLEVEL", number, "", _parse_command(then_text, line_no, raw))
     if up == "DEFINED":
         name, k = _word(rest, j)
         if not name:
@@ -584,6 +599,7 @@ def simulate(
     recorded: Collection[str] | None = None,
     script: str = "SCRIPT.BAT",
     max_steps: int = 100_000,
+    exit_codes: Mapping[str, int] | None = None,
 ) -> Trace:
     """Run *text* (CRLF or LF lines) with environment *env* and return what it would do.
 
@@ -592,7 +608,8 @@ def simulate(
     :class:`UnsupportedSyntax`. The whole script is syntax-checked first
     (:func:`check_syntax`), so an unsupported line raises even if this run would not reach it.
     *script* is what ``%0`` expands to. After *max_steps* executed lines the run stops and is
-    marked aborted (cmd would loop for ever).
+    marked aborted (cmd would loop for ever). *exit_codes*: the exit code of an external
+    command by its upper-cased name (0 for a name not in it), which ``IF ERRORLEVEL`` reads.
     """
     lines = split_lines(text)
     check_syntax(text)
@@ -602,6 +619,8 @@ def simulate(
     calls: list[tuple[str, ...]] = []
     call_lines: list[int] = []
     label_at = [_label_name(line) for line in lines]
+    codes = {k.upper(): v for k, v in (exit_codes or {}).items()}
+    errorlevel = 0
 
     def lookup(name: str) -> str | None:
         return vars_.get(name.upper())
@@ -637,6 +656,8 @@ def simulate(
                     return finish(line_no, f"IF syntax error: {current.error}")
                 if current.op == "DEFINED":
                     hit = lookup(current.left) is not None
+                elif current.op == "ERRORLEVEL":
+                    hit = errorlevel >= int(current.left)
                 elif current.icase:
                     hit = current.left.casefold() == current.right.casefold()
                 else:
@@ -649,6 +670,7 @@ def simulate(
                                             f"command {current.name} is not a recorded command")
                 calls.append((current.name, *current.args))
                 call_lines.append(line_no)
+                errorlevel = codes.get(current.name, 0)
             elif isinstance(current, Goto):
                 if current.target == ":EOF":
                     return finish(line_no)

@@ -232,6 +232,130 @@ def shell_token_problem(value: str) -> str | None:
     return None
 
 
+def _control_problem(value: str, what: str) -> str | None:
+    ctl = sorted({c for c in value if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F})
+    if ctl:
+        return f"{what} {value!r} has control characters: " + " ".join(repr(c) for c in ctl)
+    return None
+
+
+def script_token_problem(value: str) -> str | None:
+    """What is wrong with an argv token whatever the family: empty, an unbalanced brace, a
+    ``{NAME}`` that is no setting name, a control character. The shell's rules
+    (:func:`shell_token_problem`) or cmd's (:func:`cmd_token_problem`) are checked by the
+    cross-references, which know the family (model/xref.py)."""
+    if not value:
+        return "argv token is empty"
+    literal = SETTING_REF.sub("", value)
+    if "{" in literal or "}" in literal:
+        return f"argv token {value!r}: an unbalanced brace (a setting is written {{NAME}})"
+    for name in SETTING_REF.findall(value):
+        problem = setting_name_problem(name)
+        if problem:
+            return f"argv token {value!r}: {problem}"
+    return _control_problem(value, "argv token")
+
+
+def setting_value_problem(value: str) -> str | None:
+    """A setting's value whatever the family: not empty, no control character."""
+    if not value:
+        return "setting value is empty"
+    return _control_problem(value, "setting value")
+
+
+# --------------------------------------------------------------------------------------------
+# cmd words: the settings and argv tokens of a Windows START.BAT / STOP.BAT (artifacts/cmdwords.py)
+# --------------------------------------------------------------------------------------------
+
+#: what cmd.exe expands, splits on or treats as syntax on a command line, even (for % and, under
+#: delayed expansion, !) inside double quotes: refused in a Windows token or setting value
+CMD_UNSAFE = frozenset('%!^&|<>"()')
+#: a Windows setting's name must not be a variable cmd, Windows or the C runtime gives a meaning
+#: (compared upper-case: cmd's variables are case-insensitive)
+CMD_RESERVED = frozenset({
+    "PATH", "PATHEXT", "COMSPEC", "ERRORLEVEL", "CD", "DATE", "TIME", "RANDOM", "CMDEXTVERSION",
+    "CMDCMDLINE", "HIGHESTNUMANODENUMBER", "PROMPT", "SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "TEMP",
+    "TMP", "USERNAME", "USERPROFILE", "USERDOMAIN", "COMPUTERNAME", "PROGRAMFILES", "PROGRAMDATA",
+    "APPDATA", "LOCALAPPDATA", "ALLUSERSPROFILE", "HOMEDRIVE", "HOMEPATH", "PUBLIC", "OS",
+    "PROCESSOR_ARCHITECTURE", "NUMBER_OF_PROCESSORS", "COMMONPROGRAMFILES", "PSMODULEPATH"})
+#: cmd built-ins: a command's first word must name a program, not one of these
+CMD_BUILTINS = frozenset({
+    "ASSOC", "BREAK", "CALL", "CD", "CHDIR", "CLS", "COLOR", "COPY", "DATE", "DEL", "DIR", "DPATH",
+    "ECHO", "ENDLOCAL", "ERASE", "EXIT", "FOR", "FTYPE", "GOTO", "IF", "KEYS", "MD", "MKDIR", "MKLINK",
+    "MOVE", "PATH", "PAUSE", "POPD", "PROMPT", "PUSHD", "RD", "REM", "REN", "RENAME", "RMDIR", "SET",
+    "SETLOCAL", "SHIFT", "START", "TIME", "TITLE", "TYPE", "VER", "VERIFY", "VOL"})
+
+
+def cmd_word_problem(value: str, *, what: str = "value") -> str | None:
+    """Why *value* cannot be a cmd word of a START.BAT / STOP.BAT (quoted if it holds a space):
+    empty, a character of :data:`CMD_UNSAFE`, a tab or control character, a character outside
+    ASCII (the English script is ASCII, and one token serves both languages), a leading or
+    trailing space, or a trailing backslash (before the closing quote it would make ``\"``)."""
+    if not value:
+        return f"{what} is empty"
+    bad = sorted({c for c in value if c in CMD_UNSAFE})
+    if bad:
+        return (f"{what} {value!r} has characters cmd.exe expands or reads as syntax: "
+                + " ".join(repr(c) for c in bad) + " (one word per token, no cmd syntax)")
+    ctl = _control_problem(value, what)
+    if ctl:
+        return ctl
+    other = sorted({c for c in value if ord(c) > 0x7E})
+    if other:
+        return f"{what} {value!r} has characters outside ASCII: " + " ".join(repr(c) for c in other)
+    if value != value.strip(" "):
+        return f"{what} {value!r} starts or ends with a space"
+    if value.endswith("\\"):
+        return f"{what} {value!r} ends in a backslash, which escapes a closing quote (C runtime \\\" rule)"
+    return None
+
+
+def cmd_token_problem(value: str) -> str | None:
+    """A Windows argv token: :func:`script_token_problem`, then its literal text by
+    :func:`cmd_word_problem` (``{NAME}`` references are checked where the settings are known)."""
+    problem = script_token_problem(value)
+    if problem:
+        return problem
+    for piece in SETTING_REF.split(value)[::2]:
+        if not piece:
+            continue
+        bad = sorted({c for c in piece if c in CMD_UNSAFE})
+        if bad:
+            return (f"argv token {value!r} has characters cmd.exe expands or reads as syntax: "
+                    + " ".join(repr(c) for c in bad) + " (one word per token, no cmd syntax)")
+        other = sorted({c for c in piece if ord(c) > 0x7E})
+        if other:
+            return f"argv token {value!r} has characters outside printable ASCII: " + " ".join(repr(c) for c in other)
+    if value != value.strip(" "):
+        return f"argv token {value!r} starts or ends with a space"
+    if value.endswith("\\"):
+        return f"argv token {value!r} ends in a backslash, which escapes a closing quote (C runtime \\\" rule)"
+    return None
+
+
+def cmd_setting_name_problem(value: str) -> str | None:
+    if value.upper() in CMD_RESERVED:
+        return f"setting name {value!r} is a variable cmd.exe or Windows gives a meaning"
+    return None
+
+
+def cmd_program_problem(value: str) -> str | None:
+    """A Windows command's first word: a bare program name found on PATH (no folder, no
+    setting), not a cmd built-in."""
+    problem = bare_token_problem(value, what="program name")
+    if problem:
+        return problem + " (a bare program name on PATH)"
+    name = value.upper()
+    for ext in (".EXE", ".COM"):
+        if name.endswith(ext):
+            name = name[:-len(ext)]
+    if name.endswith((".BAT", ".CMD")):
+        return f"program name {value!r}: a batch file would need CALL (not supported)"
+    if name in CMD_BUILTINS:
+        return f"program name {value!r} is a cmd.exe built-in, not a program"
+    return None
+
+
 def shell_message_problem(value: str, lang: str) -> str | None:
     """Why *value* cannot be a clplogcmd message of a *lang* script: control characters (a line
     break would end the command), or not representable in the script's encoding."""
@@ -251,9 +375,11 @@ def _shell_check(problem_of):
 
 
 SettingName = Annotated[str, AfterValidator(_shell_check(setting_name_problem))]
-SettingValue = Annotated[str, StringConstraints(max_length=255),
-                         AfterValidator(_shell_check(lambda v: shell_word_problem(v, what="setting value")))]
-ShellToken = Annotated[str, StringConstraints(max_length=255), AfterValidator(_shell_check(shell_token_problem))]
+#: a setting's value and an argv token: what holds for every family; the family's own rules
+#: (shell_word_problem / shell_token_problem, cmd_word_problem / cmd_token_problem) are checked by
+#: model/xref.py, which knows the family
+SettingValue = Annotated[str, StringConstraints(max_length=255), AfterValidator(_shell_check(setting_value_problem))]
+ShellToken = Annotated[str, StringConstraints(max_length=255), AfterValidator(_shell_check(script_token_problem))]
 
 
 #: the characters of a Windows path; the models check this (pydantic's regex engine has no

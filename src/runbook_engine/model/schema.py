@@ -508,8 +508,9 @@ class Guidance(Strict):
 
 
 class ScriptSetting(Strict):
-    """A shell variable at the top of a Linux start.sh / stop.sh (``NAME='value'``): what an
-    operator adapts to the node, used by the commands as ``{NAME}``."""
+    """A variable at the top of the start and stop scripts (``NAME='value'`` in a Linux
+    start.sh / stop.sh, ``set "NAME=value"`` in a Windows START.BAT / STOP.BAT): what an operator
+    adapts to the node, used by the commands as ``{NAME}``."""
 
     name: SettingName
     value: SettingValue
@@ -518,10 +519,14 @@ class ScriptSetting(Strict):
 
 
 class ScriptCommand(Strict):
-    """One command a Linux script runs when the disk is connected, in list order: an argv of plain
-    words (``{NAME}`` is a setting's value), run as ``user`` through ``su -`` if given. With a
-    ``failure`` message, a non-zero exit code is logged (ERR) and ends the script with exit 1
-    (an activation or deactivation failure for the cluster); without, it is ignored."""
+    """One command a script runs when the disk is connected, in list order: an argv of plain
+    words (``{NAME}`` is a setting's value). Linux: run as ``user`` through ``su -`` if given;
+    with a ``failure`` message, a non-zero exit code is logged (ERR) and ends the script with
+    exit 1 (an activation or deactivation failure for the cluster). Windows: START.BAT runs it
+    after the common services' ARMLOAD, STOP.BAT before the ARMKILLs; the first word is a bare
+    program name, a word with a space is quoted, there is no ``user``; with a ``failure``
+    message, a non-zero exit code is broadcast (ARMBCAST) and ends the script. Without a
+    ``failure`` message the exit code is ignored."""
 
     id: Id
     script: Literal["start", "stop"]
@@ -535,8 +540,8 @@ class ScriptCommand(Strict):
 
 class ScriptConfig(Strict):
     """The start and stop scripts. A Windows family's START.BAT / STOP.BAT start and stop the
-    scripted services (``features``) with ARMLOAD / ARMKILL; a Linux family's start.sh / stop.sh
-    run ``commands`` with ``settings``. Both log the ``messages``."""
+    scripted services (``features``) with ARMLOAD / ARMKILL and may run ``commands`` too; a Linux
+    family's start.sh / stop.sh run ``commands``. Both use ``settings`` and log the ``messages``."""
 
     features: list[Id] = Field(default_factory=list)
     messages: list[Message]
@@ -550,6 +555,10 @@ class ScriptConfig(Strict):
     def commands_of(self, script: str, event: str) -> list[ScriptCommand]:
         """The commands *script* ("start" | "stop") runs for *event*, in order."""
         return [c for c in self.commands if c.script == script and event in c.events]
+
+    def programs(self) -> list[str]:
+        """The programs the commands run (their first words), each once, in order of first use."""
+        return list(dict.fromkeys(c.argv[0] for c in self.commands))
 
     def resolve(self, token: str) -> str:
         """*token* with each ``{NAME}`` replaced by the setting's value: the word a command gets."""

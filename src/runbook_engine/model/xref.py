@@ -6,7 +6,9 @@ import re
 from typing import Any
 
 from runbook_engine.model.errors import KbError
-from runbook_engine.model.rules import LANGS, SETTING_REF, script_message_problem, shell_message_problem
+from runbook_engine.model.rules import (LANGS, SETTING_REF, cmd_program_problem, cmd_setting_name_problem, cmd_token_problem,
+                                        cmd_word_problem, script_message_problem, shell_message_problem, shell_token_problem,
+                                        shell_word_problem)
 from runbook_engine.model.schema import Family, Guide, InventoryExamples, japanese_in
 from runbook_engine.model.validation import walk_texts
 from runbook_engine.model.yamlio import locate
@@ -271,11 +273,8 @@ def _check_scripts(g: Guide, cname: str, craw: Any, feature_ids: set[str], fam: 
             problem = message_problem(m.text(lang), lang)
             if problem:
                 errs.append(KbError(cname, locate(craw, ("messages", i, "text", lang)), f"message '{m.id}' ({lang}): {problem}"))
+    errs += _check_commands(g, cname, craw, fam.os)
     if not linux:
-        for key in ("settings", "commands"):
-            if getattr(sc, key):
-                errs.append(KbError(cname, locate(craw, (key,)), f"{key}: a {fam.os} family's scripts start services "
-                                    "(features, ARMLOAD); settings and commands are for start.sh / stop.sh"))
         if sc.flag_notes is None:
             errs.append(KbError(cname, 1, "flag_notes: required field missing (ARMLOAD's flags)"))
         if not g.scripted_services() and not errs:
@@ -286,18 +285,41 @@ def _check_scripts(g: Guide, cname: str, craw: Any, feature_ids: set[str], fam: 
     return errs + _check_shell_scripts(g, cname, craw)
 
 
-def _check_shell_scripts(g: Guide, cname: str, craw: Any) -> list[KbError]:
-    """start.sh / stop.sh: settings are defined once and before use, commands name known
-    settings and messages, and the start script starts something."""
+def _check_commands(g: Guide, cname: str, craw: Any, os_name: str) -> list[KbError]:
+    """The settings and commands of either family: defined once and before use, commands name
+    known settings and messages, and every word obeys the family's shell: bash words quoted as
+    shlex does (Linux), or cmd words that cmd.exe neither expands nor splits, run as the node's
+    service account (Windows: no ``user``, the first word a bare program name)."""
     sc = g.scripts
+    windows = os_name == "windows"
     errs = _dupes(sc.settings, lambda s: s.name, cname, craw, ("settings",), "setting")
     errs += _dupes(sc.commands, lambda c: c.id, cname, craw, ("commands",), "command id")
+    for i, s in enumerate(sc.settings):
+        if windows:
+            problem = cmd_setting_name_problem(s.name)
+            if problem:
+                errs.append(KbError(cname, locate(craw, ("settings", i, "name")), problem))
+            problem = cmd_word_problem(s.value, what="setting value")
+        else:
+            problem = shell_word_problem(s.value, what="setting value")
+        if problem:
+            errs.append(KbError(cname, locate(craw, ("settings", i, "value")), f"setting '{s.name}': {problem}"))
     names = {s.name for s in sc.settings}
     messages = {m.id for m in sc.messages}
     for i, c in enumerate(sc.commands):
         loc = ("commands", i)
-        tokens = [(("argv", j), t) for j, t in enumerate(c.argv)] + ([(("user",), c.user)] if c.user else [])
+        if windows and c.user is not None:
+            errs.append(KbError(cname, locate(craw, loc + ("user",)), f"command '{c.id}': user is for a Linux family "
+                                "(su -); a Windows script runs its commands as the cluster's service account"))
+        tokens = [(("argv", j), t) for j, t in enumerate(c.argv)] + ([(("user",), c.user)] if c.user and not windows else [])
         for where, token in tokens:
+            if windows:
+                problem = cmd_program_problem(token) if where == ("argv", 0) else cmd_token_problem(token)
+            else:
+                problem = shell_token_problem(token)
+            if problem:
+                errs.append(KbError(cname, locate(craw, loc + where), f"command '{c.id}': {problem}"))
+                continue
             for ref in SETTING_REF.findall(token):
                 if ref not in names:
                     errs.append(KbError(cname, locate(craw, loc + where), f"command '{c.id}': unknown setting '{ref}' "
@@ -305,6 +327,13 @@ def _check_shell_scripts(g: Guide, cname: str, craw: Any) -> list[KbError]:
         if c.failure is not None and c.failure not in messages:
             errs.append(KbError(cname, locate(craw, loc + ("failure",)), f"command '{c.id}': unknown message '{c.failure}'"))
         errs += _dupes(c.events, lambda e: e, cname, craw, loc + ("events",), "event")
+    return errs
+
+
+def _check_shell_scripts(g: Guide, cname: str, craw: Any) -> list[KbError]:
+    """start.sh / stop.sh start something: a command for each event."""
+    sc = g.scripts
+    errs: list[KbError] = []
     line = locate(craw, ("commands",)) if isinstance(craw, dict) and "commands" in craw else 1
     missing = [e for e in ("START", "FAILOVER") if not sc.commands_of("start", e)]
     if len(missing) == 2:

@@ -508,20 +508,25 @@ class Site:
         return self.T(self.guide(guide_id).scripts.flag_notes) + "\n"
 
     def script_settings(self, guide_id: str) -> str:
-        """The settings at the top of a Linux guide's scripts: variable, value, what it is."""
+        """The settings at the top of a guide's scripts: variable, value, what it is."""
         sc = self.guide(guide_id).scripts
         rows = [[code(s.name), code(s.value), self.T(s.text)] for s in sc.settings]
         return table([self.L("setting-name"), self.L("value"), self.L("detail")], rows)
 
     def script_commands(self, guide_id: str) -> str:
-        """The commands of a Linux guide's scripts, in order: script, events, what it does, the
-        command line as the program gets it, the user, what a failure does; then the sources."""
+        """The commands of a guide's scripts, in order: script, events, what it does, the
+        command line as the program gets it, the user (Linux), what a failure does; then the
+        sources."""
         sc = self.guide(guide_id).scripts
+        windows = self.family_os(guide_id) == "windows"
         rows = []
         for c in sc.commands:
-            argv = " ".join(sc.resolve(t) for t in c.argv)
-            failure = self.L("failure-exit") if c.failure else self.L("failure-ignored")
-            rows.append([f"{c.script}.sh", ", ".join(code(e) for e in c.events), self.T(c.text), code(argv),
+            words = [sc.resolve(t) for t in c.argv]
+            # as cmd passes it on (a word with a space in quotes) or as the program's argv (Linux)
+            argv = " ".join(f'"{w}"' if windows and " " in w else w for w in words)
+            failure = self.L("failure-ignored") if not c.failure else self.L("failure-broadcast" if windows else "failure-exit")
+            script = f"{c.script.upper()}.BAT" if windows else f"{c.script}.sh"
+            rows.append([script, ", ".join(code(e) for e in c.events), self.T(c.text), code(argv),
                          code(sc.resolve(c.user)) if c.user else "—", failure])
         header = [self.L("scripts"), self.L("script-events"), self.L("detail"), self.L("commands"),
                   self.L("run-as"), self.L("on-failure")]

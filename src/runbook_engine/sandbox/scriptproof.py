@@ -109,6 +109,7 @@ def differential(
     *,
     directory: str = DEFAULT_DIRECTORY,
     trace_file: Path | None = None,
+    exit_codes: Mapping[str, int] | None = None,
 ) -> list[CaseResult]:
     """Run *script* under Wine and in the simulator for every environment of
     ``cases(variables)`` (same order); one :class:`CaseResult` each.
@@ -116,7 +117,10 @@ def differential(
     The script's bytes (``script.data``) are written to ``directory\\script.name`` in the node
     (the folder is created if needed) and run as CLUSTERPRO runs it
     (:func:`runbook_engine.sandbox.scriptrun.run_script`). The ARM stubs append to *trace_file* (a temporary file
-    by default); only the rows of each run are compared.
+    by default); only the rows of each run are compared. *exit_codes* (program name → code)
+    makes those command stubs exit with that code (``RB_STUB_EXIT_<NAME>``, see
+    ``native/cmdstub.c``) and tells the simulator the same; the environments compared stay
+    those of ``cases(variables)``.
     """
     from runbook_engine.engine.transports.wineprefix import ensure_wineserver, windows_to_unix
 
@@ -130,16 +134,18 @@ def differential(
     with tempfile.TemporaryDirectory(prefix="rb-proof-") as tmp:
         trace = Path(trace_file) if trace_file is not None else Path(tmp) / "arm.trace"
         results: list[CaseResult] = []
+        codes = {name.upper(): code for name, code in (exit_codes or {}).items()}
+        stub_env = {f"RB_STUB_EXIT_{name}": str(code) for name, code in codes.items()}
         for env in cases(variables):
-            sim = simulate(script.text, env, script=script.name)
+            sim = simulate(script.text, env, script=script.name, exit_codes=codes)
             began = time.perf_counter()
-            rows, stderr, rc = run_script(transport, path_windows, env, trace)
+            rows, stderr, rc = run_script(transport, path_windows, {**env, **stub_env}, trace)
             retried = False
             if [list(r) for r in rows] != [list(c) for c in sim.calls]:
                 # Measured: under heavy load about one Wine run in a few hundred records no ARM
                 # call at all (a stub process that never ran). A real disagreement repeats; the
                 # retry is reported (CaseResult.retried) and printed by the tests.
-                rows, stderr, rc = run_script(transport, path_windows, env, trace)
+                rows, stderr, rc = run_script(transport, path_windows, {**env, **stub_env}, trace)
                 retried = True
             seconds = time.perf_counter() - began
             results.append(CaseResult(

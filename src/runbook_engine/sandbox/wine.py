@@ -31,10 +31,10 @@ from pathlib import Path
 
 import yaml
 
-from runbook_engine.sandbox.native.build import ARM_STUB_NAMES, build_natives, sources_hash
+from runbook_engine.sandbox.native.build import ARM_STUB_NAMES, COMMAND_STUB, build_natives, sources_hash
 from runbook_engine.engine.transports.wineprefix import SYSTEM32_TOOLS
 from runbook_engine.engine.transports.wine import WineTransport
-from runbook_engine.engine.transports.wineprefix import ARM_BIN_DIR, SERVICE_DIR, WINE, ensure_locale, ensure_wineserver, node_env, stop_wineserver, warm_log, windows_to_unix, wineserver_processes
+from runbook_engine.engine.transports.wineprefix import ARM_BIN_DIR, SERVICE_DIR, WINE, ensure_locale, resolve_case, ensure_wineserver, node_env, stop_wineserver, warm_log, windows_to_unix, wineserver_processes
 
 DEFAULT_ROOT = Path(".runbook/sandbox")
 #: Bump when the template recipe changes in a way the image digest cannot see.
@@ -55,7 +55,7 @@ PRODUCT_NAMES: dict[str, str] = {
 
 __all__ = [
     "DEFAULT_ROOT", "NodeImage", "SandboxError", "clone_prefix", "create_sandbox",
-    "create_template", "destroy_sandbox", "install_clusterpro", "node_env", "node_transport",
+    "create_template", "destroy_sandbox", "install_clusterpro", "install_command_stubs", "node_env", "node_transport",
 ]
 
 #: Where clpgrp.exe reads a failover group's active server (one file a group, see clpgrp.c).
@@ -402,6 +402,37 @@ def install_clusterpro(root: Path, prefix: Path, groups: dict[str, str] | None) 
         if "/" in group or "\\" in group or group.startswith("."):
             raise ValueError(f"bad group name {group!r}")
         (state / f"{group}.txt").write_bytes(server.encode("ascii") + b"\r\n")
+
+
+def install_command_stubs(natives_dir: Path, prefix: Path, programs: list[str]) -> list[Path]:
+    """Put a recording stub (``cmdstub.exe``) on the node's PATH (``C:\\CLUSTERPRO\\bin``) under
+    each name of *programs* (the first words of a guide's commands, bare names): the programs a
+    START.BAT / STOP.BAT runs from its data then append their argv to ``%RB_ARM_TRACE%`` like
+    the ARM stubs and exit with ``%RB_STUB_EXIT_<NAME>%``. A name an ARM stub already has is left
+    to it; a name that is a program of Wine's own Windows folder is refused (cmd.exe would find
+    that one first on PATH, and the proof would watch the wrong program). Returns the files
+    written. *natives_dir* is where the stub is built (cached by source hash)."""
+    bin_dir = windows_to_unix(prefix, ARM_BIN_DIR)
+    windows = prefix / "drive_c" / "windows"
+    stub: Path | None = None
+    written: list[Path] = []
+    for program in programs:
+        name = program[:-4] if program.lower().endswith((".exe", ".com")) else program
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name) or name.startswith("."):
+            raise SandboxError(f"bad program name {program!r}: a bare name")
+        for folder in (windows / "system32", windows):
+            found = resolve_case(folder, [f"{name}.exe"])
+            if found.exists():
+                raise SandboxError(f"{program}: the node already has {found.name} in {folder.name}, "
+                                   "which cmd.exe finds before the stub")
+        target = resolve_case(bin_dir, [f"{name}.exe"])
+        if target.exists():
+            continue  # an ARM stub (ARMSLEEP...) or a stub already installed
+        if stub is None:
+            stub = build_natives(Path(natives_dir).resolve(), programs=(COMMAND_STUB,))["cmdstub"]
+        shutil.copy2(stub, bin_dir / f"{name}.exe")
+        written.append(bin_dir / f"{name}.exe")
+    return written
 
 
 def node_transport(name: str, prefix: Path) -> WineTransport:

@@ -9,6 +9,10 @@ What each program is for, and where the sandbox installs it:
 
 * ``armstub.exe`` - copied as every name in :data:`ARM_STUB_NAMES` into ``C:\\CLUSTERPRO\\bin``;
   appends a trace line to ``%RB_ARM_TRACE%``.
+* ``cmdstub.exe`` (:data:`COMMAND_STUB`, built on demand, not part of a template) - armstub
+  under another ``main``: copied into ``C:\\CLUSTERPRO\\bin`` of a proof node as each program a
+  guide's scripts run from its data (``appctl.exe``...); traces like the ARM stubs and exits with
+  ``%RB_STUB_EXIT_<NAME>%``.
 * ``clpgrp.exe`` - CLUSTERPRO's group command (``-n`` / ``-m … -a``), copied into
   ``C:\\CLUSTERPRO\\bin`` of a node only where the cluster is "installed" (the operation phase).
 * ``rbsvc.exe`` - a real service executable (``C:\\CLUSTERPRO\\sandbox``).
@@ -38,6 +42,7 @@ class NativeProgram:
     name: str
     source: str
     libs: tuple[str, ...] = ()
+    includes: tuple[str, ...] = ()  # other sources it #includes (part of its hash)
 
 
 PROGRAMS: tuple[NativeProgram, ...] = (
@@ -48,6 +53,10 @@ PROGRAMS: tuple[NativeProgram, ...] = (
     NativeProgram("fsutil", "fsutil.c"),
     NativeProgram("clpgrp", "clpgrp.c"),
 )
+
+#: The stand-in for the programs a guide's Windows scripts run (not in :data:`PROGRAMS`: a
+#: template never holds it; :func:`runbook_engine.sandbox.wine.install_command_stubs` builds it).
+COMMAND_STUB = NativeProgram("cmdstub", "cmdstub.c", includes=("armstub.c",))
 
 #: Names the ARM stub is installed under (CLUSTERPRO's script commands).
 ARM_STUB_NAMES: tuple[str, ...] = (
@@ -81,6 +90,8 @@ def program_hash(program: NativeProgram, compiler_version: str = "") -> str:
     """Hash of what determines *program*'s binary: source bytes, flags, libs, compiler."""
     h = hashlib.sha256()
     h.update((NATIVE_DIR / program.source).read_bytes())
+    for include in program.includes:
+        h.update((NATIVE_DIR / include).read_bytes())
     h.update("\0".join((*CFLAGS, *program.libs, compiler_version)).encode())
     return h.hexdigest()
 
@@ -93,8 +104,9 @@ def sources_hash() -> str:
     return h.hexdigest()
 
 
-def build_natives(out_dir: Path, *, cc: str = CC) -> dict[str, Path]:
-    """Compile every program into *out_dir*; returns ``{name: path of name.exe}``.
+def build_natives(out_dir: Path, *, cc: str = CC,
+                  programs: tuple[NativeProgram, ...] = PROGRAMS) -> dict[str, Path]:
+    """Compile every program of *programs* into *out_dir*; returns ``{name: path of name.exe}``.
 
     A program is rebuilt only when its ``.exe`` is missing or its ``.exe.sha256`` stamp does not
     match :func:`program_hash`. Raises :class:`NativeBuildError` if the compiler is missing or a
@@ -105,7 +117,7 @@ def build_natives(out_dir: Path, *, cc: str = CC) -> dict[str, Path]:
     cc_path: str | None = None
     version = ""
     built: dict[str, Path] = {}
-    for program in PROGRAMS:
+    for program in programs:
         exe = out_dir / f"{program.name}.exe"
         stamp = out_dir / f"{program.name}.exe.sha256"
         if cc_path is None:
