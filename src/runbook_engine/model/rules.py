@@ -216,15 +216,10 @@ def shell_word_problem(value: str, *, what: str = "value") -> str | None:
 
 def shell_token_problem(value: str) -> str | None:
     """An argv token: plain-word text with ``{NAME}`` references to settings."""
-    if not value:
-        return "argv token is empty"
+    problem = _token_shape_problem(value)
+    if problem:
+        return problem
     literal = SETTING_REF.sub("", value)
-    if "{" in literal or "}" in literal:
-        return f"argv token {value!r}: an unbalanced brace (a setting is written {{NAME}})"
-    for name in SETTING_REF.findall(value):
-        problem = setting_name_problem(name)
-        if problem:
-            return f"argv token {value!r}: {problem}"
     if literal:
         problem = shell_word_problem(literal, what="argv token")
         if problem:
@@ -244,6 +239,11 @@ def script_token_problem(value: str) -> str | None:
     ``{NAME}`` that is no setting name, a control character. The shell's rules
     (:func:`shell_token_problem`) or cmd's (:func:`cmd_token_problem`) are checked by the
     cross-references, which know the family (model/xref.py)."""
+    return _token_shape_problem(value) or _control_problem(value, "argv token")
+
+
+def _token_shape_problem(value: str) -> str | None:
+    """Empty, an unbalanced brace, or a ``{NAME}`` that is no setting name."""
     if not value:
         return "argv token is empty"
     literal = SETTING_REF.sub("", value)
@@ -253,7 +253,7 @@ def script_token_problem(value: str) -> str | None:
         problem = setting_name_problem(name)
         if problem:
             return f"argv token {value!r}: {problem}"
-    return _control_problem(value, "argv token")
+    return None
 
 
 def setting_value_problem(value: str) -> str | None:
@@ -316,21 +316,9 @@ def cmd_token_problem(value: str) -> str | None:
     problem = script_token_problem(value)
     if problem:
         return problem
-    for piece in SETTING_REF.split(value)[::2]:
-        if not piece:
-            continue
-        bad = sorted({c for c in piece if c in CMD_UNSAFE})
-        if bad:
-            return (f"argv token {value!r} has characters cmd.exe expands or reads as syntax: "
-                    + " ".join(repr(c) for c in bad) + " (one word per token, no cmd syntax)")
-        other = sorted({c for c in piece if ord(c) > 0x7E})
-        if other:
-            return f"argv token {value!r} has characters outside printable ASCII: " + " ".join(repr(c) for c in other)
-    if value != value.strip(" "):
-        return f"argv token {value!r} starts or ends with a space"
-    if value.endswith("\\"):
-        return f"argv token {value!r} ends in a backslash, which escapes a closing quote (C runtime \\\" rule)"
-    return None
+    literal = SETTING_REF.sub("x", value)  # a reference stands for a word checked with its setting
+    problem = cmd_word_problem(literal, what="argv token")
+    return problem.replace(repr(literal), repr(value), 1) if problem else None
 
 
 def cmd_setting_name_problem(value: str) -> str | None:
