@@ -61,6 +61,7 @@ def _crlf(text: str) -> str:
 
 
 def render_script(kb: KnowledgeBase, guide: Guide, name: str, lang: str, snippets: Path) -> Script:
+    kind = "start" if name.upper().startswith("START") else "stop"
     services = guide.scripted_services()
     context = {
         "guide": guide.meta,
@@ -70,21 +71,19 @@ def render_script(kb: KnowledgeBase, guide: Guide, name: str, lang: str, snippet
         "common": [s for s in services if s.phase == "common"],
         "late": [s for s in services if s.phase == "after-priority"],
         "never_stop": [s for s in guide.services if s.forbid_kill],
-        **_cmd_context(guide, name, lang),
+        **_cmd_context(guide, kind, lang),
     }
     text = environment(snippets).get_template(f"scripts/{name}.j2").render(**context)
-    kind = "start" if name.upper().startswith("START") else "stop"
     return Script(guide=guide.id, name=name, kind=kind, lang=lang, text=_crlf(text), encoding=ENCODINGS[lang])
 
 
-def _cmd_context(guide: Guide, name: str, lang: str) -> dict:
+def _cmd_context(guide: Guide, kind: str, lang: str) -> dict:
     """The settings and commands of a Windows script: ``set`` lines, and per event the commands
     (comment text, cmd line, the label of their failure block). Every distinct failure message
     of the script gets one block ``:FAILED_n`` (n in order of first use) that broadcasts it and
     ends the script: ``IF ERRORLEVEL 1`` / ``IF NOT ERRORLEVEL 0`` after the command jump there
     (a positive or a negative exit code), a plain GOTO the simulator proves like every other."""
     sc = guide.scripts
-    kind = "start" if name.upper().startswith("START") else "stop"
     values = {s.name: s.value for s in sc.settings}
     labels: dict[str, str] = {}
     commands: dict[str, list[dict]] = {}

@@ -60,12 +60,18 @@ class GuideTables:
                 return f"{self.T(t.name)} ({code(t.type)})"
         return code(kind)
 
+    def resource_names(self, guide: Guide) -> dict[str, str]:
+        """Each resource's name as the tables show it: its name in the cluster configuration
+        where the guide fixes one, else its name in the build language."""
+        return {r.id: (r.cluster_name or self.T(r.name)) for r in guide.resources}
+
     def resources(self, guide: Guide) -> str:
         """The failover group's resources in start order: name, type, the name in the cluster
         configuration, what it depends on, and the detail with the kind's own fields."""
         rows = []
         notes = []
-        names = {r.id: (r.cluster_name or self.T(r.name)) for r in guide.resources}
+        names = self.resource_names(guide)
+        fixed = {r.id for r in guide.resources if r.cluster_name}
         services = {s.id: s for s in guide.services}
         for r in guide.resources:
             detail = self.T(r.detail)
@@ -82,7 +88,7 @@ class GuideTables:
                 detail += "<br>" + "<br>".join(fields)
             if r.optional:
                 detail += f"<br>({self.L('optional')})"
-            depends = ", ".join(code(names[d]) if guide_cluster_name(guide, d) else names[d] for d in r.depends_on) or "—"
+            depends = ", ".join(code(names[d]) if d in fixed else names[d] for d in r.depends_on) or "—"
             rows.append([self.T(r.name), self.resource_type(guide, r.kind), code(r.cluster_name) if r.cluster_name else "—",
                          depends, detail])
             if r.note:
@@ -101,7 +107,7 @@ class GuideTables:
         (name, value, clpcfset path), what they require; notes and sources after the table."""
         if not guide.monitors:
             return ""
-        names = {r.id: (r.cluster_name or self.T(r.name)) for r in guide.resources}
+        names = self.resource_names(guide)
         rows, notes, sources = [], [], []
         for m in guide.monitors:
             settings = "<br>".join(f"{self.T(p.name)}: {code(p.value)}" + (f" ({code(p.tag)})" if p.tag else "")
@@ -132,7 +138,8 @@ class GuideTables:
         """The services set to manual start. A guide whose scripts start them (ARMLOAD) shows
         their watch ids and flags; one whose service resources start them shows which resource."""
         scripted = any(s.scripted for s in guide.manual_services())
-        by_resource = {r.service: (r.cluster_name or self.T(r.name)) for r in guide.resources if r.service}
+        names = self.resource_names(guide)
+        by_resource = {r.service: names[r.id] for r in guide.resources if r.service}
         header = [self.L("service-name"), self.L("display-name")]
         header += [self.L("watch-id"), self.L("flags")] if scripted else []
         header += [self.L("started-by")] if by_resource else []
@@ -325,11 +332,6 @@ class GuideTables:
         out += [f"**{self.L('clpcfset-download')}**: {target}", ""]
         out.append(self.sources_line(clpcfset_seq.sources(self.kb, guide)))
         return "\n".join(out)
-
-
-def guide_cluster_name(guide: Guide, resource_id: str) -> bool:
-    """Whether the guide fixes the cluster's name for a resource (shown as code)."""
-    return any(r.id == resource_id and r.cluster_name for r in guide.resources)
 
 
 #: ``shows:`` name -> method of :class:`GuideTables` (the tables a notebook cell can carry too)

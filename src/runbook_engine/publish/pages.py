@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import posixpath
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from runbook_engine.artifacts.clpcfset import applies as clpcfset_applies, file_name as clpcfset_file_name
 from runbook_engine.artifacts.diagrams import legend_rows, topology_mermaid
@@ -108,9 +108,6 @@ class Site:
     def note(self, adm: Admonition) -> str:
         kind, label = ADMONITIONS[adm.kind]
         return admonition(kind, self.L(label), self.T(adm.text))
-
-    def version_names(self, guide: Guide, ids: Iterable[str]) -> str:
-        return self.kb.family_of(guide).version_names(ids)
 
     # ---- home and compatibility ----------------------------------------------------------
     def site_name(self) -> str:
@@ -235,7 +232,7 @@ class Site:
 
     def applies_to(self, guide_id: str) -> str:
         g = self.guide(guide_id)
-        return f"**{self.L('applies-to')}**: {self.T(self.kb.family_of(g).name)} {self.version_names(g, g.meta.scope.applies_to)}\n"
+        return f"**{self.L('applies-to')}**: {self.T(self.kb.family_of(g).name)} {self.kb.family_of(g).version_names(g.meta.scope.applies_to)}\n"
 
     def security_reason(self, guide_id: str) -> str:
         """Why the guide advises against a placement ("" when the guide gives no such reason)."""
@@ -392,20 +389,11 @@ class Site:
     def tables(self) -> GuideTables:
         return GuideTables(self.kb, self.lang, self.page_link)
 
-    def resources_table(self, guide_id: str) -> str:
-        return self.tables().resources(self.guide(guide_id))
-
-    def services_table(self, guide_id: str) -> str:
-        return self.tables().services(self.guide(guide_id))
-
     def ports_tables(self, guide_id: str) -> str:
         return self.tables().ports(self.guide(guide_id))
 
     def port_note(self, guide_id: str) -> str:
         return self.T(self.kb.family_of(guide_id).port_note) + "\n"
-
-    def dns_records(self, guide_id: str) -> str:
-        return self.tables().dns_records(self.guide(guide_id))
 
     def family_os(self, guide_id: str) -> str:
         """The operating system of the guide's family ("windows" | "linux"): which script sections apply."""
@@ -569,20 +557,16 @@ class Site:
         results = simulate_all(script.text, variables)
         rows = merge_cases(variables, results)
         header = [*variables, self.L("commands"), self.L("aborted")]
-        out_rows = []
-        for values, trace in rows:
-            shown = []
-            for val in values:
-                if val == "*":
-                    shown.append(f"({self.L('any-value')})")
-                elif val is None:
-                    shown.append(f"({self.L('unset-value')})")
-                else:
-                    shown.append(code(val))
-            calls = "<br>".join(code(format_call(c)) for c in trace.calls) or "—"
-            out_rows.append([*shown, calls, trace.aborted or "—"])
+        out_rows = [self._case_row(values, trace.calls, trace.aborted or "—") for values, trace in rows]
         intro = self.L("case-table-intro", script=name)
         return intro + "\n\n" + '<div class="rb-cases" data-script="' + name + '" markdown>\n\n' + table(header, out_rows) + "\n</div>\n"
+
+    def _case_row(self, values, calls, last: str) -> list[str]:
+        """One row of a case table: each variable's value (any, unset or the value), the calls in
+        order, then *last* (how the script ended)."""
+        shown = [f"({self.L('any-value')})" if v == "*" else f"({self.L('unset-value')})" if v is None else code(v)
+                 for v in values]
+        return [*shown, "<br>".join(code(format_call(c)) for c in calls) or "—", last]
 
     def _declared_case_table(self, guide_id: str, name: str) -> str:
         """A Linux script's cases as the data declares them (batch/shcases.py): the programs it
@@ -593,12 +577,7 @@ class Site:
         kind = "start" if name.startswith("start") else "stop"
         variables = case_variables(family)
         rows = merge_cases(variables, declared_cases(family, g, kind, self.lang))
-        out_rows = []
-        for values, outcome in rows:
-            shown = [f"({self.L('any-value')})" if v == "*" else f"({self.L('unset-value')})" if v is None else code(v)
-                     for v in values]
-            calls = "<br>".join(code(format_call(c)) for c in outcome.calls) or "—"
-            out_rows.append([*shown, calls, str(outcome.exit_code)])
+        out_rows = [self._case_row(values, outcome.calls, str(outcome.exit_code)) for values, outcome in rows]
         header = [*variables, self.L("commands"), self.L("exit-code")]
         intro = self.L("case-table-declared-intro", script=name)
         return (intro + "\n\n" + '<div class="rb-cases" data-script="' + name + '" markdown>\n\n'

@@ -16,6 +16,7 @@ it: auto) and stopped on the standby nodes, and ``cluster_state`` in the invento
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from runbook_engine.engine.cmdline import arg
 from runbook_engine.engine.transports.environ import SANDBOX_TSIG_ENV
 from runbook_engine.engine.transports.wine import WineTransport
 from runbook_engine.engine.transports.wineprefix import windows_to_unix
-from runbook_engine.sandbox.wine import PRODUCT_NAMES, NodeImage, SandboxError, create_sandbox, destroy_sandbox, install_clusterpro
+from runbook_engine.sandbox.wine import PRODUCT_NAMES, SERVER_IMAGES, NodeImage, SandboxError, create_sandbox, destroy_sandbox, install_clusterpro
 
 TSIG_ENV = SANDBOX_TSIG_ENV
 SANDBOX_FIP = {"address": "192.0.2.10", "domain": "example.test", "mx_preference": 10}  # host name: the guide id
@@ -43,23 +44,9 @@ SANDBOX_RESOURCE_NAMES = {"script": "script1"}  # the cluster's names for the gu
 PHASES = ("install", "operation")
 
 
-#: The Windows Server releases a sandbox node can be, oldest first: the winecfg version Wine
-#: emulates and the ProductName the node shows (what the preflight check reads).
-SERVER_IMAGES: tuple[tuple[str, str], ...] = (
-    ("win2003", "Microsoft Windows Server 2003"),
-    ("win2008r2", "Windows Server 2008 R2 Enterprise"),
-    ("win81", "Windows Server 2012 R2 Standard"),
-    ("win10", "Windows Server 2016 Standard"),
-    ("win10", "Windows Server 2019 Standard"),
-    ("win10", "Windows Server 2022 Standard"),
-)
-
-
 def server_image(guide: Guide) -> tuple[str, str]:
     """The newest Windows Server release the guide supports (its os_product_patterns), so that a
     sandbox node passes the guide's own preflight check."""
-    import re
-
     fits = [img for img in SERVER_IMAGES if any(re.search(p, img[1]) for p in guide.meta.os_product_patterns)]
     if not fits:
         raise SandboxError(f"guide '{guide.id}' supports no Windows release the sandbox can show "

@@ -43,15 +43,20 @@ STAMP = ".rb-image.json"
 NODE_STAMP = ".rb-node.json"
 SANDBOX_SC_MARKER = "runbook-engine sandbox sc.exe"
 
-#: ProductName a real installation shows, per winecfg version name (Wine writes its own
-#: "Microsoft Windows 2003"-style names, which no real server has).
-PRODUCT_NAMES: dict[str, str] = {
-    "win2003": "Microsoft Windows Server 2003",
-    "win2008": "Windows Server (R) 2008 Enterprise",
-    "win2008r2": "Windows Server 2008 R2 Enterprise",
-    "win81": "Windows Server 2012 R2 Standard",
-    "win10": "Windows Server 2016 Standard",
-}
+#: The Windows Server releases a sandbox node can be, oldest first: the winecfg version Wine
+#: emulates and the ProductName a real installation shows (Wine writes its own "Microsoft Windows
+#: 2003"-style names, which no real server has). One winecfg version serves several releases.
+SERVER_IMAGES: tuple[tuple[str, str], ...] = (
+    ("win2003", "Microsoft Windows Server 2003"),
+    ("win2008", "Windows Server (R) 2008 Enterprise"),
+    ("win2008r2", "Windows Server 2008 R2 Enterprise"),
+    ("win81", "Windows Server 2012 R2 Standard"),
+    ("win10", "Windows Server 2016 Standard"),
+    ("win10", "Windows Server 2019 Standard"),
+    ("win10", "Windows Server 2022 Standard"),
+)
+#: The ProductName of a winecfg version when the image names none: its oldest release.
+PRODUCT_NAMES: dict[str, str] = {version: name for version, name in reversed(SERVER_IMAGES)}
 
 __all__ = [
     "DEFAULT_ROOT", "NodeImage", "SandboxError", "clone_prefix", "create_sandbox",
