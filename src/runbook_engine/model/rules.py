@@ -55,6 +55,8 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "server-name": re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$"),
     # an absolute POSIX path with no `.` or `..` component and nothing a shell would read
     "posix-path": re.compile(r"^/(?:(?!\.\.?(?:/|$))[A-Za-z0-9_.+-]+/?)*$"),
+    # a systemd unit a guide names (postgresql-15.service, tomcat@main.service)
+    "unit": re.compile(r"^[A-Za-z0-9][A-Za-z0-9:_.@-]{0,200}\.(?:service|socket|timer|target|mount|path)$"),
     # a block device of a Linux node (/dev/sdb2, /dev/mapper/vg-lv)
     "device": re.compile(r"^/dev/[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+.-]+)*$"),
     # inventory
@@ -400,6 +402,7 @@ ClusterName = Annotated[str, _typed("cluster-name")]
 PosixPath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9_.+/-]*$"),
                       AfterValidator(lambda v: _posix_path(v))]
 Device = Annotated[str, _typed("device")]
+UnitName = Annotated[str, _typed("unit")]
 
 
 def _node_path(value: str) -> str:

@@ -19,7 +19,7 @@ import pkgutil
 from runbook_engine.engine.transports.base import BatchResult, CommandResult, Transport, TransportError
 
 TRANSPORTS: dict[str, type[Transport]] = {}
-_NOT_TRANSPORTS = {"base", "wineprefix"}  # modules of this package that hold no transport
+_NOT_TRANSPORTS = {"base", "wineprefix", "posix"}  # modules of this package that hold no transport
 
 
 def register_transport(name: str):

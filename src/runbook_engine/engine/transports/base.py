@@ -112,6 +112,7 @@ class Transport:
     retries: int = field(default=0, init=False)  # round trips repeated for Wine's sporadic 9009 (facts/base.py)
 
     kind = "base"
+    shell = "cmd"  # the node's command language: "cmd" (cmd.exe batches) or "sh" (POSIX sh, posix.py)
     Options = Options
 
     @classmethod
@@ -127,13 +128,18 @@ class Transport:
         """Run *commands* on the node in one round trip."""
         if not commands:
             return BatchResult(results=[])
-        text = wrap_batch(commands)
+        text = self.wrap(commands)
         t0 = time.perf_counter()
         stdout, stderr, _rc = self._execute(text)
         self.round_trips += 1
         return BatchResult(
             results=split_output(commands, stdout), stderr=stderr, seconds=time.perf_counter() - t0
         )
+
+    def wrap(self, commands: list[str]) -> str:
+        """The batch text that runs *commands* in this transport's shell, marking each one's
+        output and exit code (the same markers for every shell: :func:`split_output`)."""
+        return wrap_batch(commands)
 
     def _execute(self, batch_text: str) -> tuple[str, str, int]:  # pragma: no cover - abstract
         raise NotImplementedError

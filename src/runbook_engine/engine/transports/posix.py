@@ -1,0 +1,51 @@
+"""Batches for nodes whose shell is POSIX sh (Linux): the same markers as the cmd.exe batches, so
+:func:`~.base.split_output` splits both.
+
+Each command runs in a subshell with stdin from ``/dev/null``::
+
+    printf '%s\\n' '::rb:begin:0'
+    ( systemctl show -p UnitFileState -- 'postgresql-15.service' ) </dev/null
+    printf '::rb:end:0:%s\\n' "$?"
+
+* The subshell keeps one command's ``exit``, ``cd`` or ``set`` from reaching the next one.
+* The batch itself travels on the shell's stdin (``sh -s``); ``</dev/null`` keeps a command that
+  reads stdin from eating the rest of the batch (a pipe inside the command still feeds it).
+* Every value from data reaches a command through :func:`q` (``shlex.quote``) after the same
+  validation as for cmd.exe (:func:`runbook_engine.engine.cmdline.arg` patterns).
+"""
+from __future__ import annotations
+
+import shlex
+
+from runbook_engine.engine.cmdline import UnsafeArgument
+from runbook_engine.engine.transports.base import MARK_BEGIN, MARK_END
+from runbook_engine.model.rules import PATTERNS
+
+SHELL = "sh"
+#: the environment every POSIX batch starts with (nothing of this process's: no secret leaks)
+BATCH_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+
+
+def command_lines(index: int, command: str) -> list[str]:
+    """The lines that run one command of a POSIX batch and mark its output and exit code."""
+    if "\r" in command or "\n" in command or "\0" in command:
+        raise ValueError(f"command {index} contains a line break")
+    return [f"printf '%s\\n' '{MARK_BEGIN}{index}'", f"( {command}\n) </dev/null",
+            f"printf '{MARK_END}{index}:%s\\n' \"$?\""]
+
+
+def wrap_batch(commands: list[str]) -> str:
+    """The sh text (LF) that runs *commands* in order and marks each one's output and exit code."""
+    lines: list[str] = []
+    for i, cmd in enumerate(commands):
+        lines.extend(command_lines(i, cmd))
+    lines.append("exit 0")
+    return "\n".join(lines) + "\n"
+
+
+def q(value: str, kind: str) -> str:
+    """Validate *value* as a *kind* (model.rules) and return it quoted for sh (``shlex.quote``)."""
+    pattern = PATTERNS[kind]
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise UnsafeArgument(f"refusing {kind} {value!r}: it does not match {pattern.pattern}")
+    return shlex.quote(value)
