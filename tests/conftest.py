@@ -14,7 +14,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-pytest_plugins = ["plugins.components", "plugins.wine", "plugins.sshd", "plugins.named", "plugins.cluster", "plugins.browser"]
+pytest_plugins = ["plugins.components", "plugins.wine", "plugins.sshd", "plugins.named", "plugins.cluster", "plugins.linux", "plugins.browser"]
 
 
 @pytest.fixture(scope="session")

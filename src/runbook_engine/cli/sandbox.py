@@ -15,13 +15,30 @@ def cmd_sandbox(args) -> int:
     except KbInvalid as exc:
         return fail_input(exc.errors)
     if args.sandbox_command == "create":
-        guide_id = args.guide or kb.default_guide()
+        if args.guide:
+            guide_id = args.guide
+        elif args.platform:
+            on = kb.guides_on(args.platform)
+            if not on:
+                return fail_input([f"error: no {args.platform} guide in kb/"])
+            guide_id = kb.default_guide() if kb.default_guide() in on else on[0]
+        else:
+            guide_id = kb.default_guide()
         if guide_id not in kb.guides:
             return fail_input([f"error: unknown guide '{guide_id}' (known: {', '.join(kb.guides) or 'none'})"])
+        os_ = kb.family_of(kb.guides[guide_id]).os
+        if args.platform and args.platform != os_:
+            return fail_input([f"error: guide '{guide_id}' is a {os_} guide, not {args.platform} "
+                               f"({args.platform} guides: {', '.join(kb.guides_on(args.platform)) or 'none'})"])
+        kind = "systemd-nspawn containers" if os_ == "linux" else "Wine prefixes"
+        print(f"creating the sandbox for guide '{guide_id}' ({os_}: {kind}) ...", flush=True)
         try:
             inv_path = create_cluster(project, kb, nodes=args.nodes, guide_id=guide_id, dns=not args.no_dns,
-                                      phase=args.phase, active=args.active)
+                                      phase=args.phase, active=args.active,
+                                      progress=lambda line: print(line, flush=True))
         except ValueError as exc:  # more nodes than the guide's topology has, an unknown --active
+            return fail_input([f"error: {exc}"])
+        except SandboxError as exc:
             return fail_input([f"error: {exc}"])
         print(f"sandbox inventory: {inv_path}")
     elif args.sandbox_command == "deliver":
@@ -42,12 +59,16 @@ def cmd_sandbox(args) -> int:
 
 
 def register(sub) -> None:
-    sb = sub.add_parser("sandbox", help="the embedded Wine sandbox cluster")
+    sb = sub.add_parser("sandbox", help="the embedded sandbox cluster (Wine nodes, or systemd containers for Linux guides)")
     sbs = sb.add_subparsers(dest="sandbox_command", required=True)
     c = sbs.add_parser("create", help="create (or refresh) the sandbox nodes and DNS servers")
     c.add_argument("--nodes", type=int, default=None,
                    help="number of nodes, the first of the guide's topology (default: all of them)")
-    c.add_argument("--guide", default=None, help="guide whose fresh installation the nodes show (default: the first in kb/)")
+    c.add_argument("--guide", default=None, help="guide whose fresh installation the nodes show (default: kb/site.yaml's "
+                                                  "default guide, or the first guide of --platform)")
+    c.add_argument("--platform", choices=("windows", "linux"), default=None,
+                   help="windows: Wine nodes; linux: systemd-nspawn containers in network namespaces (root); "
+                        "default: the guide's family's platform")
     c.add_argument("--no-dns", action="store_true", help="do not start a BIND server for the DNS step")
     c.add_argument("--phase", choices=("install", "operation"), default="install",
                    help="install (default): a fresh installation, no clpgrp, services auto and running; "

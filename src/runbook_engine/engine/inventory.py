@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from runbook_engine.model.errors import KbError, KbInvalid
 from runbook_engine.model.validation import describe as _describe
 from runbook_engine.model.yamlio import locate, read_yaml
-from runbook_engine.model.rules import ClusterName, DomainName, HostName, IPv4, NodeName, WindowsPath  # noqa: F401 - value types have one home
+from runbook_engine.model.rules import ClusterName, DomainName, HostName, IPv4, NodeName, NodePath, WindowsPath  # noqa: F401 - value types have one home
 from runbook_engine.engine.transports import transport_class
 from runbook_engine.engine.transports.environ import register_secret_names
 
@@ -72,7 +72,7 @@ class NodeSpec(TargetSpec):
     lang: Literal["ja", "en"] = "ja"
     hostname: HostName | None = None
     ip: IPv4 | None = None
-    clusterpro_dir: WindowsPath | None = None  # CLUSTERPRO's installation folder (default: the family's)
+    clusterpro_dir: NodePath | None = None  # CLUSTERPRO's installation folder (default: the family's)
     # the drive the application's data lives on (default: the guide's mirror or shared disk's
     # data partition, else C:)
     data_drive: Annotated[str, StringConstraints(pattern=r"^[A-Z]:$")] | None = None
@@ -120,14 +120,19 @@ class Configuration(Strict):
     cluster's names for the guide's resources."""
 
     node: NodeName | None = None
-    folder: WindowsPath | None = None
+    folder: NodePath | None = None
     resources: dict[Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")], ClusterName] = \
         Field(default_factory=dict)
+
+
+#: the platform of an inventory's nodes, and the shell their transports must speak
+PLATFORM_SHELLS = {"windows": "cmd", "linux": "sh"}
 
 
 class Inventory(Strict):
     cluster: NodeName
     guide: NodeName
+    platform: Literal["windows", "linux"] = "windows"
     fip: Fip | None = None
     cluster_state: ClusterState = Field(default_factory=ClusterState)
     configuration: Configuration = Field(default_factory=Configuration)
@@ -140,6 +145,11 @@ class Inventory(Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"duplicate node name '{dupes[0]}'")
+        shell = PLATFORM_SHELLS[self.platform]
+        for n in self.nodes:
+            if transport_class(n.transport).shell != shell:
+                raise ValueError(f"node '{n.name}': transport '{n.transport}' speaks {transport_class(n.transport).shell}, "
+                                 f"but the inventory's platform is {self.platform} ({shell})")
         for section, check in _SECTION_CHECKS.items():
             problem = check(getattr(self, section).model_dump(), names)
             if problem:

@@ -25,6 +25,7 @@ import yaml
 from runbook_engine.model.project import Project
 from runbook_engine.model.schema import Guide, KnowledgeBase
 from runbook_engine.artifacts.files import write_atomic
+from runbook_engine.sandbox.linux import create_nodes, destroy_nodes, leader_pid
 from runbook_engine.sandbox.named import NamedError, start_named
 from runbook_engine.engine.actions.preflight import data_drive_of
 from runbook_engine.engine.actions.scripts import clusterpro_dir
@@ -39,7 +40,8 @@ SANDBOX_FIP = {"address": "192.0.2.10", "domain": "example.test", "mx_preference
 FORWARD_ZONE = "example.test."
 REVERSE_ZONE = "2.0.192.in-addr.arpa."
 SANDBOX_GROUP = "failover1"
-SANDBOX_CONFIGURATION = "C:\\clusterpro-config"  # the sandbox's configuration folder (clp.conf's) on the first node
+SANDBOX_CONFIGURATION = "C:\\clusterpro-config"
+SANDBOX_CONFIGURATION_LINUX = "/root/clusterpro-config"  # the same on a Linux node  # the sandbox's configuration folder (clp.conf's) on the first node
 SANDBOX_RESOURCE_NAMES = {"script": "script1"}  # the cluster's names for the guide's resources, by kind
 PHASES = ("install", "operation")
 
@@ -86,7 +88,7 @@ def node_names(guide: Guide, nodes: int | None = None) -> list[str]:
 
 def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int | None = None, guide_id: str | None = None,
                    dns: bool = True, fresh: bool = False, phase: str = "install",
-                   active: str | None = None) -> Path:
+                   active: str | None = None, progress=lambda line: None) -> Path:
     """Create (or refresh) the sandbox and write its inventory; returns the inventory path.
 
     The nodes are the guide's topology nodes (the first *nodes* of them); the FIP's host name is
@@ -94,9 +96,6 @@ def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int | None = N
     (*active* defaults to the first node)."""
     guide_id = guide_id or kb.default_guide()
     guide = kb.guides[guide_id]
-    if kb.family_of(guide).os != "windows":
-        raise ValueError(f"guide '{guide_id}' is a {kb.family_of(guide).os} guide: the sandbox's nodes are "
-                         "Wine (Windows) nodes")
     root = sandbox_root(project)
     names = node_names(guide, nodes)
     if phase not in PHASES:
@@ -107,6 +106,9 @@ def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int | None = N
             raise ValueError(f"--active {active}: not a sandbox node (nodes: {', '.join(names)})")
     elif active:
         raise ValueError("--active is for the operation phase (--phase operation)")
+    if kb.family_of(guide).os == "linux":
+        return _create_linux(root, kb, guide, names, phase=phase, active=active, progress=progress)
+    destroy_nodes(root)  # a Linux sandbox before this one
     prefixes = create_sandbox(root, image_for(guide), names, fresh=fresh)
     for n in names:
         install_clusterpro(root, prefixes[n], {SANDBOX_GROUP: active} if phase == "operation" else None)
@@ -136,31 +138,73 @@ def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int | None = N
     return write_atomic(root / "inventory.yaml", text.encode("utf-8"))
 
 
+def resource_names(guide: Guide) -> dict[str, str]:
+    """The cluster's names for the guide's resources the engine writes to: the guide's own
+    ``cluster_name``, else the sandbox's name for the kind."""
+    return {r.id: r.cluster_name or SANDBOX_RESOURCE_NAMES[r.kind] for r in guide.resources
+            if r.kind in ("script", "exec") and (r.cluster_name or r.kind in SANDBOX_RESOURCE_NAMES)}
+
+
+def _create_linux(root: Path, kb: KnowledgeBase, guide: Guide, names: list[str], *, phase: str,
+                  active: str | None, progress) -> Path:
+    """The Linux sandbox: a systemd-nspawn container per node (sandbox/linux.py) and its inventory."""
+    destroy_sandbox(root)  # a Wine sandbox before this one
+    nodes = create_nodes(root, kb, guide, names, active=active if phase == "operation" else None,
+                         group=SANDBOX_GROUP, progress=progress)
+    inventory: dict = {
+        "cluster": "sandbox",
+        "guide": guide.id,
+        "platform": "linux",
+        "nodes": [{"name": n, "transport": "nspawn", "lang": "ja", "hostname": n, "ip": nodes[n]["ip"],
+                   "machine": nodes[n]["machine"]} for n in names],
+        "dns": [],
+    }
+    inventory["cluster_state"] = ({"phase": "operation", "group": SANDBOX_GROUP, "active": active}
+                                  if phase == "operation" else {"phase": "install", "group": SANDBOX_GROUP})
+    inventory["configuration"] = {"node": names[0], "folder": SANDBOX_CONFIGURATION_LINUX,
+                                  "resources": resource_names(guide)}
+    text = ("# written by `runbook sandbox create`: the embedded Linux sandbox cluster (systemd-nspawn)\n"
+            + yaml.safe_dump(inventory, sort_keys=False, allow_unicode=True))
+    return write_atomic(root / "inventory.yaml", text.encode("utf-8"))
+
+
 def deliver_configuration(kb: KnowledgeBase, inventory) -> list[Path]:
-    """What delivering the cluster configuration does to the scripts, on the sandbox's Wine nodes:
+    """What delivering the cluster configuration does to the scripts, on the sandbox's nodes:
     the configuration folder's ``scripts`` tree (on the configuration node) copied to every
-    node's CLUSTERPRO folder, replacing what was there. Returns the files written."""
+    node's CLUSTERPRO folder, replacing what was there. Returns the files written (host paths)."""
     guide = kb.guides[inventory.guide]
     conf = kb.family_of(guide).configuration
     src_node = inventory.node(inventory.configuration_node)
-    if src_node.transport != "wine" or not inventory.configuration.folder:
-        raise SandboxError("the sandbox delivers a configuration folder on a Wine node only")
+    if not inventory.configuration.folder:
+        raise SandboxError("the inventory names no configuration folder (configuration.folder)")
     top = conf.script_folder.split("\\")[0].split("/")[0]  # "scripts"
-    src = windows_to_unix(src_node.options.prefix, inventory.configuration.folder) / top
+    src = _host_path(src_node, inventory.configuration.folder) / top
     if not src.is_dir():
         raise SandboxError(f"no {top} folder in the configuration folder on {src_node.name}: apply the scripts first")
     written = []
     for node in inventory.nodes:
-        if node.transport != "wine":
-            raise SandboxError(f"node {node.name} is not a sandbox (Wine) node")
-        dest = windows_to_unix(node.options.prefix, clusterpro_dir(kb, guide, node)) / top
+        dest = _host_path(node, clusterpro_dir(kb, guide, node)) / top
         staging = dest.with_name(dest.name + ".rb-delivery")
         shutil.rmtree(staging, ignore_errors=True)
+        dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(src, staging)
         shutil.rmtree(dest, ignore_errors=True)
         staging.rename(dest)
         written += sorted(p for p in dest.rglob("*") if p.is_file())
     return written
+
+
+def _host_path(node, path: str) -> Path:
+    """Where *path* of a sandbox node is on this machine: in its Wine prefix, or in its running
+    container's root (``/proc/<PID 1>/root``)."""
+    if node.transport == "wine":
+        return windows_to_unix(node.options.prefix, path)
+    if node.transport == "nspawn":
+        pid = leader_pid(node.options.machine)
+        if pid is None:
+            raise SandboxError(f"node {node.name} is not running")
+        return Path(f"/proc/{pid}/root") / path.lstrip("/")
+    raise SandboxError(f"node {node.name} is not a sandbox node (transport {node.transport})")
 
 
 def _stop_on_standby(guide: Guide, standby: dict[str, Path]) -> None:
@@ -209,6 +253,7 @@ def destroy_cluster(project: Project) -> None:
     root = sandbox_root(project)
     for name in ("dns-active", "dns-standby"):
         stop_named(root / "dns" / name)
+    destroy_nodes(root)
     destroy_sandbox(root)
 
 

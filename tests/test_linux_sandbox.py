@@ -1,0 +1,99 @@
+"""The Linux sandbox: real systemd in systemd-nspawn containers, one network namespace per node,
+shaped like a fresh installation of a Linux guide; destroyed without a trace."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from plugins.cluster import REPO
+from plugins.linux import make_linux_sandbox
+
+pytestmark = pytest.mark.linux
+
+
+def _run(sb, node, *commands):
+    t = sb.transport(node)
+    try:
+        return t.run(list(commands)).results
+    finally:
+        t.close()
+
+
+def test_nodes_boot_as_a_fresh_installation(linux_sandbox):
+    sb = linux_sandbox
+    inv = sb.inv()
+    assert inv.platform == "linux" and [n.transport for n in inv.nodes] == ["nspawn", "nspawn"]
+    for node in inv.nodes:
+        host, unit, fs, release, path = _run(
+            sb, node.name, "hostname", "systemctl show -p UnitFileState -p ActiveState -- postgresql-15.service",
+            "findmnt -n -o FSTYPE -T /postgres", ". /etc/os-release && echo \"$PRETTY_NAME\"", "echo \"$PATH\"")
+        assert host.stdout == node.name
+        # the guide's unit as a fresh installation of the package leaves it: enabled and running
+        assert sorted(unit.stdout.splitlines()) == ["ActiveState=active", "UnitFileState=enabled"]
+        assert fs.stdout == "ext4"  # the mirror disk's mount point, as the guide's resources say
+        assert release.stdout == "Red Hat Enterprise Linux 8.6"
+        # the batch's environment is the transport's own, not this process's
+        assert path.stdout.startswith("/usr/local/sbin:")
+
+
+def test_batch_reports_each_commands_exit_code_and_keeps_stdin(linux_sandbox):
+    res = _run(linux_sandbox, "pg-primary", "false", "exit 7", "cat", "echo after; sh -c 'exit 300'", "echo 'a b'")
+    assert [r.rc for r in res] == [1, 7, 0, 44, 0]  # `exit` ends its own subshell only; cat reads /dev/null
+    assert res[3].stdout == "after" and res[4].stdout == "a b"
+
+
+def test_nodes_are_separate_hosts_on_one_network(linux_sandbox):
+    from runbook_engine.sandbox.cluster import sandbox_root
+    from runbook_engine.sandbox.linux import probe
+
+    sb = linux_sandbox
+    inv = sb.inv()
+    root = sandbox_root(sb.project)
+    a, b = inv.nodes
+    # the node's stand-ins listen: PostgreSQL's port (the guide's app port), CLUSTERPRO's 29001
+    assert probe(root, a.ip, 5432) == "open"
+    assert probe(root, b.ip, 29001) == "open"
+    assert probe(root, a.ip, 18080) == "refused"  # nothing listens there
+    # and node a reaches node b across the bridge (its own network namespace)
+    res = _run(sb, a.name, f"python3 -c \"import socket; socket.create_connection(('{b.ip}', 5432), 2); print('ok')\"")
+    assert res[0].stdout == "ok"
+
+
+def test_destroy_leaves_nothing_behind(tmp_path):
+    from runbook_engine.sandbox.cluster import destroy_cluster, sandbox_root
+    from runbook_engine.sandbox.linux import leftovers
+
+    sb = make_linux_sandbox(tmp_path / "state", nodes=2)
+    root = sandbox_root(sb.project)
+    before = leftovers(root)
+    assert any(x.startswith("netns") for x in before) and any(x.startswith("mount") for x in before)
+    assert any(x.startswith("process") for x in before)
+    destroy_cluster(sb.project)
+    assert leftovers(root) == []
+    assert not (root / "linux").exists()
+
+
+def test_cli_creates_and_destroys_a_linux_sandbox(tmp_path):
+    from runbook_engine.sandbox.linux import leftovers
+
+    make_linux_sandbox(tmp_path / "probe-requirements", nodes=1)  # skips or fails like the fixture
+    from runbook_engine.sandbox.cluster import destroy_cluster
+    from runbook_engine.model.project import Project
+
+    destroy_cluster(Project(REPO, state_dir=tmp_path / "probe-requirements"))
+    env = {"RUNBOOK_STATE": str(tmp_path / "cli-state"), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    cli = [sys.executable, "-m", "runbook_engine.cli", "--root", str(REPO)]
+    out = subprocess.run(cli + ["sandbox", "create", "--platform", "linux", "--nodes", "2"], cwd=REPO, env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "guide 'postgresql'" in out.stdout and "node pg-secondary: systemd running" in out.stdout
+    inv = tmp_path / "cli-state" / "sandbox" / "inventory.yaml"
+    assert "platform: linux" in inv.read_text()
+    wrong = subprocess.run(cli + ["sandbox", "create", "--platform", "linux", "--guide", "surfnavi"], cwd=REPO,
+                           env=env, capture_output=True, text=True)
+    assert wrong.returncode == 2 and "is a windows guide, not linux" in wrong.stderr
+    gone = subprocess.run(cli + ["sandbox", "destroy"], cwd=REPO, env=env, capture_output=True, text=True)
+    assert gone.returncode == 0, gone.stderr
+    assert leftovers(tmp_path / "cli-state" / "sandbox") == []
