@@ -97,3 +97,64 @@ def test_cli_creates_and_destroys_a_linux_sandbox(tmp_path):
     gone = subprocess.run(cli + ["sandbox", "destroy"], cwd=REPO, env=env, capture_output=True, text=True)
     assert gone.returncode == 0, gone.stderr
     assert leftovers(tmp_path / "cli-state" / "sandbox") == []
+
+
+SSH_CHECK = r"""
+import json, sys
+from pathlib import Path
+from runbook_engine.engine.inventory import load_inventory
+from runbook_engine.engine.transports import open_transport, TransportError
+from runbook_engine.engine.transports.ssh_posix import SshPosixTransport
+inv = load_inventory(sys.argv[1])
+out = {}
+for n in inv.nodes:
+    t = open_transport(n)
+    try:
+        res = t.run(["hostname", "systemctl is-enabled postgresql-15.service", "exit 5"]).results
+        out[n.name] = [[r.rc, r.stdout] for r in res] + [t.round_trips]
+    finally:
+        t.close()
+# a host key that is not the node's own is refused: the other node's entry under this address
+lines = Path(sys.argv[2]).read_text().splitlines()
+swapped = Path(sys.argv[2]).with_name("swapped_known_hosts")
+swapped.write_text(lines[0].split()[0] + " " + " ".join(lines[1].split()[1:]) + "\n")
+n = inv.nodes[0]
+t = SshPosixTransport(n.name, host=n.options.host, username="root", known_hosts=swapped, client_key=n.options.key,
+                      encoding="utf-8", delivery="stdin")
+try:
+    t.run(["hostname"])
+    out["swapped"] = "accepted"
+except TransportError as exc:
+    out["swapped"] = str(exc)
+finally:
+    t.close()
+print(json.dumps(out))
+"""
+
+
+def test_ssh_posix_reaches_the_nodes_sshd_with_host_keys_checked(tmp_path):
+    import json
+
+    from runbook_engine.sandbox.cluster import destroy_cluster, sandbox_root
+    from runbook_engine.sandbox.linux import nodes_root, probe_namespace
+    from runbook_engine.model.project import Project
+
+    state = tmp_path / "state"
+    make_linux_sandbox(state, nodes=1)  # requirements (skip or fail as the fixture)
+    project = Project(REPO, state_dir=state)
+    from runbook_engine.sandbox.cluster import create_cluster
+
+    inv = create_cluster(project, project.knowledge, guide_id="postgresql", nodes=2, transport="ssh")
+    try:
+        root = sandbox_root(project)
+        assert "transport: ssh-posix" in inv.read_text()
+        res = subprocess.run(["ip", "netns", "exec", probe_namespace(root), sys.executable, "-c", SSH_CHECK, str(inv),
+                              str(nodes_root(root) / "known_hosts")], capture_output=True, text=True,
+                             env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        assert res.returncode == 0, res.stderr
+        out = json.loads(res.stdout)
+        assert out["pg-primary"] == [[0, "pg-primary"], [0, "enabled"], [5, ""], 1]  # one round trip
+        assert out["pg-secondary"][0] == [0, "pg-secondary"]
+        assert "host key not accepted" in out["swapped"]
+    finally:
+        destroy_cluster(project)

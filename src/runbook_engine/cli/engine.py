@@ -81,6 +81,8 @@ def cmd_engine(args) -> int:
         return fail_input(exc.errors)
     except KeyError as exc:
         return fail_input([f"error: {exc.args[0]}"])
+    except ValueError as exc:  # the guide's platform is not the inventory's
+        return fail_input([f"error: {exc}"])
     note_interrupted(project, inv.cluster)
     if args.command == "apply" and not args.yes:
         return confirm_and_apply(runner, args)

@@ -35,7 +35,7 @@ def cmd_sandbox(args) -> int:
         try:
             inv_path = create_cluster(project, kb, nodes=args.nodes, guide_id=guide_id, dns=not args.no_dns,
                                       phase=args.phase, active=args.active,
-                                      progress=lambda line: print(line, flush=True))
+                                      progress=lambda line: print(line, flush=True), transport=args.transport)
         except ValueError as exc:  # more nodes than the guide's topology has, an unknown --active
             return fail_input([f"error: {exc}"])
         except SandboxError as exc:
@@ -69,6 +69,10 @@ def register(sub) -> None:
     c.add_argument("--platform", choices=("windows", "linux"), default=None,
                    help="windows: Wine nodes; linux: systemd-nspawn containers in network namespaces (root); "
                         "default: the guide's family's platform")
+    c.add_argument("--transport", choices=("nspawn", "ssh", "wine"), default=None,
+                   help="how the engine reaches Linux nodes: nspawn (default: enters the containers' namespaces) "
+                        "or ssh (each node runs sshd; run the engine in the sandbox's probe namespace, "
+                        "as the inventory's first line says)")
     c.add_argument("--no-dns", action="store_true", help="do not start a BIND server for the DNS step")
     c.add_argument("--phase", choices=("install", "operation"), default="install",
                    help="install (default): a fresh installation, no clpgrp, services auto and running; "

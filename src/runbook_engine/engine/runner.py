@@ -148,6 +148,10 @@ class Runner:
         if gid not in self.kb.guides:
             raise KeyError(f"unknown guide '{gid}'")
         self.guide = self.kb.guides[gid]
+        os_ = self.kb.family_of(self.guide).os
+        if os_ != inventory.platform:
+            raise ValueError(f"guide '{gid}' is a {os_} guide, but the inventory's platform is {inventory.platform} "
+                             f"(set platform: {os_} and nodes whose transports speak its shell)")
         names = nodes or [n.name for n in inventory.nodes]
         self.nodes = [inventory.node(n) for n in names]
         self.steps = automated_steps(self.guide, steps)

@@ -25,7 +25,7 @@ import yaml
 from runbook_engine.model.project import Project
 from runbook_engine.model.schema import Guide, KnowledgeBase
 from runbook_engine.artifacts.files import write_atomic
-from runbook_engine.sandbox.linux import create_nodes, destroy_nodes, leader_pid
+from runbook_engine.sandbox.linux import create_nodes, destroy_nodes, leader_pid, nodes_root, probe_namespace
 from runbook_engine.sandbox.named import NamedError, start_named
 from runbook_engine.engine.actions.preflight import data_drive_of
 from runbook_engine.engine.actions.scripts import clusterpro_dir
@@ -88,7 +88,7 @@ def node_names(guide: Guide, nodes: int | None = None) -> list[str]:
 
 def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int | None = None, guide_id: str | None = None,
                    dns: bool = True, fresh: bool = False, phase: str = "install",
-                   active: str | None = None, progress=lambda line: None) -> Path:
+                   active: str | None = None, progress=lambda line: None, transport: str | None = None) -> Path:
     """Create (or refresh) the sandbox and write its inventory; returns the inventory path.
 
     The nodes are the guide's topology nodes (the first *nodes* of them); the FIP's host name is
@@ -107,7 +107,10 @@ def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int | None = N
     elif active:
         raise ValueError("--active is for the operation phase (--phase operation)")
     if kb.family_of(guide).os == "linux":
-        return _create_linux(root, kb, guide, names, phase=phase, active=active, progress=progress)
+        return _create_linux(root, kb, guide, names, phase=phase, active=active, progress=progress,
+                             ssh=transport == "ssh")
+    if transport not in (None, "wine"):
+        raise ValueError(f"the Windows sandbox's nodes are Wine prefixes: no --transport {transport}")
     destroy_nodes(root)  # a Linux sandbox before this one
     prefixes = create_sandbox(root, image_for(guide), names, fresh=fresh)
     for n in names:
@@ -146,24 +149,36 @@ def resource_names(guide: Guide) -> dict[str, str]:
 
 
 def _create_linux(root: Path, kb: KnowledgeBase, guide: Guide, names: list[str], *, phase: str,
-                  active: str | None, progress) -> Path:
-    """The Linux sandbox: a systemd-nspawn container per node (sandbox/linux.py) and its inventory."""
+                  active: str | None, progress, ssh: bool = False) -> Path:
+    """The Linux sandbox: a systemd-nspawn container per node (sandbox/linux.py) and its inventory.
+    The engine enters the containers' namespaces (transport nspawn), or with *ssh* logs in to
+    each node's sshd (transport ssh-posix; from the sandbox's probe namespace, the only place
+    the nodes' network is reachable from)."""
     destroy_sandbox(root)  # a Wine sandbox before this one
     nodes = create_nodes(root, kb, guide, names, active=active if phase == "operation" else None,
-                         group=SANDBOX_GROUP, progress=progress)
+                         group=SANDBOX_GROUP, ssh=ssh, progress=progress)
+    base = nodes_root(root)
+
+    def reach(n: str) -> dict:
+        if not ssh:
+            return {"transport": "nspawn", "machine": nodes[n]["machine"]}
+        return {"transport": "ssh-posix", "host": nodes[n]["ip"], "user": "root",
+                "key": str(base / "id_ed25519"), "known_hosts": str(base / "known_hosts")}
+
     inventory: dict = {
         "cluster": "sandbox",
         "guide": guide.id,
         "platform": "linux",
-        "nodes": [{"name": n, "transport": "nspawn", "lang": "ja", "hostname": n, "ip": nodes[n]["ip"],
-                   "machine": nodes[n]["machine"]} for n in names],
+        "nodes": [{"name": n, **reach(n), "lang": "ja", "hostname": n, "ip": nodes[n]["ip"]} for n in names],
         "dns": [],
     }
     inventory["cluster_state"] = ({"phase": "operation", "group": SANDBOX_GROUP, "active": active}
                                   if phase == "operation" else {"phase": "install", "group": SANDBOX_GROUP})
     inventory["configuration"] = {"node": names[0], "folder": SANDBOX_CONFIGURATION_LINUX,
                                   "resources": resource_names(guide)}
-    text = ("# written by `runbook sandbox create`: the embedded Linux sandbox cluster (systemd-nspawn)\n"
+    where = (f"# reach the nodes from the sandbox's probe namespace: ip netns exec {probe_namespace(root)} runbook ...\n"
+             if ssh else "")
+    text = ("# written by `runbook sandbox create`: the embedded Linux sandbox cluster (systemd-nspawn)\n" + where
             + yaml.safe_dump(inventory, sort_keys=False, allow_unicode=True))
     return write_atomic(root / "inventory.yaml", text.encode("utf-8"))
 

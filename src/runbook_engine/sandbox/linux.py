@@ -46,7 +46,7 @@ PROBE_HOST = 250  # the probe namespace's address: SUBNET.250
 NODE_HOST0 = 11  # the first node's address: SUBNET.11
 DATA_IMAGE_MB = 16
 BOOT_TIMEOUT = 60.0
-REQUIRED = ("systemd-nspawn", "nsenter", "ip", "nft", "mkfs.ext4", "mount", "umount")
+REQUIRED = ("systemd-nspawn", "nsenter", "ip", "nft", "mkfs.ext4", "mount", "umount", "ssh-keygen")
 STANDIN = "rb-standin"  # the listener program (a stand-in for a product's daemon), in /usr/local/sbin
 CLUSTER_UNIT = "clusterpro-sandbox.service"
 
@@ -217,7 +217,7 @@ def data_mounts(guide: Guide) -> list[tuple[str, str]]:
 
 
 def prepare_node(kb: KnowledgeBase, guide: Guide, home: Path, name: str, groups: dict[str, str] | None,
-                 running: bool) -> None:
+                 running: bool, ssh_key: Path | None = None) -> None:
     """The node's /etc, stand-in programs and units under *home* (a fresh folder). *running*:
     the guide's units start at boot (a fresh installation; False for a standby node in operation)."""
     etc = home / "etc"
@@ -232,6 +232,10 @@ def prepare_node(kb: KnowledgeBase, guide: Guide, home: Path, name: str, groups:
     (etc / "hostname").write_text(name + "\n")
     (etc / "os-release").unlink(missing_ok=True)
     (etc / "os-release").write_text(os_release(node_product(guide)))
+    # a host identity of its own: never the host machine's SSH host keys
+    for key in (etc / "ssh").glob("ssh_host_*"):
+        key.unlink()
+    _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(etc / "ssh" / "ssh_host_ed25519_key"))
     sbin = home / "sbin"
     sbin.mkdir()
     programs = {STANDIN: STANDIN_PROGRAM, "clplogcmd": CLPLOGCMD}
@@ -250,6 +254,13 @@ def prepare_node(kb: KnowledgeBase, guide: Guide, home: Path, name: str, groups:
     for unit, text in units.items():
         (system / unit).write_text(text)
         (wants / unit).symlink_to(f"/etc/systemd/system/{unit}")
+    if ssh_key is not None:
+        # OpenSSH's own unit; root logs in with the sandbox's key only
+        (etc / "ssh" / "runbook_authorized_keys").write_text(ssh_key.with_suffix(".pub").read_text())
+        (etc / "ssh" / "sshd_config.d" / "runbook-sandbox.conf").write_text(
+            "# written by runbook sandbox\nAuthorizedKeysFile /etc/ssh/runbook_authorized_keys\n"
+            "PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n")
+        (wants / "ssh.service").symlink_to("/lib/systemd/system/ssh.service")
     if not running:
         stop = home / "stopped-units"
         stop.write_text("\n".join(s.service for s in guide.services) + "\n")
@@ -395,10 +406,14 @@ def nodes_root(root: Path) -> Path:
 
 
 def create_nodes(root: Path, kb: KnowledgeBase, guide: Guide, names: list[str], *,
-                 active: str | None = None, group: str = "failover1", progress=print) -> dict[str, dict]:
+                 active: str | None = None, group: str = "failover1", ssh: bool = False,
+                 progress=print) -> dict[str, dict]:
     """Boot a container per name (after removing any earlier Linux sandbox in *root*); returns per
     node its inventory entries (machine folder, address) and its boot time. *active*: the
-    operation phase, the group active there (the guide's units stopped on the other nodes)."""
+    operation phase, the group active there (the guide's units stopped on the other nodes).
+    *ssh*: every node also runs OpenSSH's sshd on port 22 of its address, root logging in with
+    the key ``linux/id_ed25519``, its host key listed in ``linux/known_hosts`` (reachable from the
+    probe namespace: ``ip netns exec <probe> ...``)."""
     missing = missing_programs()
     if missing:
         raise SandboxError(f"the Linux sandbox needs {', '.join(missing)} (Debian: systemd-container, "
@@ -414,10 +429,17 @@ def create_nodes(root: Path, kb: KnowledgeBase, guide: Guide, names: list[str], 
     try:
         create_network(net, len(names))
         groups = {group: active} if active else None
+        key = None
+        if ssh:
+            key = base / "id_ed25519"
+            _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "runbook-sandbox", "-f", str(key))
+        known = []
         for i, name in enumerate(names):
             home = base / name
             home.mkdir()
-            prepare_node(kb, guide, home, name, groups, running=active is None or name == active)
+            prepare_node(kb, guide, home, name, groups, running=active is None or name == active, ssh_key=key)
+            pub = (home / "etc" / "ssh" / "ssh_host_ed25519_key.pub").read_text().split()
+            known.append(f"{net.address(i)} {pub[0]} {pub[1]}\n")
             binds = mount_data(home, guide)
             procs[name] = (home, boot(home, name, net.node_ns(i), binds), time.perf_counter())
             out[name] = {"machine": str(home), "ip": net.address(i), "namespace": net.node_ns(i)}
@@ -428,6 +450,7 @@ def create_nodes(root: Path, kb: KnowledgeBase, guide: Guide, names: list[str], 
     except BaseException:
         destroy_nodes(root)
         raise
+    write_atomic(base / "known_hosts", "".join(known).encode())
     write_atomic(base / "network", f"{net.tag}\n{len(names)}\n".encode())
     return out
 
@@ -440,6 +463,11 @@ def destroy_nodes(root: Path) -> None:
         stop_nodes(sorted(p for p in base.iterdir() if p.is_dir()))
         shutil.rmtree(base, ignore_errors=True)
     delete_network(Net(tag_of(root)))
+
+
+def probe_namespace(root: Path) -> str:
+    """The network namespace on the nodes' bridge that is no node: where to reach them from."""
+    return Net(tag_of(root)).probe_ns
 
 
 def probe(root: Path, address: str, port: int, timeout: float = 2.0) -> str:

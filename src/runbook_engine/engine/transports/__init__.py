@@ -1,6 +1,8 @@
 """Transports carry command batches to targets: local (cmd.exe on this machine), wine (a Wine
-prefix), ssh (OpenSSH on Windows with cmd.exe as its shell) and rfc2136 (a DNS server, whose
-commands are queries and signed updates).
+prefix), ssh (OpenSSH on Windows with cmd.exe as its shell), ssh-posix (a Linux node's sshd, POSIX
+sh), nspawn (a sandbox container, entered by its namespaces) and rfc2136 (a DNS server, whose
+commands are queries and signed updates). Each transport says which shell its batches are for
+(``shell``: cmd or sh).
 
 A transport is one module of this package that registers its class by name::
 
@@ -43,11 +45,12 @@ def transport_names() -> list[str]:
 
 def transport_class(name: str) -> type[Transport]:
     """The class registered as *name*, importing its module on first use."""
-    if name not in TRANSPORTS and name.isidentifier() and name not in _NOT_TRANSPORTS:
+    module = name.replace("-", "_") if isinstance(name, str) else name  # ssh-posix lives in ssh_posix.py
+    if name not in TRANSPORTS and isinstance(module, str) and module.isidentifier() and module not in _NOT_TRANSPORTS:
         try:
-            importlib.import_module(f"{__name__}.{name}")
+            importlib.import_module(f"{__name__}.{module}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
+            if exc.name != f"{__name__}.{module}":
                 raise
     if name not in TRANSPORTS:
         raise ValueError(f"unknown transport '{name}' (known: {', '.join(transport_names())})")
