@@ -12,6 +12,11 @@ Each command runs in a subshell with stdin from ``/dev/null``::
   reads stdin from eating the rest of the batch (a pipe inside the command still feeds it).
 * Every value from data reaches a command through :func:`q` (``shlex.quote``) after the same
   validation as for cmd.exe (:func:`runbook_engine.engine.cmdline.arg` patterns).
+* Batches on one node never overlap: each first takes an exclusive ``flock`` on
+  :data:`LOCK_FILE` and holds it until its shell exits. An engine killed (kill -9) while its batch
+  runs leaves that batch to finish on the node; the next run's first batch waits for it instead of
+  reading a state that is still changing. The commands do not inherit the lock's descriptor
+  (``9>&-``): a daemon a command starts never holds it.
 """
 from __future__ import annotations
 
@@ -30,13 +35,19 @@ def command_lines(index: int, command: str) -> list[str]:
     """The lines that run one command of a POSIX batch and mark its output and exit code."""
     if "\r" in command or "\n" in command or "\0" in command:
         raise ValueError(f"command {index} contains a line break")
-    return [f"printf '%s\\n' '{MARK_BEGIN}{index}'", f"( {command}\n) </dev/null",
+    return [f"printf '%s\\n' '{MARK_BEGIN}{index}'", f"( {command}\n) </dev/null 9>&-",
             f"printf '{MARK_END}{index}:%s\\n' \"$?\""]
+
+
+LOCK_FILE = "/run/lock/runbook-batch.lock"
+#: the batch's first line: wait for any other batch on the node (without flock or a writable
+#: /run/lock, a batch runs unserialised rather than not at all)
+LOCK_LINE = (f"if command exec 9>>{LOCK_FILE}; then command -v flock >/dev/null 2>&1 && flock 9; fi 2>/dev/null")
 
 
 def wrap_batch(commands: list[str]) -> str:
     """The sh text (LF) that runs *commands* in order and marks each one's output and exit code."""
-    lines: list[str] = []
+    lines: list[str] = [LOCK_LINE]
     for i, cmd in enumerate(commands):
         lines.extend(command_lines(i, cmd))
     lines.append("exit 0")
