@@ -26,13 +26,17 @@ def test_nodes_boot_as_a_fresh_installation(linux_sandbox):
     inv = sb.inv()
     assert inv.platform == "linux" and [n.transport for n in inv.nodes] == ["nspawn", "nspawn"]
     for node in inv.nodes:
-        host, unit, fs, release, path = _run(
+        host, unit, fs, release, path, data, cluster = _run(
             sb, node.name, "hostname", "systemctl show -p UnitFileState -p ActiveState -- postgresql-15.service",
-            "findmnt -n -o FSTYPE -T /postgres", ". /etc/os-release && echo \"$PRETTY_NAME\"", "echo \"$PATH\"")
+            "findmnt -n -o FSTYPE,SOURCE --mountpoint /postgres", ". /etc/os-release && echo \"$PRETTY_NAME\"",
+            "echo \"$PATH\"", "blkid -o value -s TYPE /dev/sdb1", "blkid -o value -s TYPE /dev/sdc1")
         assert host.stdout == node.name
         # the guide's unit as a fresh installation of the package leaves it: enabled and running
         assert sorted(unit.stdout.splitlines()) == ["ActiveState=active", "UnitFileState=enabled"]
-        assert fs.stdout == "ext4"  # the mirror disk's mount point, as the guide's resources say
+        # the mirror disk's partitions under the guide's device names: data ext4, cluster raw; the data
+        # partition mounted where the failover group runs (the first node in the install phase)
+        assert data.stdout == "ext4" and cluster.stdout == ""
+        assert (fs.stdout.split() == ["ext4", "/dev/sdb1"]) == (node.name == "pg-primary"), fs
         assert release.stdout == "Red Hat Enterprise Linux 8.6"
         # the batch's environment is the transport's own, not this process's
         assert path.stdout.startswith("/usr/local/sbin:")
@@ -68,7 +72,7 @@ def test_destroy_leaves_nothing_behind(tmp_path):
     sb = make_linux_sandbox(tmp_path / "state", nodes=2)
     root = sandbox_root(sb.project)
     before = leftovers(root)
-    assert any(x.startswith("netns") for x in before) and any(x.startswith("mount") for x in before)
+    assert any(x.startswith("netns") for x in before) and any(x.startswith("loop") for x in before)
     assert any(x.startswith("process") for x in before)
     destroy_cluster(sb.project)
     assert leftovers(root) == []

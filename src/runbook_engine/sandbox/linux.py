@@ -12,8 +12,10 @@ nothing the container writes reaches the host) with:
   of the product leaves them; a stand-in listens on the guide's application ports;
 * ``clusterpro-sandbox.service``, a stand-in for CLUSTERPRO's daemons listening on the family's
   incoming TCP ports for the guide's version (what the firewall step opens);
-* the mount point of the guide's mirror or shared disk: a small ext4 image on a loop device
-  (the file system the guide's preflight checks);
+* the guide's mirror or shared disk partitions under the guide's device names (``/dev/sdb1``,
+  ``/dev/sdc1``): small images on loop devices, the data partition formatted with the guide's file
+  system and mounted at its mount point on the node the failover group runs on (the first, or the
+  active one), the cluster partition raw;
 * stand-ins for CLUSTERPRO's commands in ``/usr/local/sbin`` (``clplogcmd`` writes to the journal;
   ``clpgrp -n <group>`` answers the active server in the operation phase).
 
@@ -46,7 +48,7 @@ PROBE_HOST = 250  # the probe namespace's address: SUBNET.250
 NODE_HOST0 = 11  # the first node's address: SUBNET.11
 DATA_IMAGE_MB = 16
 BOOT_TIMEOUT = 60.0
-REQUIRED = ("systemd-nspawn", "nsenter", "ip", "nft", "mkfs.ext4", "mount", "umount", "ssh-keygen")
+REQUIRED = ("systemd-nspawn", "nsenter", "ip", "nft", "mkfs.ext4", "losetup", "ssh-keygen")
 STANDIN = "rb-standin"  # the listener program (a stand-in for a product's daemon), in /usr/local/sbin
 CLUSTER_UNIT = "clusterpro-sandbox.service"
 
@@ -210,10 +212,17 @@ def app_ports(guide: Guide) -> list[int]:
     return sorted({p.port for p in guide.meta.app_ports if p.protocol == "tcp"})
 
 
-def data_mounts(guide: Guide) -> list[tuple[str, str]]:
-    """(mount point, file system) of the guide's mirror and shared disks."""
-    return [(r.mount_point, r.file_system or "ext4") for r in guide.resources
-            if r.kind in ("md", "disk") and r.mount_point]
+def disks(guide: Guide) -> list[tuple[str, str | None, str | None]]:
+    """(device, file system or None for a raw partition, mount point) of the guide's mirror and
+    shared disks: their data partitions and cluster partitions."""
+    out = []
+    for r in guide.resources:
+        if r.kind in ("md", "disk"):
+            if r.data_partition and r.data_partition.startswith("/dev/"):
+                out.append((r.data_partition, r.file_system or "ext4", r.mount_point))
+            if r.cluster_partition and r.cluster_partition.startswith("/dev/"):
+                out.append((r.cluster_partition, None, None))
+    return out
 
 
 def prepare_node(kb: KnowledgeBase, guide: Guide, home: Path, name: str, groups: dict[str, str] | None,
@@ -266,29 +275,41 @@ def prepare_node(kb: KnowledgeBase, guide: Guide, home: Path, name: str, groups:
         stop.write_text("\n".join(s.service for s in guide.services) + "\n")
 
 
-def mount_data(home: Path, guide: Guide) -> list[tuple[Path, str]]:
-    """A loop-mounted file system image per data mount point; returns (host folder, mount point)."""
+def attach_disks(home: Path, guide: Guide) -> list[tuple[str, str]]:
+    """A loop device per partition of the guide's disks (a small image file; the data partition
+    formatted with the guide's file system, the cluster partition left raw, as the guide says);
+    returns (loop device, the guide's device name) to bind into the container."""
     binds = []
-    for i, (mount_point, fs) in enumerate(data_mounts(guide)):
-        image, folder = home / f"data{i}.img", home / f"data{i}"
+    for i, (device, fs, _mount) in enumerate(disks(guide)):
+        image = home / f"disk{i}.img"
         with open(image, "wb") as fh:
             fh.truncate(DATA_IMAGE_MB * 1024 * 1024)
-        _run(f"mkfs.{fs}", "-q", "-F", str(image))
-        folder.mkdir()
-        _run("mount", "-o", "loop", str(image), str(folder))
-        binds.append((folder, mount_point))
+        if fs:
+            _run(f"mkfs.{fs}", "-q", "-F", str(image))
+        loop = _run("losetup", "--find", "--show", str(image)).stdout.decode().strip()
+        (home / f"disk{i}.loop").write_text(loop + "\n")
+        binds.append((loop, device))
     return binds
+
+
+def mount_commands(guide: Guide) -> list[str]:
+    """What the failover group's disk resource does on the server it is active on: mount the data
+    partitions (the sandbox does it there after boot)."""
+    from runbook_engine.engine.transports.posix import q
+
+    return [f"mkdir -p {q(m, 'posix-path')} && mount {q(d, 'device')} {q(m, 'posix-path')}"
+            for d, fs, m in disks(guide) if fs and m]
 
 
 # ---------------------------------------------------------------------------------------------
 # Boot and stop
 # ---------------------------------------------------------------------------------------------
 
-def boot(home: Path, name: str, ns: str, binds: list[tuple[Path, str]]) -> subprocess.Popen:
+def boot(home: Path, name: str, ns: str, binds: list[tuple[str, str]]) -> subprocess.Popen:
     argv = ["systemd-nspawn", "-q", "-D", "/", "--volatile=yes", "--keep-unit", "--register=no",
             f"--network-namespace-path=/run/netns/{ns}", f"--machine={name}",
             f"--bind={home / 'etc'}:/etc", f"--bind-ro={home / 'sbin'}:/usr/local/sbin"]
-    argv += [f"--bind={src}:{dest}" for src, dest in binds]
+    argv += [f"--bind={src}:{dest}" for src, dest in binds]  # a device node: nspawn allows its use
     argv += ["-b", "--", "systemd.firstboot=off"]
     log = open(home / "console.log", "wb")
     try:
@@ -314,7 +335,8 @@ def _container_leader(nspawn_pid: int) -> int | None:
     return None
 
 
-def wait_ready(home: Path, name: str, proc: subprocess.Popen, deadline: float, started: float) -> float:
+def wait_ready(home: Path, name: str, proc: subprocess.Popen, deadline: float, started: float,
+               mounts: list[str] | None = None) -> float:
     """Wait until the container's systemd has finished booting; returns the seconds since
     *started* (``time.perf_counter()`` when nspawn was started)."""
     t0 = started
@@ -341,9 +363,11 @@ def wait_ready(home: Path, name: str, proc: subprocess.Popen, deadline: float, s
     if state != "running":
         failed = t.run(["systemctl --failed --no-legend --plain"]).results[0].stdout.strip()
         raise SandboxError(f"node {name}: systemd says '{state}' after boot: {failed[:300]}")
-    res = t.run([f"systemctl stop -- {u}" for u in stopped]).results if stopped else []
-    if any(r.rc != 0 for r in res):
-        raise SandboxError(f"node {name}: stopping the guide's units on a standby node failed")
+    cmds = [f"systemctl stop -- {u}" for u in stopped] + list(mounts or [])
+    res = t.run(cmds).results if cmds else []
+    bad = [r for r in res if r.rc != 0]
+    if bad:
+        raise SandboxError(f"node {name}: {bad[0].command} failed (rc {bad[0].rc}): {bad[0].stdout[:200]}")
     return time.perf_counter() - t0
 
 
@@ -376,11 +400,11 @@ def stop_nodes(homes: list[Path]) -> None:
             time.sleep(0.2)
             _reap(p)
     for home in homes:
-        for folder in sorted(home.glob("data*")):
-            if folder.is_dir() and os.path.ismount(folder):
-                _run("umount", str(folder), check=False)
-                if os.path.ismount(folder):
-                    _run("umount", "-l", str(folder), check=False)
+        for marker in sorted(home.glob("disk*.loop")):
+            loop = marker.read_text().strip()
+            if loop.startswith("/dev/loop"):
+                _run("losetup", "-d", loop, check=False)
+            marker.unlink()
 
 
 def _is_nspawn(pid: int) -> bool:
@@ -440,12 +464,15 @@ def create_nodes(root: Path, kb: KnowledgeBase, guide: Guide, names: list[str], 
             prepare_node(kb, guide, home, name, groups, running=active is None or name == active, ssh_key=key)
             pub = (home / "etc" / "ssh" / "ssh_host_ed25519_key.pub").read_text().split()
             known.append(f"{net.address(i)} {pub[0]} {pub[1]}\n")
-            binds = mount_data(home, guide)
+            binds = attach_disks(home, guide)
             procs[name] = (home, boot(home, name, net.node_ns(i), binds), time.perf_counter())
             out[name] = {"machine": str(home), "ip": net.address(i), "namespace": net.node_ns(i)}
         deadline = time.monotonic() + BOOT_TIMEOUT
         for name, (home, proc, started) in procs.items():
-            out[name]["boot_seconds"] = round(wait_ready(home, name, proc, deadline, started), 2)
+            # the group's disks are mounted where it runs: the active node, or the first one
+            here = name == (active or names[0])
+            out[name]["boot_seconds"] = round(wait_ready(home, name, proc, deadline, started,
+                                                         mount_commands(guide) if here else []), 2)
             progress(f"  node {name}: systemd running ({out[name]['boot_seconds']} s after start)")
     except BaseException:
         destroy_nodes(root)
@@ -490,6 +517,8 @@ def leftovers(root: Path) -> list[str]:
     base = str(nodes_root(root))
     with open("/proc/mounts") as fh:
         found += [f"mount {line.split()[1]}" for line in fh if line.split()[1].startswith(base)]
+    loops = _run("losetup", "-n", "-O", "NAME,BACK-FILE", "-l", check=False).stdout.decode()
+    found += [f"loop {line.split()[0]}" for line in loops.splitlines() if base in line]
     for p in Path("/proc").iterdir():
         if p.name.isdigit():
             try:
