@@ -162,10 +162,9 @@ class GuideTables:
     def ports(self, guide: Guide) -> str:
         """The guide's ports as two tables, as the original prints them: local ports (inbound)
         and remote ports (outbound). One source: the family's port records."""
-        ports = self.kb.ports_for(guide)
         out = []
         for direction, side_label in (("in", "local-port"), ("out", "remote-port")):
-            chosen = [p for p in ports if p.direction == direction]
+            chosen = self.kb.ports_for(guide, direction)
             if not chosen:
                 continue
             header = [self.L("protocol"), self.L("direction"), self.L(side_label), self.L("purpose"),

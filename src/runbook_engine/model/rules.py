@@ -57,6 +57,8 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "posix-path": re.compile(r"^/(?:(?!\.\.?(?:/|$))[A-Za-z0-9_.+-]+/?)*$"),
     # a systemd unit a guide names (postgresql-15.service, tomcat@main.service)
     "unit": re.compile(r"^[A-Za-z0-9][A-Za-z0-9:_.@-]{0,200}\.(?:service|socket|timer|target|mount|path)$"),
+    # an nftables table of ours (runbook_<guide id>): a bare identifier in nft's grammar
+    "nft-name": re.compile(r"^[a-z][a-z0-9_]{0,63}$"),
     # a block device of a Linux node (/dev/sdb2, /dev/mapper/vg-lv)
     "device": re.compile(r"^/dev/[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+.-]+)*$"),
     # inventory

@@ -421,6 +421,7 @@ class Service(Strict):
     manual_in: Id | None = None
     scripted: bool = True
     forbid_kill: bool = False
+    mask: bool = False  # Linux: the unit is masked too, not only disabled (units-manual)
     note: Text | None = None
     phase: Literal["common", "after-priority"] = "common"
 
@@ -834,9 +835,20 @@ class KnowledgeBase(BaseModel):
         """The ids of the guides whose family runs on *os* ("windows" | "linux"), in kb/ order."""
         return [gid for gid, g in self.guides.items() if self.family_of(g).os == os]
 
-    def ports_for(self, guide: Guide) -> list[Port]:
+    def ports_for(self, guide: Guide, direction: str | None = None) -> list[Port]:
+        """The family's port records the guide lists that apply to one of its versions at least
+        (``since`` / ``until``), in the guide's order; only those of *direction* ("in" | "out")
+        when given. The site's port tables and the engine's firewall read this one selection."""
         by_id = {p.id: p for p in self.family_of(guide).ports}
-        return [by_id[i] for i in guide.meta.ports]
+        return [by_id[i] for i in guide.meta.ports
+                if (direction is None or by_id[i].direction == direction) and self.port_versions(guide, by_id[i])]
+
+    def open_ports(self, guide: Guide) -> dict[str, list[int]]:
+        """The ports a node of *guide* accepts connections on, by protocol ("tcp", "udp"; sorted,
+        each once): the inbound records of :meth:`ports_for` and the guide's ``app_ports``."""
+        found = [(p.protocol, p.port) for p in self.ports_for(guide, "in")]
+        found += [(p.protocol, p.port) for p in guide.meta.app_ports]
+        return {proto: sorted({port for pr, port in found if pr == proto}) for proto in ("tcp", "udp")}
 
     def port_versions(self, guide: Guide, port: Port) -> list[str]:
         """The versions a port record applies to within the guide's own versions."""
