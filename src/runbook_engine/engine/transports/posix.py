@@ -5,7 +5,7 @@ Each command runs in a subshell with stdin from ``/dev/null``::
 
     printf '%s\\n' '::rb:begin:0'
     ( systemctl show -p UnitFileState -- 'postgresql-15.service' ) </dev/null
-    printf '::rb:end:0:%s\\n' "$?"
+    printf '\\n::rb:end:0:%s\\n' "$?"
 
 * The subshell keeps one command's ``exit``, ``cd`` or ``set`` from reaching the next one.
 * The batch itself travels on the shell's stdin (``sh -s``); ``</dev/null`` keeps a command that
@@ -35,8 +35,10 @@ def command_lines(index: int, command: str) -> list[str]:
     """The lines that run one command of a POSIX batch and mark its output and exit code."""
     if "\r" in command or "\n" in command or "\0" in command:
         raise ValueError(f"command {index} contains a line break")
+    # the end marker starts on a line of its own even after output with no final line break
+    # (`base64 -w 0`, a file's last line): the empty line it may add is stripped by split_output
     return [f"printf '%s\\n' '{MARK_BEGIN}{index}'", f"( {command}\n) </dev/null 9>&-",
-            f"printf '{MARK_END}{index}:%s\\n' \"$?\""]
+            f"printf '\\n{MARK_END}{index}:%s\\n' \"$?\""]
 
 
 LOCK_FILE = "/run/lock/runbook-batch.lock"
