@@ -52,8 +52,8 @@ def step_scope(step) -> Scope:
 
 
 def unknown_actions(kb_root: Path, kb) -> list[KbError]:
-    """Every engine step names a registered action, and its mode says what the action does
-    (``check`` for a read-only one, ``automated`` for one that changes nodes): the model layer cannot
+    """Every engine step names a registered action of its family's platform, and its mode says what
+    the action does (``check`` for a read-only one, ``automated`` for one that changes nodes): the model layer cannot
     check this (it sits below the engine), so `runbook check` asks here. Errors point at the line."""
     known = actions()
     errors: list[KbError] = []
@@ -67,6 +67,10 @@ def unknown_actions(kb_root: Path, kb) -> list[KbError]:
                 problem, field = None, "action"
                 if step.action not in known:
                     problem = f"step '{step.id}': unknown action '{step.action}' (known: {', '.join(sorted(known))})"
+                elif known[step.action].platform not in (None, kb.family_of(guide).os):
+                    # a Windows action never runs on a Linux node, nor the other way round
+                    problem = (f"step '{step.id}': action '{step.action}' is for {known[step.action].platform} "
+                               f"guides, and this guide's family runs {kb.family_of(guide).os}")
                 elif known[step.action].read_only and step.mode != "check":
                     # never label a check as an automated change
                     problem, field = (f"step '{step.id}': action '{step.action}' only reads and reports: "

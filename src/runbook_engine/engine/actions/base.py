@@ -21,6 +21,7 @@ from runbook_engine.engine.facts.base import Fact
 from runbook_engine.engine.inventory import Inventory
 from runbook_engine.engine.status import RowStatus
 from runbook_engine.engine.targets import Target
+from runbook_engine.engine.transports import transport_class
 
 
 @dataclass
@@ -86,6 +87,18 @@ class Context:
     def lang(self) -> str:
         return self.node.lang
 
+    @property
+    def shell(self) -> str:
+        """The command language of the target's transport: "cmd" or "sh"."""
+        return transport_class(self.target.transport).shell
+
+    def require_shell(self, shell: str, action: str) -> None:
+        """Refuse (a ValueError: an error on this target's step) to build *action*'s commands for a
+        target whose transport runs another shell than *shell*."""
+        if self.shell != shell:
+            raise ValueError(f"action '{action}' builds {shell} commands, but target '{self.target.name}' is "
+                             f"reached by transport '{self.target.transport}', which runs {self.shell}")
+
 
 class Action:
     """Subclasses set ``name`` (the ``action:`` of a step in kb/), register with
@@ -95,6 +108,7 @@ class Action:
     scope = "every-node"  # the targets when the step names no scope
     compare_across_nodes = False  # verify reports a target whose value differs between nodes
     read_only = False  # the action only reads and reports: its steps are `mode: check`, never `automated`
+    platform: str | None = None  # "windows" | "linux": the family os of the guides that may name it (None: any)
 
     def compared(self, row: Change) -> Any:
         """The part of a row's current value that must be equal on every node (when

@@ -21,6 +21,7 @@ def data_drive_of(guide) -> str:
 @register_action
 class Preflight(Action):
     name = "preflight"
+    platform = "windows"
     read_only = True
 
     def desired(self, ctx: Context) -> list[Desired]:

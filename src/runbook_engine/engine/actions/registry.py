@@ -14,6 +14,7 @@ from runbook_engine.engine.status import RowStatus
 @register_action
 class RegistryKeyPresent(Action):
     name = "registry-key"
+    platform = "windows"
     read_only = True
     scope = "all-nodes"
     compare_across_nodes = True

@@ -34,6 +34,7 @@ def _tolerating(command: str, code: int) -> str:
 @register_action
 class ServicesManual(Action):
     name = "services-manual"
+    platform = "windows"
     compare_across_nodes = True
 
     def desired(self, ctx: Context) -> list[Desired]:
