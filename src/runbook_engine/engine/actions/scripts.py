@@ -25,22 +25,28 @@ from runbook_engine.engine.inventory import Inventory, NodeSpec
 from runbook_engine.engine.status import RowStatus
 
 
-def _digest(data: bytes | None) -> str | None:
+def digest(data: bytes | None) -> str | None:
     return None if data is None else "sha256:" + hashlib.sha256(data).hexdigest()[:16]
 
 
+#: the resource kind that runs the guide's scripts, by the family's operating system
+SCRIPT_RESOURCE_KINDS = {"windows": "script", "linux": "exec"}
+
+
 def script_resource_folder(kb: KnowledgeBase, guide: Guide, inv: Inventory | None) -> str:
-    """``scripts\\<group>\\<resource>`` for the guide's script resource, from the inventory's names;
-    a ValueError (an error on the step) says which inventory key is missing."""
-    resource = next((r for r in guide.resources if r.kind == "script"), None)
+    """``scripts\\<group>\\<resource>`` (Windows) or ``scripts/<group>/<resource>`` (Linux) for the
+    guide's script or exec resource, from the inventory's names; a ValueError (an error on the
+    step) says which inventory key is missing."""
+    kind = SCRIPT_RESOURCE_KINDS[kb.family_of(guide).os]
+    resource = next((r for r in guide.resources if r.kind == kind), None)
     if resource is None:
-        raise ValueError(f"guide '{guide.id}' has no script resource")
+        raise ValueError(f"guide '{guide.id}' has no {kind} resource")
     if inv is None or not inv.cluster_state.group:
         raise ValueError("the inventory names no failover group: set cluster_state.group")
     name = inv.configuration.resources.get(resource.id)
     if not name:
-        raise ValueError(f"the inventory names no script resource: set configuration.resources.{resource.id} "
-                         "to the script resource's name in the cluster configuration")
+        raise ValueError(f"the inventory names no {kind} resource: set configuration.resources.{resource.id} "
+                         f"to the {kind} resource's name in the cluster configuration")
     return kb.family_of(guide).configuration.folder(inv.cluster_state.group, name)
 
 
@@ -50,9 +56,11 @@ def clusterpro_dir(kb: KnowledgeBase, guide: Guide, node: NodeSpec) -> str:
 
 
 def script_paths(kb: KnowledgeBase, guide: Guide, inv: Inventory | None, node: NodeSpec, where: str) -> dict[str, str]:
-    """Each generated script's Windows path on *node*: in the configuration folder
-    (``where="configuration"``) or where a delivery installs it (``"installed"``)."""
-    conf = kb.family_of(guide).configuration
+    """Each generated script's path on *node* (a Windows path, or a POSIX one for a Linux
+    family): in the configuration folder (``where="configuration"``) or where a delivery installs
+    it (``"installed"``)."""
+    family = kb.family_of(guide)
+    conf = family.configuration
     if where == "configuration":
         root = inv.configuration.folder if inv else None
         if not root:
@@ -60,8 +68,9 @@ def script_paths(kb: KnowledgeBase, guide: Guide, inv: Inventory | None, node: N
                              "(the folder with the cluster's clp.conf on the configuration node)")
     else:
         root = clusterpro_dir(kb, guide, node)
-    folder = f"{root.rstrip(chr(92))}\\{script_resource_folder(kb, guide, inv)}"
-    return {name: f"{folder}\\{file}" for name, file in conf.script_files.items()}
+    sep = "/" if family.os == "linux" else "\\"
+    folder = f"{root.rstrip(sep)}{sep}{script_resource_folder(kb, guide, inv)}"
+    return {name: f"{folder}{sep}{file}" for name, file in conf.script_files.items()}
 
 
 def wanted(ctx: Context) -> dict[str, bytes]:
@@ -72,7 +81,7 @@ def wanted(ctx: Context) -> dict[str, bytes]:
 
 def _desired(ctx: Context, where: str, tag: str) -> list[Desired]:
     paths = script_paths(ctx.kb, ctx.guide, ctx.inventory, ctx.node, where)
-    return [Desired(ctx.target.name, paths[name], _digest(data),
+    return [Desired(ctx.target.name, paths[name], digest(data),
                     {"content_b64": base64.b64encode(data).decode(), "tag": f"{ctx.target.name}-{tag}{i}"})
             for i, (name, data) in enumerate(wanted(ctx).items())]
 
@@ -85,6 +94,7 @@ def _file_facts(self, ctx: Context, desired: list[Desired]):
 @register_action
 class ScriptFiles(Action):
     name = "script-files"
+    platform = "windows"
     scope = "configuration"
 
     def wanted(self, ctx: Context) -> dict[str, bytes]:
@@ -100,7 +110,7 @@ class ScriptFiles(Action):
         for d in desired:
             path, tag, current = d.target, d.data["tag"], facts[d.target]
             data = base64.b64decode(d.data["content_b64"])
-            row = Change(action=self.name, node=d.node, target=path, current=_digest(current), desired=d.value)
+            row = Change(action=self.name, node=d.node, target=path, current=digest(current), desired=d.value)
             if current != data:
                 row.status = RowStatus.CHANGE
                 row.commands = write_commands(path, data, tag=f"{tag}w")
@@ -114,6 +124,7 @@ class ScriptFiles(Action):
 @register_action
 class InstalledScripts(Action):
     name = "installed-scripts"
+    platform = "windows"
     scope = "all-nodes"
     read_only = True
     compare_across_nodes = True
@@ -127,11 +138,11 @@ class InstalledScripts(Action):
         rows = []
         for d in desired:
             current = facts[d.target]
-            row = Change(action=self.name, node=d.node, target=d.target, current=_digest(current), desired=d.value)
+            row = Change(action=self.name, node=d.node, target=d.target, current=digest(current), desired=d.value)
             if current is None:
                 row.status = RowStatus.ERROR
                 row.message = "missing: the cluster configuration has not been delivered to this server"
-            elif _digest(current) != d.value:
+            elif digest(current) != d.value:
                 row.status = RowStatus.ERROR
                 row.message = "differs from the guide's script: deliver the configuration again"
             rows.append(row)
