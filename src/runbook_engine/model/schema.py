@@ -757,8 +757,9 @@ class Guide(Strict):
 
     def features_in_use(self) -> set[str]:
         """The features the guide's configuration uses: the scripts' selection, or every feature
-        when the cluster starts the services itself (no scripts)."""
-        if self.scripts is None:
+        when the cluster starts the services itself (no scripts) or the scripts select none (a
+        Linux family's start.sh runs commands, not services)."""
+        if self.scripts is None or not self.scripts.features:
             return {f.id for f in self.meta.features}
         return set(self.scripts.features)
 
