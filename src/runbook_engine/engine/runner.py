@@ -27,12 +27,12 @@ from runbook_engine.model.schema import Guide, KnowledgeBase
 from runbook_engine.engine.actions import ACTIONS, Action, Change, Context, action, step_scope
 from runbook_engine.engine.dns import DnsError
 from runbook_engine.engine.facts.base import COMMAND_NOT_FOUND, Fact, gather, read_batch
-from runbook_engine.engine.facts.cluster import ActiveNode
+from runbook_engine.engine.facts.cluster import ActiveNode, ActiveNodeSh
 from runbook_engine.engine.inventory import Inventory
 from runbook_engine.engine.journal import Journal, NodeBusy, intents, node_lock, rollback_run_id
 from runbook_engine.engine.status import FAILED, RowStatus, Status
 from runbook_engine.engine.targets import Target, all_targets
-from runbook_engine.engine.transports import open_transport
+from runbook_engine.engine.transports import open_transport, transport_class
 from runbook_engine.engine.transports.base import Transport, TransportError
 from runbook_engine.engine.transports.orphans import ident
 
@@ -215,10 +215,13 @@ class Runner:
                 work.setdefault(t.name, (t, []))[1].append(step)
         return skipped, work
 
-    def cluster_fact(self) -> Fact | None:
-        """What the cluster check reads on each node (None: the inventory names no group)."""
+    def cluster_fact(self, target: Target) -> Fact | None:
+        """What the cluster check reads on *target* (None: the inventory names no group), in the
+        shell of its transport."""
         group = self.inventory.cluster_state.group
-        return None if group is None else ActiveNode(group)
+        if group is None:
+            return None
+        return ActiveNodeSh(group) if transport_class(target.transport).shell == "sh" else ActiveNode(group)
 
     def step_facts(self, target: Target, step) -> tuple[Action, list, dict[str, Fact]]:
         """A step's action on *target*: the action, its desired state and the facts it reads."""
@@ -240,7 +243,7 @@ class Runner:
             return []
         target, steps = work[node]
         out: list[Batch] = []
-        fact = self.cluster_fact()
+        fact = self.cluster_fact(target)
         if fact is not None and target.node is not None:
             cmds, _ = read_batch({"active": fact})
             out.append(Batch("check", "", tuple(cmds), (tuple(range(len(cmds))),)))
@@ -263,15 +266,14 @@ class Runner:
         refuse the whole run, or None. Nodes without clpgrp answer None in the same round trip;
         an unreachable node is left to its own steps to report."""
         cs = self.inventory.cluster_state
-        fact = self.cluster_fact()
-        if fact is None or not nodes:
+        if cs.group is None or not nodes:
             return None
 
         def ask(target: Target) -> tuple[str, str | None, str | None, int]:
             try:
                 with self.open_transport(target) as t:
                     try:
-                        return target.name, gather(t, {"active": fact})["active"], None, t.round_trips
+                        return target.name, gather(t, {"active": self.cluster_fact(target)})["active"], None, t.round_trips
                     except TARGET_ERRORS as exc:
                         return target.name, None, str(exc), t.round_trips
             except (TransportError, *TARGET_ERRORS):

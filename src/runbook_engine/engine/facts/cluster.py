@@ -12,6 +12,8 @@ extra round trip on every such node. So the fact first looks the program up on P
 (``%~$PATH:`` of a ``for`` variable) and runs it only when found; absence is a plain answer (None)
 in the same round trip. Under Wine 8 the lookup must be its own command (``set`` in the ``for``,
 ``if defined`` after it): an ``if`` inside the ``for`` body prints nothing in Wine's cmd.exe.
+A Linux node (POSIX sh) asks ``command -v clpgrp`` instead (:class:`ActiveNodeSh`); the runner
+picks the fact by the node's transport shell.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from runbook_engine.engine.cmdline import arg
 from runbook_engine.engine.facts.base import Fact
 from runbook_engine.engine.transports.base import CommandResult
+from runbook_engine.engine.transports.posix import q
 
 ABSENT = "RB-NO-CLPGRP"
 _VAR = "RB_CLPGRP"
@@ -47,3 +50,13 @@ class ActiveNode(Fact):
         if len(lines) != 1:
             raise RuntimeError(f"clpgrp -n {self.group}: expected one server name, got {out[:200]!r}")
         return lines[0]
+
+
+@dataclass(frozen=True)
+class ActiveNodeSh(ActiveNode):
+    """The same on a node whose shell is POSIX sh: ``command -v clpgrp`` first, so a node without
+    CLUSTERPRO answers the absence marker in the same round trip."""
+
+    def commands(self) -> list[str]:
+        g = q(self.group, "cluster-name")
+        return [f"if command -v clpgrp >/dev/null 2>&1; then clpgrp -n {g} 2>&1; else echo {ABSENT}; fi"]
