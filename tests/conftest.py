@@ -14,7 +14,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-pytest_plugins = ["plugins.components", "plugins.wine", "plugins.sshd", "plugins.named", "plugins.cluster", "plugins.linux", "plugins.browser"]
+pytest_plugins = ["plugins.components", "plugins.wine", "plugins.sshd", "plugins.named", "plugins.cluster", "plugins.linux", "plugins.browser",
+                  "plugins.nspawn"]
 
 
 @pytest.fixture(scope="session")
