@@ -62,7 +62,7 @@ def with_units(kb, *services: Service):
 
 def inventory(machine: Path | str = "/nonexistent", nodes=("lx1",), **state) -> Inventory:
     return Inventory.model_validate({
-        "cluster": "pgcl", "guide": GUIDE,
+        "cluster": "pgcl", "guide": GUIDE, "platform": "linux",
         "cluster_state": {"group": GROUP, **state},
         "configuration": {"folder": CONF, "resources": {"exec": EXEC}},
         "nodes": [{"name": n, "transport": "nspawn", "machine": str(machine), "lang": "en"} for n in nodes],
@@ -234,7 +234,7 @@ def test_exec_scripts_writes_nothing_over_a_folder_or_a_link(kb):
 @pytest.mark.parametrize("folder", ["/srv/clp conf", "/srv/$(reboot)", "/srv/../etc", "/srv/a;b", "relative/x"])
 def test_a_hostile_configuration_folder_is_refused_by_the_inventory(folder):
     with pytest.raises(ValueError):
-        Inventory.model_validate({"cluster": "c", "guide": GUIDE, "configuration": {"folder": folder},
+        Inventory.model_validate({"cluster": "c", "guide": GUIDE, "platform": "linux", "configuration": {"folder": folder},
                                   "nodes": [{"name": "lx1", "transport": "nspawn", "machine": "/x"}]})
 
 
@@ -565,3 +565,68 @@ def test_the_cluster_check_on_a_node_without_clpgrp_answers_in_one_round_trip(li
     with linux_node.transport() as t:
         assert gather(t, {"active": ActiveNodeSh(GROUP)})["active"] is None
         assert t.round_trips == 1
+
+
+# ------------------------------------------------------------------------------------------
+# Through the runner: plan, apply, plan, verify, rollback on the container
+# ------------------------------------------------------------------------------------------
+
+#: the PostgreSQL guide's steps whose planned_action changes a node, and that action
+RUNNER_STEPS = {"firewall": "firewall-ports", "unit-disabled": "units-manual", "exec-resource": "exec-scripts"}
+
+
+def _automated_project(tmp_path: Path, unit_name: str) -> Project:
+    """A copy of the project whose PostgreSQL guide runs its planned actions (mode automated)
+    and whose services.yaml names *unit_name* (a unit of the container)."""
+    shutil.copytree(REPO / "kb", tmp_path / "kb")
+    (tmp_path / "snippets").symlink_to(SNIPPETS, target_is_directory=True)
+    folder = tmp_path / "kb" / "guides" / GUIDE
+    proc = folder / "procedure.yaml"
+    text = proc.read_text(encoding="utf-8")
+    for step, name in RUNNER_STEPS.items():
+        start = text.index(f"      - id: {step}\n")
+        old = f"        mode: manual\n        planned_action: {name}\n"
+        pos = text.index(old, start)
+        text = text[:pos] + f"        mode: automated\n        action: {name}\n" + text[pos + len(old):]
+    proc.write_text(text, encoding="utf-8")
+    (folder / "services.yaml").write_text(
+        "services:\n"
+        f"  - {{id: rbunit, service: {unit_name}, display_name: {unit_name}, feature: postgresql,\n"
+        "     manual_in: unit-disabled, scripted: false, label: {ja: テスト用のユニット, en: A test unit}}\n",
+        encoding="utf-8")
+    return Project(tmp_path)
+
+
+@pytest.mark.linux
+def test_the_runner_converges_a_linux_node_reports_drift_and_rolls_back_to_the_exact_before_state(kb, linux_node, tmp_path):
+    from runbook_engine.engine.runner import rollback
+
+    name = "rbrunner.service"
+    _install_unit(linux_node, "/etc/systemd/system", name)
+    project = _automated_project(tmp_path, name)
+    inv = inventory(linux_node.machine)
+    state = tmp_path / "state"
+    before = (_tables(linux_node), _unit_state(linux_node, name), linux_node.sh(f"[ -e {CONF} ]")[0].rc)
+
+    def run(mode: str):
+        return Runner(project, inv, state=state, steps=list(RUNNER_STEPS)).run(mode)
+
+    plan = run("plan")
+    assert plan.exit_code == 1 and {r.step: r.changes for r in plan.results} == {
+        "firewall": 1, "unit-disabled": 1, "exec-resource": 2}
+    assert plan.check_round_trips == {"lx1": 1}  # the cluster check: no clpgrp on this node, one round trip
+    assert {r.step: r.round_trips for r in plan.results} == {s: 1 for s in RUNNER_STEPS}
+    first = run("apply")
+    assert first.exit_code == 0, [r.as_dict() for r in first.results]
+    assert {r.step: r.round_trips for r in first.results} == {s: 2 for s in RUNNER_STEPS}
+    assert run("plan").exit_code == 0
+    # re-enabled behind the engine's back: verify reports it, apply repairs it
+    linux_node.sh(f"systemctl enable -- {name}")
+    verify = run("verify")
+    assert verify.exit_code == 1 and [d["target"] for d in verify.drift] == [name]
+    repair = run("apply")
+    assert repair.exit_code == 0 and run("verify").exit_code == 0
+    # newest first: the repair, then the first apply
+    for run_id in (repair.run_id, first.run_id):
+        assert rollback(project, inv, run_id, state).exit_code == 0
+    assert (_tables(linux_node), _unit_state(linux_node, name), linux_node.sh(f"[ -e {CONF} ]")[0].rc) == before
