@@ -348,6 +348,15 @@ def test_preflight_linux_rows(kb):
     assert "mount point /postgres does not exist" in act.plan(desired, facts)[1].message
     facts["filesystem /postgres"] = Mount(True, "xfs", "/")
     assert act.plan(desired, facts)[1].status == RowStatus.ERROR
+    # not mounted here: the data partition's own format is what counts (blkid, as the guide checks)
+    assert act.facts(ctx, desired)["filesystem /postgres"].commands()[1] == "blkid -o value -s TYPE -- /dev/sdb1"
+    facts["filesystem /postgres"] = Mount(True, "xfs", "/", device_fstype="ext4")
+    row = act.plan(desired, facts)[1]
+    assert (row.status, row.current, row.message) == (RowStatus.OK, "ext4 (not mounted)",
+                                                      "not mounted here; /dev/sdb1 is formatted ext4")
+    facts["filesystem /postgres"] = Mount(True, "xfs", "/", device_fstype="xfs")
+    assert act.plan(desired, facts)[1].status == RowStatus.ERROR
+    facts["filesystem /postgres"] = Mount(True, "xfs", "/")
     # on a standby node in operation the mirror disk is mounted on the active node: correct
     inv = inventory(nodes=("lx1", "lx2"), phase="operation", active="lx1")
     sb = act.desired(context(kb, inv=inv, node="lx2"))

@@ -5,8 +5,10 @@ preflight).
 * ``os``: ``PRETTY_NAME`` of os-release against the guide's ``os_product_patterns``.
 * ``filesystem <mount point>``: for each md / disk resource with a mount point, the file system
   mounted there against the resource's ``file_system``. A missing mount point is an error. Where
-  nothing is mounted on it, the disk is active on another node: correct on a standby node (or a
-  node other than the inventory's ``cluster_state.active``), an error elsewhere.
+  nothing is mounted on it (the disk is active on another node), the data partition's own format
+  (``blkid``) is compared instead, as the guide's manual check does; where that cannot be read
+  either, not mounted is correct on a standby node (or a node other than the inventory's
+  ``cluster_state.active``) and an error elsewhere.
 * ``command <program>``: ``bash`` (the scripts' interpreter), every program the guide's start.sh /
   stop.sh run (the first word of each command with the settings' values, as the scripts run it,
   and ``su`` for a command run as a user) and ``clplogcmd`` (they log with it).
@@ -37,10 +39,11 @@ def required_programs(guide) -> list[str]:
     return list(dict.fromkeys(found + [LOGGER]))
 
 
-def _mount_points(guide) -> list[tuple[str, str]]:
-    """(mount point, file system) of each md or disk resource that names both."""
-    return [(r.mount_point, r.file_system) for r in guide.resources
-            if r.kind in ("md", "disk") and r.mount_point and r.file_system]
+def _mount_points(guide) -> list[tuple[str, str, str | None]]:
+    """(mount point, file system, data partition device) of each md or disk resource that names a
+    mount point and a file system."""
+    return [(r.mount_point, r.file_system, r.data_partition if (r.data_partition or "").startswith("/dev/") else None)
+            for r in guide.resources if r.kind in ("md", "disk") and r.mount_point and r.file_system]
 
 
 @register_action
@@ -59,9 +62,9 @@ class PreflightLinux(Action):
         out = [Desired(node, "os", " / ".join(env.operating_systems),
                        {"check": "os", "patterns": list(ctx.guide.meta.os_product_patterns),
                         "message": "unsupported operating system"})]
-        out += [Desired(node, f"filesystem {mp}", fs, {"check": "fs", "path": mp, "elsewhere": elsewhere,
-                                                        "active": active})
-                for mp, fs in _mount_points(ctx.guide)]
+        out += [Desired(node, f"filesystem {mp}", fs, {"check": "fs", "path": mp, "device": dev,
+                                                        "elsewhere": elsewhere, "active": active})
+                for mp, fs, dev in _mount_points(ctx.guide)]
         out += [Desired(node, f"command {p}", "present", {"check": "command", "program": p})
                 for p in required_programs(ctx.guide)]
         return out
@@ -75,7 +78,7 @@ class PreflightLinux(Action):
             if d.data["check"] == "os":
                 facts[d.target] = OsRelease()
             elif d.data["check"] == "fs":
-                facts[d.target] = MountFileSystem(d.data["path"])
+                facts[d.target] = MountFileSystem(d.data["path"], d.data["device"])
         return facts
 
     def plan(self, desired: list[Desired], facts: dict[str, Any]) -> list[Change]:
@@ -102,6 +105,11 @@ class PreflightLinux(Action):
         if not m.exists:
             return None, False, f"mount point {path} does not exist (make the folder the disk is mounted on)"
         if m.target != path:
+            if m.device_fstype is not None:
+                ok = m.device_fstype == d.value
+                return (f"{m.device_fstype} (not mounted)", ok,
+                        f"not mounted here; {d.data['device']} is formatted {m.device_fstype}"
+                        + ("" if ok else f", and must be {d.value}"))
             if d.data["elsewhere"]:
                 where = f" (active on {d.data['active']})" if d.data.get("active") else ""
                 return "not mounted", True, f"not mounted on this node: the disk is used where the group runs{where}"
