@@ -11,7 +11,7 @@ from pathlib import Path
 from .common import Table, log, machine_facts
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("build", "notebook", "engine", "proofs")
+PARTS = ("build", "notebook", "engine", "proofs", "linux")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -160,8 +160,10 @@ def test_every_step_beyond_the_source_text_names_a_source_or_says_it_is_ours(gui
             assert step.sources or any(w in said for w in ours), step.id
 
 
-def test_steps_that_wait_for_linux_actions_are_manual_and_name_them(guide):
-    planned = {s.id: s.planned_action for s in guide.steps() if s.planned_action}
-    assert planned == {"os-check": "preflight-linux", "firewall": "firewall-ports",
-                       "unit-disabled": "units-manual", "exec-resource": "exec-scripts"}
-    assert all(s.mode == "manual" for s in guide.steps())
+def test_the_engine_runs_the_linux_steps_and_the_operator_the_others(guide):
+    engine = {s.id: (s.mode, s.action) for s in guide.steps() if s.action}
+    assert engine == {"os-check": ("check", "preflight-linux"), "firewall": ("automated", "firewall-ports"),
+                      "unit-disabled": ("automated", "units-manual"), "script-programs": ("check", "script-programs"),
+                      "exec-resource": ("automated", "exec-scripts")}
+    assert not [s.id for s in guide.steps() if s.planned_action]  # every planned action exists now
+    assert all(s.mode == "manual" for s in guide.steps() if not s.action)

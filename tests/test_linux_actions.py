@@ -274,7 +274,8 @@ def test_firewall_plan_is_one_nft_transaction_and_its_undo_deletes_or_restores_t
     [cmd] = row.commands
     assert cmd.startswith("printf '%s\\n' 'table inet runbook_postgresql {}' 'delete table inet runbook_postgresql' "
                           "'table inet runbook_postgresql {' ") and cmd.endswith(" | nft -f -")
-    assert "'    tcp dport { 5432, 29001, 29002, 29003, 29004, 29008, 29009, 29010 } accept comment \"guide\"'" in cmd
+    assert ("'    tcp dport { 5432, 29001, 29002, 29003, 29004, 29008, 29009, 29010, 29031, 29051, 29071 } accept "
+            "comment \"guide\"'") in cmd
     assert "'    udp dport { 29002, 29003, 29006 } accept comment \"guide\"'" in cmd
     assert row.undo == ["printf '%s\\n' 'table inet runbook_postgresql {}' 'delete table inet runbook_postgresql' | nft -f -"]
     old = "table inet runbook_postgresql {\n\tchain input {\n\t\ttcp dport 5433 accept\n\t}\n}"
@@ -332,8 +333,10 @@ def test_preflight_linux_rows(kb):
     ctx = context(kb)
     act = action("preflight-linux")
     desired = act.desired(ctx)
-    assert [d.target for d in desired] == ["os", "filesystem /postgres", "command bash", "command rm", "command su",
-                                           "command /usr/pgsql-15/bin/pg_ctl", "command clplogcmd"]
+    assert [d.target for d in desired] == ["os", "filesystem /postgres", "command bash", "command clplogcmd"]
+    # the scripts' own programs are a step of their own, after the application is installed
+    assert [d.target for d in action("script-programs").desired(ctx)] == [
+        "command rm", "command su", "command /usr/pgsql-15/bin/pg_ctl"]
     found = {"bash": "/usr/bin/bash", "rm": "/usr/bin/rm", "su": "/usr/bin/su",
              "/usr/pgsql-15/bin/pg_ctl": "/usr/pgsql-15/bin/pg_ctl", "clplogcmd": None}
     facts = {"os": "Red Hat Enterprise Linux 8.6 (Ootpa)", "filesystem /postgres": Mount(True, "ext4", "/postgres"),
@@ -562,8 +565,11 @@ def test_preflight_linux_on_a_container_reads_the_os_the_mount_and_the_programs(
     assert rows["os"].status == RowStatus.ERROR and rows["os"].current.startswith("Debian GNU/Linux")
     assert rows["filesystem /postgres"].message.startswith("mount point /postgres does not exist")
     assert {t: r.status for t, r in rows.items() if t.startswith("command")} == {
-        "command bash": RowStatus.OK, "command rm": RowStatus.OK, "command su": RowStatus.OK,
-        "command /usr/pgsql-15/bin/pg_ctl": RowStatus.ERROR, "command clplogcmd": RowStatus.ERROR}
+        "command bash": RowStatus.OK, "command clplogcmd": RowStatus.ERROR}
+    with linux_node.transport() as t:
+        programs = {r.target: r.status for r in _plan(action("script-programs"), ctx, t)}
+    assert programs == {"command rm": RowStatus.OK, "command su": RowStatus.OK,
+                        "command /usr/pgsql-15/bin/pg_ctl": RowStatus.ERROR}
     assert rows["command bash"].current.endswith("/bash")
     assert mounted["filesystem /postgres"].current == "tmpfs"
     assert mounted["filesystem /postgres"].message == "the file system on /postgres must be ext4"
@@ -585,19 +591,13 @@ RUNNER_STEPS = {"firewall": "firewall-ports", "unit-disabled": "units-manual", "
 
 
 def _automated_project(tmp_path: Path, unit_name: str) -> Project:
-    """A copy of the project whose PostgreSQL guide runs its planned actions (mode automated)
-    and whose services.yaml names *unit_name* (a unit of the container)."""
+    """A copy of the project whose PostgreSQL guide's services.yaml names *unit_name* (a unit of
+    the container)."""
     shutil.copytree(REPO / "kb", tmp_path / "kb")
     (tmp_path / "snippets").symlink_to(SNIPPETS, target_is_directory=True)
     folder = tmp_path / "kb" / "guides" / GUIDE
-    proc = folder / "procedure.yaml"
-    text = proc.read_text(encoding="utf-8")
-    for step, name in RUNNER_STEPS.items():
-        start = text.index(f"      - id: {step}\n")
-        old = f"        mode: manual\n        planned_action: {name}\n"
-        pos = text.index(old, start)
-        text = text[:pos] + f"        mode: automated\n        action: {name}\n" + text[pos + len(old):]
-    proc.write_text(text, encoding="utf-8")
+    steps = {s.id: s.action for s in Project(tmp_path).knowledge.guides[GUIDE].steps()}
+    assert all(steps[step] == name for step, name in RUNNER_STEPS.items())  # the guide runs them
     (folder / "services.yaml").write_text(
         "services:\n"
         f"  - {{id: rbunit, service: {unit_name}, display_name: {unit_name}, feature: postgresql,\n"

@@ -17,7 +17,9 @@ nothing the container writes reaches the host) with:
   system and mounted at its mount point on the node the failover group runs on (the first, or the
   active one), the cluster partition raw;
 * stand-ins for CLUSTERPRO's commands in ``/usr/local/sbin`` (``clplogcmd`` writes to the journal;
-  ``clpgrp -n <group>`` answers the active server in the operation phase).
+  ``clpgrp -n <group>`` answers the active server in the operation phase) and for the programs the
+  guide's scripts call that this machine lacks (``/usr/pgsql-15/bin/pg_ctl``: logs, exits 0), in a
+  read-only overlay over the host's ``/usr``.
 
 Networking: one namespace holds a bridge; each node's namespace has a veth on it with the node's
 address (192.0.2.0/24, TEST-NET-1, never routed), and a probe namespace on the same bridge lets tests
@@ -40,6 +42,7 @@ from pathlib import Path
 
 from runbook_engine.model.schema import Guide, KnowledgeBase
 from runbook_engine.artifacts.files import write_atomic
+from runbook_engine.engine.actions.preflightlinux import script_programs
 from runbook_engine.engine.transports.nspawn import LEADER_FILE, NspawnTransport, leader_pid
 from runbook_engine.sandbox.wine import SandboxError
 
@@ -175,6 +178,12 @@ def clpgrp_program(groups: dict[str, str]) -> str:
             f'case "$2" in\n{cases}\n    *) echo "group $2 not found" >&2; exit 1 ;;\nesac\n')
 
 
+def program_standin(path: str) -> str:
+    """A stand-in for a program of the guide's application: logs its arguments, exits 0."""
+    return (f"#!/bin/sh\n# runbook sandbox: a stand-in for {path} (the application is not installed in the sandbox)\n"
+            'logger -t runbook-standin -- "$0 $*"\nexit 0\n')
+
+
 def unit_text(description: str, exec_start: str) -> str:
     return ("[Unit]\n"
             f"Description={description}\n"
@@ -245,14 +254,20 @@ def prepare_node(kb: KnowledgeBase, guide: Guide, home: Path, name: str, groups:
     for key in (etc / "ssh").glob("ssh_host_*"):
         key.unlink()
     _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(etc / "ssh" / "ssh_host_ed25519_key"))
-    sbin = home / "sbin"
-    sbin.mkdir()
-    programs = {STANDIN: STANDIN_PROGRAM, "clplogcmd": CLPLOGCMD}
+    # programs over the host's /usr (an overlay, read-only): CLUSTERPRO's commands and the programs
+    # the guide's scripts call where this machine has none (the application is not installed)
+    usr = home / "usr"
+    programs = {f"/usr/local/sbin/{STANDIN}": STANDIN_PROGRAM, "/usr/local/sbin/clplogcmd": CLPLOGCMD}
     if groups:
-        programs["clpgrp"] = clpgrp_program(groups)
+        programs["/usr/local/sbin/clpgrp"] = clpgrp_program(groups)
+    for prog in script_programs(guide):
+        if prog.startswith("/usr/") and not Path(prog).exists():
+            programs[prog] = program_standin(prog)
     for prog, text in programs.items():
-        (sbin / prog).write_text(text)
-        (sbin / prog).chmod(0o755)
+        path = usr / prog[len("/usr/"):]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        path.chmod(0o755)
     wants = system / "multi-user.target.wants"
     wants.mkdir()
     units = {CLUSTER_UNIT: unit_text("runbook sandbox: a stand-in for CLUSTERPRO's daemons",
@@ -292,12 +307,12 @@ def attach_disks(home: Path, guide: Guide) -> list[tuple[str, str]]:
     return binds
 
 
-def mount_commands(guide: Guide) -> list[str]:
-    """What the failover group's disk resource does on the server it is active on: mount the data
-    partitions (the sandbox does it there after boot)."""
+def mount_commands(guide: Guide, here: bool) -> list[str]:
+    """The mount points made on every node (as the operator does before the cluster is built), and
+    where the failover group runs (*here*), what its disk resource does: mount the data partitions."""
     from runbook_engine.engine.transports.posix import q
 
-    return [f"mkdir -p {q(m, 'posix-path')} && mount {q(d, 'device')} {q(m, 'posix-path')}"
+    return [f"mkdir -p {q(m, 'posix-path')}" + (f" && mount {q(d, 'device')} {q(m, 'posix-path')}" if here else "")
             for d, fs, m in disks(guide) if fs and m]
 
 
@@ -308,7 +323,7 @@ def mount_commands(guide: Guide) -> list[str]:
 def boot(home: Path, name: str, ns: str, binds: list[tuple[str, str]]) -> subprocess.Popen:
     argv = ["systemd-nspawn", "-q", "-D", "/", "--volatile=yes", "--keep-unit", "--register=no",
             f"--network-namespace-path=/run/netns/{ns}", f"--machine={name}",
-            f"--bind={home / 'etc'}:/etc", f"--bind-ro={home / 'sbin'}:/usr/local/sbin"]
+            f"--bind={home / 'etc'}:/etc", f"--overlay-ro=/usr:{home / 'usr'}:/usr"]
     argv += [f"--bind={src}:{dest}" for src, dest in binds]  # a device node: nspawn allows its use
     argv += ["-b", "--", "systemd.firstboot=off"]
     log = open(home / "console.log", "wb")
@@ -472,7 +487,7 @@ def create_nodes(root: Path, kb: KnowledgeBase, guide: Guide, names: list[str], 
             # the group's disks are mounted where it runs: the active node, or the first one
             here = name == (active or names[0])
             out[name]["boot_seconds"] = round(wait_ready(home, name, proc, deadline, started,
-                                                         mount_commands(guide) if here else []), 2)
+                                                         mount_commands(guide, here)), 2)
             progress(f"  node {name}: systemd running ({out[name]['boot_seconds']} s after start)")
     except BaseException:
         destroy_nodes(root)

@@ -1,6 +1,8 @@
 """preflight-linux: the node runs a supported OS, the mirror or shared disk's mount point holds the
-guide's file system, and the programs the scripts call are there (checks only; the Linux twin of
-preflight).
+guide's file system, and bash and CLUSTERPRO's logging command are there (checks only; the Linux
+twin of preflight). script-programs: the programs the guide's scripts call are there on every node
+(checks only; a step of its own, after the application is installed: at the preflight, before the
+installation, they are missing by design).
 
 * ``os``: ``PRETTY_NAME`` of os-release against the guide's ``os_product_patterns``.
 * ``filesystem <mount point>``: for each md / disk resource with a mount point, the file system
@@ -9,9 +11,10 @@ preflight).
   (``blkid``) is compared instead, as the guide's manual check does; where that cannot be read
   either, not mounted is correct on a standby node (or a node other than the inventory's
   ``cluster_state.active``) and an error elsewhere.
-* ``command <program>``: ``bash`` (the scripts' interpreter), every program the guide's start.sh /
-  stop.sh run (the first word of each command with the settings' values, as the scripts run it,
-  and ``su`` for a command run as a user) and ``clplogcmd`` (they log with it).
+* ``command <program>``: preflight-linux: ``bash`` (the scripts' interpreter) and ``clplogcmd``
+  (they log with it; CLUSTERPRO is installed before the preflight). script-programs: every program
+  the guide's start.sh / stop.sh run (the first word of each command with the settings' values, as
+  the scripts run it, and ``su`` for a command run as a user).
 """
 from __future__ import annotations
 
@@ -27,16 +30,21 @@ INTERPRETER = "bash"
 LOGGER = "clplogcmd"
 
 
-def required_programs(guide) -> list[str]:
-    """bash, the programs the guide's scripts run (settings substituted; ``su`` for a command run
-    as a user) and clplogcmd, each once, in that order."""
-    found = [INTERPRETER]
+def script_programs(guide) -> list[str]:
+    """The programs the guide's scripts run (settings substituted; ``su`` for a command run as a
+    user), each once, in order."""
+    found = []
     sc = guide.scripts
     for c in (sc.commands if sc else []):
         if c.user is not None:
             found.append("su")
         found.append(sc.resolve(c.argv[0]))
-    return list(dict.fromkeys(found + [LOGGER]))
+    return list(dict.fromkeys(found))
+
+
+def required_programs(guide) -> list[str]:
+    """bash, the programs the guide's scripts run and clplogcmd, each once, in that order."""
+    return list(dict.fromkeys([INTERPRETER, *script_programs(guide), LOGGER]))
 
 
 def _mount_points(guide) -> list[tuple[str, str, str | None]]:
@@ -66,8 +74,11 @@ class PreflightLinux(Action):
                                                         "elsewhere": elsewhere, "active": active})
                 for mp, fs, dev in _mount_points(ctx.guide)]
         out += [Desired(node, f"command {p}", "present", {"check": "command", "program": p})
-                for p in required_programs(ctx.guide)]
+                for p in self.programs(ctx.guide)]
         return out
+
+    def programs(self, guide) -> list[str]:
+        return [INTERPRETER, LOGGER]
 
     def facts(self, ctx: Context, desired: list[Desired]):
         facts: dict[str, Any] = {}
@@ -117,3 +128,19 @@ class PreflightLinux(Action):
                                           "disk here, or name the node it is active on in cluster_state.active")
         ok = m.fstype == d.value
         return m.fstype, ok, "" if ok else f"the file system on {path} must be {d.value}"
+
+
+@register_action
+class ScriptPrograms(PreflightLinux):
+    """The programs the guide's scripts call, on every node (only the ``command`` checks)."""
+
+    name = "script-programs"
+    scope = "all-nodes"
+
+    def desired(self, ctx: Context) -> list[Desired]:
+        ctx.require_shell("sh", self.name)
+        return [Desired(ctx.target.name, f"command {p}", "present", {"check": "command", "program": p})
+                for p in self.programs(ctx.guide)]
+
+    def programs(self, guide) -> list[str]:
+        return script_programs(guide)
