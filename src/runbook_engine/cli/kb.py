@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from runbook_engine.cli.arguments import BadArgument
 from runbook_engine.cli.base import EXIT_OK, check_project, fail_input, project_of
 
 
@@ -33,6 +34,8 @@ def cmd_schema(args) -> int:
 
     project = project_of(args)
     folder = Path(args.out) if args.out else project.root / "schema"
+    if folder.exists() and not folder.is_dir():
+        raise BadArgument(f"--out {folder}: a file, not a folder (the *.schema.json files are written into it)")
     for name, text in schema_files().items():
         print(write_atomic(folder / name, text.encode("utf-8")))
     return EXIT_OK
