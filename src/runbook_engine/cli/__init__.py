@@ -1,8 +1,8 @@
 """The ``runbook`` command: check, schema, build, serve, plan, apply, verify, rollback, bundle, import, run, sandbox.
 
 One module per group of commands, each with a ``register(subparsers)``; this module only
-assembles them. Exit codes: 0 converged / success, 1 drift or a failed change, 2 bad input,
-3 waiting for an operator.
+assembles them. Exit codes: 0 converged / success, 1 drift or a failed change, 2 bad input (one line on
+stderr: cli/arguments.py), 3 waiting for an operator.
 """
 from __future__ import annotations
 
