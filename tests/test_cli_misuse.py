@@ -39,7 +39,7 @@ GUIDES = _names(REPO / "kb" / "guides")
 FAMILIES = _names(REPO / "kb" / "family", ".yaml")
 
 # (id, argv, the one line on stderr): a str is the exact line after .format(inv=, tmp=, state=,
-# guides=, families=); a compiled pattern must match the whole line
+# repo= (the project's root), guides=, families=); a compiled pattern must match the whole line
 CASES = [
     ("unknown-command", ["plna"],
      f"error: runbook: unknown command 'plna' (known: {COMMANDS}); did you mean 'plan'?"),
@@ -104,6 +104,10 @@ CASES = [
      "error: RESULT {tmp}/sv1-plan.result.txt: no such file"),
     ("new-unknown-family", ["new", "demo", "--family", "clusterpro-x-window"],
      "kb/family:1: unknown family 'clusterpro-x-window' (known: {families}); did you mean 'clusterpro-x-windows'?"),
+    ("new-guide-id-not-kebab", ["new", "--family", "clusterpro-x-windows", "Demo_Portal"],
+     "error: GUIDE_ID 'Demo_Portal': not a guide id (lower-case kebab-case: a-z, 0-9 and '-', at most 64 characters)"),
+    ("new-guide-exists", ["new", "surfnavi", "--family", "clusterpro-x-windows"],
+     "error: GUIDE_ID surfnavi: {repo}/kb/guides/surfnavi exists already"),
     ("build-out-is-a-file", ["build", "--out", "{inv}"],
      "error: --out {inv}: a file, not a folder (the site is a folder that a build replaces)"),
     ("build-out-is-not-a-site", ["build", "--out", "{tmp}/notes"],
@@ -122,6 +126,20 @@ def runbook(*argv: str, state: Path, root: Path = REPO, env: dict[str, str] | No
     environ.pop("RUNBOOK_ROOT", None)
     return subprocess.run([sys.executable, "-m", "runbook_engine", "--root", str(root), *argv],
                           capture_output=True, text=True, env=environ, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A project of its own for the misuse cases (a copy of kb/): a case that wrongly got past its
+    check would write there, not into the work tree."""
+    root = tmp_path_factory.mktemp("misuse-project")
+    shutil.copytree(REPO / "kb", root / "kb")
+    (root / "snippets").symlink_to(REPO / "snippets", target_is_directory=True)
+    return root
+
+
+def _listing(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
 @pytest.fixture
@@ -144,13 +162,13 @@ def misuse(tmp_path: Path):
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_a_misuse_is_one_line_naming_what_is_known_and_exit_2(misuse, case):
+def test_a_misuse_is_one_line_naming_what_is_known_and_exit_2(project, misuse, case):
     _id, argv, expected = case
     tmp, state = misuse
-    values = {"inv": str(tmp / "inventory.yaml"), "tmp": str(tmp), "state": str(state),
+    values = {"inv": str(tmp / "inventory.yaml"), "tmp": str(tmp), "state": str(state), "repo": str(project),
               "guides": GUIDES, "families": FAMILIES}
-    before = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*"))
-    proc = runbook(*[a.format(**values) for a in argv], state=state)
+    before = _listing(tmp), _listing(project)
+    proc = runbook(*[a.format(**values) for a in argv], state=state, root=project)
     assert proc.returncode == 2, (proc.returncode, proc.stderr, proc.stdout)
     assert "Traceback" not in proc.stderr + proc.stdout
     assert ESC not in proc.stderr + proc.stdout
@@ -161,7 +179,7 @@ def test_a_misuse_is_one_line_naming_what_is_known_and_exit_2(misuse, case):
         assert lines[0] == expected.format(**values)
     else:
         assert expected.fullmatch(lines[0]), lines[0]
-    assert sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*")) == before  # nothing written
+    assert (_listing(tmp), _listing(project)) == before  # nothing written
 
 
 def test_the_misuse_table_has_at_least_fifteen_cases():
