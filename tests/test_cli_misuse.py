@@ -96,7 +96,7 @@ CASES = [
      "error: no inventory given and no sandbox yet ({state}/sandbox/inventory.yaml does not exist): "
      "run `runbook sandbox create` or pass --inventory FILE"),
     ("inventory-unknown-transport", ["plan", "-i", "{tmp}/transport.yaml"],
-     re.compile(r"\S+/transport\.yaml:4: nodes\.0: unknown transport 'wien' \(known: [a-z0-9, ]*wine[a-z0-9, ]*\); "
+     re.compile(r"\S+/transport\.yaml:4: nodes\.0: unknown transport 'wien' \(known: [a-z0-9, -]*wine[a-z0-9, -]*\); "
                 r"did you mean 'wine'\?")),
     ("inventory-unknown-guide", ["plan", "-i", "{tmp}/guide.yaml"],
      "{tmp}/guide.yaml:2: guide: unknown guide 'surfnav' (known: {guides}); did you mean 'surfnavi'?"),
