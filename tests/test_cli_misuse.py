@@ -102,6 +102,8 @@ CASES = [
      "{tmp}/guide.yaml:2: guide: unknown guide 'surfnav' (known: {guides}); did you mean 'surfnavi'?"),
     ("import-missing-result", ["import", "{tmp}/sv1-plan.result.txt", "-i", "{inv}"],
      "error: RESULT {tmp}/sv1-plan.result.txt: no such file"),
+    ("import-unknown-node", ["import", "{inv}", "--node", "sv3", "-i", "{inv}"],
+     "error: --node: unknown node 'sv3' in {inv} (known: sv1, sv2); did you mean 'sv1'?"),
     ("new-unknown-family", ["new", "demo", "--family", "clusterpro-x-window"],
      "kb/family:1: unknown family 'clusterpro-x-window' (known: {families}); did you mean 'clusterpro-x-windows'?"),
     ("new-guide-id-not-kebab", ["new", "--family", "clusterpro-x-windows", "Demo_Portal"],

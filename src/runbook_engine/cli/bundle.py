@@ -67,6 +67,8 @@ def cmd_import(args) -> int:
     try:
         project.knowledge
         inv = _inventory(project, args)
+        if args.node:
+            known_nodes(inv, [args.node], inventory_path(project, args.inventory))
         done = import_result(project, inv, args.result, node=args.node)
     except KbInvalid as exc:
         return fail_input(exc.errors)
