@@ -26,7 +26,7 @@ class Parser(argparse.ArgumentParser):
     ones and the closest, an unknown option names the command's closest option, no usage block.
     ``-h`` still prints the full help."""
 
-    def error(self, message: str):  # noqa: D401 - argparse's hook
+    def error(self, message: str):  # argparse's hook for every misuse it finds
         print(f"error: {self.prog}: {one_line(message)}", file=sys.stderr)
         sys.exit(2)
 
@@ -204,6 +204,6 @@ def known_plan_bundle(state: Path, bundle_id: str) -> str:
     plans = [r for r in Store(state).records() if r.kind == "plan"]
     ids = [r.id for r in sorted(plans, key=lambda r: r.created, reverse=True)]
     if bundle_id not in ids:
-        raise BadArgument("--plan: " + unknown("plan bundle", bundle_id, ids,
-                                                            where=f"in {Path(state) / 'bundles'}", limit=5))
+        raise BadArgument("--plan: " + unknown("plan bundle", bundle_id, ids, where=f"in {Path(state) / 'bundles'}",
+                                               limit=5))
     return bundle_id
