@@ -1,8 +1,8 @@
 """The ``runbook`` command: check, schema, build, serve, plan, apply, verify, rollback, bundle, import, run, sandbox.
 
 One module per group of commands, each with a ``register(subparsers)``; this module only
-assembles them. Exit codes: 0 converged / success, 1 drift or a failed change, 2 bad input,
-3 waiting for an operator.
+assembles them. Exit codes: 0 converged / success, 1 drift or a failed change, 2 bad input (one line on
+stderr: cli/arguments.py), 3 waiting for an operator.
 """
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import os
 import sys
 
 from runbook_engine.cli import bundle, engine, kb, run, sandbox, site
-from runbook_engine.cli.base import EXIT_DRIFT, EXIT_INPUT, EXIT_OK, EXIT_WAITING, argument_errors, check_project, fail_input
+from runbook_engine.cli.arguments import BadArgument, Parser, argument_errors
+from runbook_engine.cli.base import EXIT_DRIFT, EXIT_INPUT, EXIT_OK, EXIT_WAITING, check_project, fail_input
 from runbook_engine.model.errors import KbInvalid
 
 #: the command modules, in the order `runbook --help` lists them
@@ -21,7 +22,7 @@ __all__ = ["EXIT_DRIFT", "EXIT_INPUT", "EXIT_OK", "EXIT_WAITING", "check_project
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="runbook", description=__doc__.splitlines()[0])
+    p = Parser(prog="runbook", description=__doc__.splitlines()[0])
     p.add_argument("--root", help="project folder (default: the nearest folder with kb/ and snippets/)")
     sub = p.add_subparsers(dest="command", required=True)
     for module in COMMANDS:
@@ -39,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except KbInvalid as exc:
         return fail_input(exc.errors)
+    except BadArgument as exc:
+        return fail_input([f"error: {exc}"])
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 
+from runbook_engine.cli.arguments import engine_steps, inventory_path, known_nodes, known_plan_bundle, known_run
 from runbook_engine.cli.base import EXIT_OK, fail_input, project_of
-from runbook_engine.cli.engine import load_inventory_for, show
+from runbook_engine.cli.engine import guide_for, load_inventory_for, show
 from runbook_engine.model.errors import KbInvalid
 
 
@@ -29,10 +30,18 @@ def cmd_bundle(args) -> int:
 
     project = project_of(args)
     try:
+        source = inventory_path(project, args.inventory)
         if args.kind != "rollback":
-            project.knowledge  # bad kb/ exits 2 before anything is written
+            kb = project.knowledge  # bad kb/ exits 2 before anything is written
         inv = _inventory(project, args)
+        known_nodes(inv, [args.node], source)
         check_node(inv, args.node)
+        if args.kind != "rollback":
+            engine_steps(guide_for(kb, args.guide, inv, source), args.step)
+        if args.kind == "apply" and args.plan:
+            known_plan_bundle(project.state, args.plan)
+        if args.kind == "rollback":
+            known_run(project.state, args.run_id, cluster=inv.cluster)
         if args.kind == "plan":
             written = write_plan_bundle(project, inv, args.node, guide=args.guide, steps=args.step, out=args.out)
         elif args.kind == "apply":
@@ -58,6 +67,8 @@ def cmd_import(args) -> int:
     try:
         project.knowledge
         inv = _inventory(project, args)
+        if args.node:
+            known_nodes(inv, [args.node], inventory_path(project, args.inventory))
         done = import_result(project, inv, args.result, node=args.node)
     except KbInvalid as exc:
         return fail_input(exc.errors)

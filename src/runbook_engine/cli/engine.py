@@ -6,8 +6,9 @@ import sys
 import time
 from pathlib import Path
 
+from runbook_engine.cli.arguments import BadArgument, engine_steps, inventory_path, known_guide, known_nodes, known_run
 from runbook_engine.cli.base import fail_input, project_of
-from runbook_engine.model.errors import KbError, KbInvalid
+from runbook_engine.model.errors import KbError, KbInvalid, unknown
 from runbook_engine.model.project import Project
 
 
@@ -15,12 +16,17 @@ def load_inventory_for(project: Project, path: str | None):
     """The inventory at *path*, or the sandbox's when none is given."""
     from runbook_engine.engine.inventory import load_inventory
 
-    if path is None:
-        default = project.sandbox_inventory
-        if not default.exists():
-            raise KbInvalid([KbError(str(default), 1, "no inventory given and no sandbox yet: run `runbook sandbox create` or pass --inventory")])
-        path = str(default)
-    return load_inventory(Path(path))
+    return load_inventory(inventory_path(project, path))
+
+
+def guide_for(kb, guide_id: str | None, inventory, source):
+    """The guide named on the command line, or the inventory's (read from *source*)."""
+    if guide_id is None and inventory.guide not in kb.guides:
+        from runbook_engine.model.yamlio import locate, read_yaml
+
+        raw = read_yaml(Path(source), Path(source).parent, confine=False)  # for the line
+        raise KbInvalid([KbError(str(source), locate(raw, ("guide",)), "guide: " + unknown("guide", inventory.guide, kb.guides))])
+    return known_guide(kb, guide_id or inventory.guide)
 
 
 def print_report(report, stream=None) -> None:
@@ -66,14 +72,17 @@ def secret_errors(project: Project, path: str | None, inventory, steps=None) -> 
 
 
 def cmd_engine(args) -> int:
+    from runbook_engine.engine.inventory import load_inventory
     from runbook_engine.engine.runner import Runner
 
     project = project_of(args)
     try:
-        project.knowledge  # bad kb/ exits 2 before any node is touched
-        inv = load_inventory_for(project, args.inventory)
-        nodes = None if args.all or not args.node else args.node
-        runner = Runner(project, inv, guide_id=args.guide, nodes=nodes, steps=args.step or None)
+        kb = project.knowledge  # bad kb/ exits 2 before any node is touched
+        source = inventory_path(project, args.inventory)
+        inv = load_inventory(source)
+        guide = guide_for(kb, args.guide, inv, source)
+        nodes = known_nodes(inv, args.node, source) or None
+        runner = Runner(project, inv, guide_id=guide.id, nodes=nodes, steps=engine_steps(guide, args.step) or None)
         errs = secret_errors(project, args.inventory, inv, runner.steps)
         if errs:
             raise KbInvalid(errs)
@@ -135,13 +144,13 @@ def cmd_rollback(args) -> int:
         return fail_input(["error: give RUN_ID (roll back that run) or --to-before RUN_ID (that run and every later one)"])
     try:
         inv = load_inventory_for(project, args.inventory)
-        if args.run_id is not None:
-            return show(rollback(project, inv, args.run_id), args.json)
-        undo = runs_to_undo(project.state, args.to_before, inv.cluster)
     except KbInvalid as exc:
         return fail_input(exc.errors)
-    except (FileNotFoundError, KeyError) as exc:
-        return fail_input([f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}"])
+    if args.run_id is not None:
+        known_run(project.state, args.run_id)
+        return show(rollback(project, inv, args.run_id), args.json)
+    known_run(project.state, args.to_before, "--to-before", cluster=inv.cluster)
+    undo = runs_to_undo(project.state, args.to_before, inv.cluster)
     code = 0
     for run in undo:  # newest first: each restores the state before it, down to --to-before's
         print(f"== rollback {run.run_id} ({run.status}, {run.intents} change(s))")
@@ -161,6 +170,8 @@ def cmd_runs(args) -> int:
     if args.json:
         print(json.dumps([r.as_dict() for r in runs], ensure_ascii=False, indent=2))
         return 0
+    if not runs:
+        print(f"no runs yet in {project.state / 'runs'}")
     for r in runs:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.started))
         state = r.status + (", rolled back" if r.rolled_back else "")
@@ -176,8 +187,9 @@ def register(sub) -> None:
         e = sub.add_parser(name, help=help_)
         e.add_argument("guide", nargs="?", default=None, help="guide id (default: the inventory's)")
         e.add_argument("--inventory", "-i", help="inventory YAML (default: the sandbox's)")
-        e.add_argument("--node", action="append", help="node name (repeatable)")
-        e.add_argument("--all", action="store_true", help="every node of the inventory (default)")
+        which = e.add_mutually_exclusive_group()
+        which.add_argument("--node", action="append", help="only this node of the inventory (repeatable)")
+        which.add_argument("--all", action="store_true", help="every node of the inventory (default)")
         e.add_argument("--step", action="append", help="only this step id (repeatable)")
         e.add_argument("--json", action="store_true", help="print the report as JSON")
         if name == "apply":

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from runbook_engine.cli.arguments import BadArgument
 from runbook_engine.cli.base import EXIT_OK, check_project, fail_input, project_of
 
 
@@ -33,6 +34,8 @@ def cmd_schema(args) -> int:
 
     project = project_of(args)
     folder = Path(args.out) if args.out else project.root / "schema"
+    if folder.exists() and not folder.is_dir():
+        raise BadArgument(f"--out {folder}: a file, not a folder (the *.schema.json files are written into it)")
     for name, text in schema_files().items():
         print(write_atomic(folder / name, text.encode("utf-8")))
     return EXIT_OK
@@ -47,10 +50,10 @@ def cmd_new(args) -> int:
     project = project_of(args)
     gid = args.guide_id
     if not fits("id", gid) or len(gid) > 64:
-        return fail_input([f"runbook new: {gid!r} is not a guide id (lower-case kebab-case: a-z, 0-9 and '-', at most 64 characters)"])
+        return fail_input([f"error: GUIDE_ID {gid!r}: not a guide id (lower-case kebab-case: a-z, 0-9 and '-', at most 64 characters)"])
     folder = project.kb / "guides" / gid
     if folder.exists():
-        return fail_input([f"runbook new: {folder} exists already"])
+        return fail_input([f"error: GUIDE_ID {gid}: {folder} exists already"])
     try:
         family = load_family(project.kb, args.family)
     except KbInvalid as exc:
@@ -59,7 +62,7 @@ def cmd_new(args) -> int:
     try:
         write_folder(folder, files)
     except FileExistsError:
-        return fail_input([f"runbook new: {folder} exists already"])
+        return fail_input([f"error: GUIDE_ID {gid}: {folder} exists already"])
     for name in files:
         print(folder / name)
     print(f"write every {PLACEHOLDER} in these files; `runbook check` names each one left", file=sys.stderr)

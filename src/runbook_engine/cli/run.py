@@ -5,8 +5,8 @@ import json
 import os
 from pathlib import Path
 
+from runbook_engine.cli.arguments import default_lang, inventory_path, known_guide, known_nodes, manual_steps
 from runbook_engine.cli.base import fail_input, project_of
-from runbook_engine.cli.engine import load_inventory_for
 from runbook_engine.model.errors import KbInvalid
 from runbook_engine.model.rules import LANGS
 
@@ -35,45 +35,66 @@ def answers_errors(path: str, guide) -> list:
 
 
 def cmd_run(args) -> int:
+    from runbook_engine.engine.inventory import load_inventory
     from runbook_engine.publish.execute import RunRequest, run_notebook
 
     project = project_of(args)
     try:
         kb = project.knowledge
-        if args.guide not in kb.guides:
-            return fail_input([f"error: unknown guide '{args.guide}' (known: {', '.join(kb.guides)})"])
-        inv_path = args.inventory or str(project.sandbox_inventory)
-        inv = load_inventory_for(project, inv_path)
-        if args.node not in {n.name for n in inv.nodes}:
-            return fail_input([f"error: --node {args.node}: not a node of {inv_path} "
-                               f"(nodes: {', '.join(n.name for n in inv.nodes)})"])
-        errs = answers_errors(args.answers, kb.guides[args.guide]) if args.answers else []
-        steps = {s.id for s in kb.guides[args.guide].steps()}
-        errs += [f"error: --confirm {c}: no such step in guide '{args.guide}'" for c in args.confirm or [] if c not in steps]
+        guide = known_guide(kb, args.guide)
+        inv_path = inventory_path(project, args.inventory)
+        inv = load_inventory(inv_path)
+        known_nodes(inv, [args.node], inv_path)
+        manual_steps(guide, args.confirm)
+        errs = answers_errors(args.answers, guide) if args.answers else []
         if errs:
             return fail_input(errs)
     except KbInvalid as exc:
         return fail_input(exc.errors)
     req = RunRequest(guide=args.guide, node=args.node, lang=args.lang, mode="apply" if args.apply else "plan",
-                     inventory=str(Path(inv_path).resolve()), confirm=list(args.confirm or []),
+                     inventory=str(inv_path.resolve()), confirm=list(args.confirm or []),
                      answers=args.answers, operator=args.operator)
     try:
         summary = run_notebook(project, req)
     except KbInvalid as exc:
         return fail_input(exc.errors)
-    print(json.dumps({k: summary[k] for k in ("run_id", "status", "exit_code", "notebook", "summary_path")},
-                     ensure_ascii=False, indent=2))
+    if args.json:
+        print(json.dumps({k: summary.get(k) for k in SUMMARY_KEYS}, ensure_ascii=False, indent=2))
+    else:
+        for line in summary_lines(summary):
+            print(line)
     return summary["exit_code"]
+
+
+#: what `runbook run --json` prints of the run's summary
+SUMMARY_KEYS = ("run_id", "status", "exit_code", "waiting_at", "error", "notebook", "summary_path")
+
+
+def summary_lines(summary: dict) -> list[str]:
+    """The run's outcome for a person: its id and status, where it waits or what failed, and
+    where the executed notebook and the summary are."""
+    lines = [f"run {summary['run_id']}: {summary['status']} (exit {summary['exit_code']})"]
+    if summary.get("waiting_at"):
+        lines.append(f"waiting for an operator at step '{summary['waiting_at']}': confirm it with "
+                     f"--confirm {summary['waiting_at']} or an --answers file")
+    if summary.get("error"):
+        lines.append(f"error: {summary['error']}")
+    lines += [f"notebook: {summary['notebook']}", f"summary: {summary['summary_path']}"]
+    return lines
 
 
 def register(sub) -> None:
     rn = sub.add_parser("run", help="run a guide's runbook notebook on a node with nbclient")
     rn.add_argument("guide", help="guide id")
     rn.add_argument("--node", required=True, help="node name in the inventory")
-    rn.add_argument("--lang", choices=list(LANGS), default="ja", help="notebook language (default: ja)")
+    rn.add_argument("--lang", choices=list(LANGS), default=default_lang(),
+                    help="notebook language (default: from the locale, LC_ALL, LC_MESSAGES or LANG: ja for a "
+                         "Japanese or a C locale, en for any other)")
     rn.add_argument("--apply", action="store_true", help="apply changes (default: plan only)")
-    rn.add_argument("--confirm", action="append", metavar="STEP_ID", help="confirm a manual step (repeatable)")
+    rn.add_argument("--confirm", action="append", metavar="STEP_ID",
+                    help="confirm a manual step: the run passes it instead of waiting there (repeatable)")
     rn.add_argument("--answers", help="YAML file: {step_id: note} for manual steps")
     rn.add_argument("--operator", default=os.environ.get("USER", "operator"), help="who runs it (default: $USER)")
     rn.add_argument("--inventory", "-i", help="inventory YAML (default: the sandbox's)")
+    rn.add_argument("--json", action="store_true", help="print the run's outcome as JSON (" + ", ".join(SUMMARY_KEYS) + ")")
     rn.set_defaults(func=cmd_run)

@@ -1,6 +1,7 @@
 """`runbook sandbox create | deliver | destroy`: the embedded sandbox cluster."""
 from __future__ import annotations
 
+from runbook_engine.cli.arguments import known_guide
 from runbook_engine.cli.base import EXIT_OK, fail_input, project_of
 from runbook_engine.model.errors import KbInvalid
 
@@ -24,8 +25,7 @@ def cmd_sandbox(args) -> int:
             guide_id = kb.default_guide() if kb.default_guide() in on else on[0]
         else:
             guide_id = kb.default_guide()
-        if guide_id not in kb.guides:
-            return fail_input([f"error: unknown guide '{guide_id}' (known: {', '.join(kb.guides) or 'none'})"])
+        known_guide(kb, guide_id)
         os_ = kb.family_of(kb.guides[guide_id]).os
         if args.platform and args.platform != os_:
             return fail_input([f"error: guide '{guide_id}' is a {os_} guide, not {args.platform} "

@@ -1,6 +1,7 @@
 """Errors are values with a location: ``kb/guides/<id>/procedure.yaml:42: message``."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -20,3 +21,35 @@ class KbInvalid(Exception):
     def __init__(self, errors: list[KbError]):
         self.errors = sorted(set(errors))
         super().__init__("\n".join(str(e) for e in self.errors))
+
+
+def did_you_mean(value: str, known) -> str:
+    """``"; did you mean 'surfnavi'?"`` for the known name closest to *value* (difflib's ratio, at
+    least 0.6 as in ``get_close_matches``; of equally close names the first), or ``""``."""
+    import difflib
+
+    best, score = None, 0.6
+    for name in known:
+        ratio = difflib.SequenceMatcher(None, str(value), str(name)).ratio()
+        if ratio > score or (ratio == score and best is None):
+            best, score = str(name), ratio
+    return f"; did you mean '{best}'?" if best is not None else ""
+
+
+def unknown(what: str, value: str, known, *, where: str = "", limit: int = 0) -> str:
+    """The one line for a name that is not one of *known*, with what is known and the closest
+    name: ``unknown guide 'surfnav' (known: iis, surfnavi); did you mean 'surfnavi'?``. *where*
+    follows the name (``in inv.yaml``); *limit* > 0 lists only the first *limit* names."""
+    names = [str(k) for k in known]
+    shown = names[:limit] if 0 < limit < len(names) else names
+    listing = ", ".join(shown) + (f" and {len(names) - len(shown)} more" if len(shown) < len(names) else "")
+    return (f"unknown {what} '{value}'{' ' + where if where else ''} (known: {listing or 'none'})"
+            + did_you_mean(value, names))
+
+
+def one_line(text: str) -> str:
+    """*text* as one line of plain characters: line breaks become ``; ``, control characters (an
+    ANSI colour code's ESC included) are dropped with the code they start."""
+    text = re.sub(r"\x1b\[[0-9;?]*[ -/]*[@-~]", "", str(text))  # CSI sequences (colours)
+    text = re.sub(r"\s*[\r\n]+\s*", "; ", text.strip())
+    return "".join(c for c in text if c == "\t" or (ord(c) >= 32 and ord(c) != 127)).replace("\t", " ")

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from runbook_engine.model.cache import cached
-from runbook_engine.model.errors import KbError, KbInvalid
+from runbook_engine.model.errors import KbError, KbInvalid, unknown
 from runbook_engine.model.schema import (
     Cautions,
     Errata,
@@ -126,7 +126,7 @@ def load_family(root: Path | str = "kb", family_id: str | None = None) -> Family
         return next(iter(families.values()))
     if family_id not in families:
         raise KbInvalid([KbError(rel(Path(root) / "family", Path(root)), 1,
-                                 f"unknown family '{family_id}' (known: {', '.join(families)})")])
+                                 unknown("family", family_id, families))])
     return families[family_id]
 
 
@@ -177,13 +177,12 @@ def _load(root: Path) -> KnowledgeBase:
                 errors.extend(check_guide(guide, raws, family))
             elif families_ok:
                 name, raw = raws["meta"]
-                errors.append(KbError(name, locate(raw, ("family",)), f"family: unknown family '{guide.meta.family}' "
-                                      f"(known: {', '.join(families) or 'none'})"))
+                errors.append(KbError(name, locate(raw, ("family",)), "family: " + unknown("family", guide.meta.family, families)))
             guides[guide.meta.id] = guide
 
     if site is not None and site.default_guide not in guides and not errors:
         errors.append(KbError(rel(site_path, root), locate(site_raw, ("default_guide",)),
-                              f"default_guide: unknown guide '{site.default_guide}' (known: {', '.join(guides) or 'none'})"))
+                              "default_guide: " + unknown("guide", site.default_guide, guides)))
 
     inventories, inventory_files, raws, errs = _inventory_examples(root)
     parsed.extend(raws)

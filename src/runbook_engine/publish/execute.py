@@ -18,10 +18,12 @@ from nbformat.v4 import new_code_cell
 from runbook_engine.artifacts.files import write_atomic
 from runbook_engine.artifacts.notebooks import notebook_path
 from runbook_engine.engine.journal import new_run_id
+from runbook_engine.model.errors import one_line
 from runbook_engine.model.project import Project
 
 CELL_TIMEOUT = 600  # seconds for one cell (a 4-step apply on a cold Wine node stays well below)
 STARTUP_TIMEOUT = 60
+KERNEL_NO_COLOR = "--InteractiveShell.colors=NoColor"  # IPython's tracebacks in plain text
 
 
 @dataclass
@@ -77,14 +79,15 @@ def run_notebook(project: Project, req: RunRequest) -> dict:
     t0 = time.perf_counter()
     # IPC sockets in the run folder: kernel traffic never touches a TCP port
     km = KernelManager(kernel_name="python3", transport="ipc", ip=str(run_dir / "kernel"))
+    # tracebacks without colour codes: the executed notebook and the summary are files to read
     client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, startup_timeout=STARTUP_TIMEOUT,
-                            kernel_name="python3", allow_errors=False,
+                            kernel_name="python3", allow_errors=False, extra_arguments=[KERNEL_NO_COLOR],
                             resources={"metadata": {"path": str(project.root)}})
     error = None
     try:
         client.execute()
     except CellExecutionError as exc:
-        error = str(exc).strip().splitlines()[-1] if str(exc).strip() else "cell failed"
+        error = one_line(f"{exc.ename}: {exc.evalue}" if exc.ename else str(exc).strip().splitlines()[-1]) or "cell failed"
     finally:
         # nbclient shuts down only kernels it started itself; this one is ours
         try:

@@ -19,6 +19,7 @@ import importlib
 import pkgutil
 
 from runbook_engine.engine.transports.base import BatchResult, CommandResult, Transport, TransportError
+from runbook_engine.model.errors import unknown
 
 TRANSPORTS: dict[str, type[Transport]] = {}
 _NOT_TRANSPORTS = {"base", "wineprefix", "posix"}  # modules of this package that hold no transport
@@ -53,7 +54,7 @@ def transport_class(name: str) -> type[Transport]:
             if exc.name != f"{__name__}.{module}":
                 raise
     if name not in TRANSPORTS:
-        raise ValueError(f"unknown transport '{name}' (known: {', '.join(transport_names())})")
+        raise ValueError(unknown("transport", name, transport_names()))
     return TRANSPORTS[name]
 
 

@@ -1,0 +1,306 @@
+"""The command line misused, as a person would: a misspelt guide, node, step, run id, option or
+file. Each case runs ``python -m runbook_engine`` as a real process and must end with exit code 2,
+exactly one line on stderr (the expected one, naming what is known and the closest name), nothing
+on stdout, no traceback and no colour code. No case reaches a node: the inventory names Wine
+prefixes that do not exist, and every case fails before a transport is opened.
+
+Also here: every option has a help text, output for people by default and JSON on request (no
+Python repr), and no colour code in the files a failed notebook run leaves."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+ESC = "\x1b"
+
+INVENTORY = ("cluster: c1\nguide: surfnavi\nnodes:\n"
+             "  - name: sv1\n    transport: wine\n    prefix: /nonexistent/rb-sv1\n"
+             "  - name: sv2\n    transport: wine\n    prefix: /nonexistent/rb-sv2\n")
+RUN_ID = "20990101-000000-abcdef"  # a run journaled in the state folder of every case
+COMMANDS = "check, schema, new, build, serve, plan, apply, verify, rollback, runs, bundle, import, run, sandbox"
+
+
+def _names(folder: Path, suffix: str = "") -> str:
+    """The names the project knows, read from kb/ itself (not through the loader under test)."""
+    return ", ".join(sorted(p.name.removesuffix(suffix) for p in folder.iterdir()
+                            if (p.is_dir() if not suffix else p.name.endswith(suffix))))
+
+
+GUIDES = _names(REPO / "kb" / "guides")
+FAMILIES = _names(REPO / "kb" / "family", ".yaml")
+
+# (id, argv, the one line on stderr): a str is the exact line after .format(inv=, tmp=, state=,
+# repo= (the project's root), guides=, families=); a compiled pattern must match the whole line
+CASES = [
+    ("unknown-command", ["plna"],
+     f"error: runbook: unknown command 'plna' (known: {COMMANDS}); did you mean 'plan'?"),
+    ("unknown-subcommand", ["sandbox", "creat"],
+     "error: runbook sandbox: unknown command 'creat' (known: create, deliver, destroy); did you mean 'create'?"),
+    ("misspelt-option", ["plan", "--inventroy", "{inv}"],
+     "error: runbook plan: unrecognized argument: --inventroy; did you mean '--inventory'?"),
+    ("missing-required-option", ["run", "surfnavi"],
+     "error: runbook run: the following arguments are required: --node"),
+    ("node-and-all", ["plan", "--all", "--node", "sv1", "-i", "{inv}"],
+     "error: runbook plan: argument --node: not allowed with argument --all"),
+    ("bad-lang", ["run", "surfnavi", "--node", "sv1", "--lang", "fr", "-i", "{inv}"],
+     "error: runbook run: argument --lang: unknown value 'fr' (known: ja, en)"),
+    ("port-out-of-range", ["serve", "--port", "99999"],
+     "error: runbook serve: argument --port: 99999 is not a port number (0 to 65535)"),
+    ("plan-unknown-guide", ["plan", "surfnav", "-i", "{inv}"],
+     "error: unknown guide 'surfnav' (known: {guides}); did you mean 'surfnavi'?"),
+    ("run-unknown-guide", ["run", "tomcat", "--node", "sv1", "-i", "{inv}"],
+     "error: unknown guide 'tomcat' (known: {guides}); did you mean 'tomcat-10'?"),
+    ("sandbox-unknown-guide", ["sandbox", "create", "--guide", "surfnav"],
+     "error: unknown guide 'surfnav' (known: {guides}); did you mean 'surfnavi'?"),
+    ("apply-unknown-node", ["apply", "--node", "sv9", "-i", "{inv}"],
+     "error: --node: unknown node 'sv9' in {inv} (known: sv1, sv2); did you mean 'sv1'?"),
+    ("run-unknown-node", ["run", "surfnavi", "--node", "sv9", "-i", "{inv}"],
+     "error: --node: unknown node 'sv9' in {inv} (known: sv1, sv2); did you mean 'sv1'?"),
+    ("bundle-unknown-node", ["bundle", "plan", "--node", "node1", "-i", "{inv}"],
+     "error: --node: unknown node 'node1' in {inv} (known: sv1, sv2)"),
+    ("plan-unknown-step", ["plan", "--step", "preflite", "-i", "{inv}"],
+     re.compile(r"error: --step: unknown step 'preflite' in guide 'surfnavi' \(known: [a-z0-9, -]*preflight[a-z0-9, -]*\); "
+                r"did you mean 'preflight'\?")),
+    ("plan-manual-step", ["plan", "--step", "failover-group", "-i", "{inv}"],
+     re.compile(r"error: --step: step 'failover-group' of guide 'surfnavi' is a manual step: the engine runs its "
+                r"automated and check steps \(known: [a-z0-9, -]*preflight[a-z0-9, -]*\)")),
+    ("run-confirm-unknown-step", ["run", "surfnavi", "--node", "sv1", "--confirm", "failover-grop", "-i", "{inv}"],
+     re.compile(r"error: --confirm: unknown manual step 'failover-grop' in guide 'surfnavi' \(known: [a-z0-9, -]+\); "
+                r"did you mean 'failover-group'\?")),
+    ("run-confirm-check-step", ["run", "surfnavi", "--node", "sv1", "--confirm", "preflight", "-i", "{inv}"],
+     "error: --confirm: step 'preflight' of guide 'surfnavi' is a check step: only a manual step is confirmed "
+     "(the engine runs the others)"),
+    ("rollback-unknown-run", ["rollback", "20990101-000000-abcdee", "-i", "{inv}"],
+     f"error: RUN_ID: unknown run '20990101-000000-abcdee' in {{state}}/runs (known: {RUN_ID}); did you mean '{RUN_ID}'?"),
+    ("rollback-to-before-unknown-run", ["rollback", "--to-before", "20990101-000000-abcdee", "-i", "{inv}"],
+     f"error: --to-before: unknown run '20990101-000000-abcdee' of cluster 'c1' in {{state}}/runs (known: {RUN_ID}); "
+     f"did you mean '{RUN_ID}'?"),
+    ("rollback-run-of-another-cluster", ["rollback", "--to-before", RUN_ID, "-i", "{tmp}/other-cluster.yaml"],
+     f"error: --to-before: run '{RUN_ID}' was on cluster 'c1', the inventory is cluster 'c2'"),
+    ("bundle-unknown-plan", ["bundle", "apply", "--node", "sv1", "--plan", "0123456789abcdef", "-i", "{inv}"],
+     "error: --plan: unknown plan bundle '0123456789abcdef' in {state}/bundles (known: none)"),
+    ("inventory-misspelt", ["plan", "-i", "{tmp}/inventroy.yaml"],
+     "error: --inventory {tmp}/inventroy.yaml: no such file; did you mean 'inventory.yaml'?"),
+    ("inventory-is-a-folder", ["verify", "-i", "{tmp}"],
+     "error: --inventory {tmp}: a folder, not a file"),
+    ("no-inventory-no-sandbox", ["plan"],
+     "error: no inventory given and no sandbox yet ({state}/sandbox/inventory.yaml does not exist): "
+     "run `runbook sandbox create` or pass --inventory FILE"),
+    ("inventory-unknown-transport", ["plan", "-i", "{tmp}/transport.yaml"],
+     re.compile(r"\S+/transport\.yaml:4: nodes\.0: unknown transport 'wien' \(known: [a-z0-9, -]*wine[a-z0-9, -]*\); "
+                r"did you mean 'wine'\?")),
+    ("inventory-unknown-guide", ["plan", "-i", "{tmp}/guide.yaml"],
+     "{tmp}/guide.yaml:2: guide: unknown guide 'surfnav' (known: {guides}); did you mean 'surfnavi'?"),
+    ("import-missing-result", ["import", "{tmp}/sv1-plan.result.txt", "-i", "{inv}"],
+     "error: RESULT {tmp}/sv1-plan.result.txt: no such file"),
+    ("import-unknown-node", ["import", "{inv}", "--node", "sv3", "-i", "{inv}"],
+     "error: --node: unknown node 'sv3' in {inv} (known: sv1, sv2); did you mean 'sv1'?"),
+    ("new-unknown-family", ["new", "demo", "--family", "clusterpro-x-window"],
+     "kb/family:1: unknown family 'clusterpro-x-window' (known: {families}); did you mean 'clusterpro-x-windows'?"),
+    ("new-guide-id-not-kebab", ["new", "--family", "clusterpro-x-windows", "Demo_Portal"],
+     "error: GUIDE_ID 'Demo_Portal': not a guide id (lower-case kebab-case: a-z, 0-9 and '-', at most 64 characters)"),
+    ("new-guide-exists", ["new", "surfnavi", "--family", "clusterpro-x-windows"],
+     "error: GUIDE_ID surfnavi: {repo}/kb/guides/surfnavi exists already"),
+    ("build-out-is-a-file", ["build", "--out", "{inv}"],
+     "error: --out {inv}: a file, not a folder (the site is a folder that a build replaces)"),
+    ("build-out-is-not-a-site", ["build", "--out", "{tmp}/notes"],
+     "error: --out {tmp}/notes: a folder that is not a site (no index.html): a build replaces the whole folder, "
+     "give an empty or a new one"),
+    ("schema-out-is-a-file", ["schema", "--out", "{inv}"],
+     "error: --out {inv}: a file, not a folder (the *.schema.json files are written into it)"),
+]
+
+
+def runbook(*argv: str, state: Path, root: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`python -m runbook_engine --root ROOT ARGV...` in a process of its own, with *state* as its
+    state folder."""
+    environ = {**os.environ, "PYTHONPATH": str(REPO / "src"), "RUNBOOK_STATE": str(state),
+               "NO_MKDOCS_2_WARNING": "1", **(env or {})}
+    environ.pop("RUNBOOK_ROOT", None)
+    return subprocess.run([sys.executable, "-m", "runbook_engine", "--root", str(root), *argv],
+                          capture_output=True, text=True, env=environ, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A project of its own for the misuse cases (a copy of kb/): a case that wrongly got past its
+    check would write there, not into the work tree."""
+    root = tmp_path_factory.mktemp("misuse-project")
+    shutil.copytree(REPO / "kb", root / "kb")
+    (root / "snippets").symlink_to(REPO / "snippets", target_is_directory=True)
+    return root
+
+
+def _listing(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.fixture
+def misuse(tmp_path: Path):
+    """A folder with an inventory (and misspelt ones), a state folder that holds one journaled
+    run of cluster c1, and a folder of notes that is not a site."""
+    (tmp_path / "inventory.yaml").write_text(INVENTORY, encoding="utf-8")
+    (tmp_path / "other-cluster.yaml").write_text(INVENTORY.replace("cluster: c1", "cluster: c2"), encoding="utf-8")
+    (tmp_path / "transport.yaml").write_text(INVENTORY.replace("transport: wine", "transport: wien", 1), encoding="utf-8")
+    (tmp_path / "guide.yaml").write_text(INVENTORY.replace("guide: surfnavi", "guide: surfnav"), encoding="utf-8")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("keep me\n", encoding="utf-8")
+    state = tmp_path / "state"
+    run = state / "runs" / RUN_ID
+    run.mkdir(parents=True)
+    (run / "journal.jsonl").write_text(json.dumps(
+        {"seq": 1, "t": 4102444800.0, "event": "run", "mode": "apply", "guide": "surfnavi", "cluster": "c1",
+         "nodes": ["sv1"], "steps": ["services-manual"], "engine": None}) + "\n", encoding="utf-8")
+    return tmp_path, state
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_a_misuse_is_one_line_naming_what_is_known_and_exit_2(project, misuse, case):
+    _id, argv, expected = case
+    tmp, state = misuse
+    values = {"inv": str(tmp / "inventory.yaml"), "tmp": str(tmp), "state": str(state), "repo": str(project),
+              "guides": GUIDES, "families": FAMILIES}
+    before = _listing(tmp), _listing(project)
+    proc = runbook(*[a.format(**values) for a in argv], state=state, root=project)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr, proc.stdout)
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert ESC not in proc.stderr + proc.stdout
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    if isinstance(expected, str):
+        assert lines[0] == expected.format(**values)
+    else:
+        assert expected.fullmatch(lines[0]), lines[0]
+    assert (_listing(tmp), _listing(project)) == before  # nothing written
+
+
+def test_the_misuse_table_has_at_least_fifteen_cases():
+    assert len(CASES) >= 15
+
+
+# --- help ------------------------------------------------------------------------------------------
+
+def _parsers(parser: argparse.ArgumentParser):
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _parsers(sub)
+
+
+def test_every_command_and_option_has_a_help_text():
+    from runbook_engine import cli
+
+    missing = []
+    for parser in _parsers(cli.parser()):
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            if isinstance(action, argparse._SubParsersAction):
+                helped = {a.dest for a in action._choices_actions if (a.help or "").strip()}
+                missing += [f"{parser.prog} {name}" for name in action.choices if name not in helped]
+            elif not (action.help or "").strip():
+                missing.append(f"{parser.prog} {'/'.join(action.option_strings) or action.dest}")
+    assert missing == []
+
+
+# --- output for people, JSON for scripts, no repr, no colour code in a file --------------------------
+
+REPR = re.compile(r"\b[A-Z][A-Za-z]+\((?:[a-z_]+=|'|PosixPath)")  # BuildReport(out=…, PosixPath('…'), KeyError('…')
+
+
+def _files_text(folder: Path) -> str:
+    return "".join(p.read_text(encoding="utf-8", errors="replace") for p in folder.rglob("*") if p.is_file())
+
+
+def test_runbook_run_says_where_it_waits_for_people_and_in_json_for_scripts(misuse):
+    tmp, state = misuse
+    inv = str(tmp / "inventory.yaml")
+    proc = runbook("run", "surfnavi", "--node", "sv1", "--lang", "en", "-i", inv, state=state)
+    assert proc.returncode == 3, proc.stderr
+    lines = proc.stdout.splitlines()
+    run_id = re.fullmatch(r"run (\d{8}-\d{6}-[0-9a-f]{6}): waiting \(exit 3\)", lines[0]).group(1)
+    assert lines[1] == ("waiting for an operator at step 'failover-group': confirm it with --confirm failover-group "
+                        "or an --answers file")
+    assert lines[2:] == [f"notebook: {state}/runs/{run_id}/surfnavi.en.sv1.ipynb",
+                         f"summary: {state}/runs/{run_id}/summary.json"]
+    assert not REPR.search(proc.stdout), proc.stdout
+
+    proc = runbook("run", "surfnavi", "--node", "sv1", "--lang", "en", "-i", inv, "--json", state=state)
+    assert proc.returncode == 3, proc.stderr
+    out = json.loads(proc.stdout)
+    assert (out["status"], out["exit_code"], out["waiting_at"], out["error"]) == ("waiting", 3, "failover-group", None)
+    assert json.loads(Path(out["summary_path"]).read_text(encoding="utf-8"))["run_id"] == out["run_id"]
+    text = _files_text(state / "runs")
+    assert ESC not in text and "\\u001b" not in text
+
+
+def test_a_failed_notebook_run_leaves_no_colour_code_in_any_file(misuse):
+    """What `runbook run --node sv9` did before the command line checked the node: the notebook's
+    session raises in the kernel. The summary says it in one plain line, and neither it nor the
+    executed notebook holds an ANSI code (IPython colours tracebacks by default)."""
+    from runbook_engine.model.project import Project
+    from runbook_engine.publish.execute import RunRequest, run_notebook
+
+    tmp, state = misuse
+    summary = run_notebook(Project(REPO, state_dir=state),
+                           RunRequest(guide="surfnavi", node="sv9", lang="en", inventory=str(tmp / "inventory.yaml")))
+    assert (summary["status"], summary["exit_code"], summary["error"]) == ("failed", 1, "KeyError: 'sv9'")
+    run = Path(summary["summary_path"]).parent
+    assert sorted(p.name for p in run.iterdir() if p.is_file()) == ["summary.json", "surfnavi.en.sv9.ipynb"]
+    text = _files_text(run)
+    assert "KeyError" in text  # the traceback is in the executed notebook, without colour codes
+    assert ESC not in text and "\\u001b" not in text
+
+
+def test_runbook_build_says_what_it_built_without_a_repr(tmp_path):
+    from plugins.components import require
+    from runbook_engine.model.project import Project
+    from runbook_engine.publish.site import SiteBuildError, mermaid_js
+
+    try:
+        mermaid = mermaid_js(Project(REPO))
+    except SiteBuildError as exc:
+        require(False, str(exc))
+    root = tmp_path / "proj"
+    for d in ("kb", "runbooks", "docs", "overrides"):
+        shutil.copytree(REPO / d, root / d)
+    for d in ("snippets", "src", "schema"):
+        (root / d).symlink_to(REPO / d, target_is_directory=True)
+    shutil.copy2(REPO / "mkdocs.yml", root / "mkdocs.yml")
+    site, env = tmp_path / "site", {"RUNBOOK_MERMAID_JS": str(mermaid)}
+    proc = runbook("build", "--out", str(site), state=tmp_path / "state", root=root, env=env)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert re.fullmatch(rf"notebooks: \d+ written to {re.escape(str(root / 'runbooks'))}( \(all up to date\))?", lines[0])
+    assert re.fullmatch(rf"site \(ja\): \d+ pages in \d+\.\d s -> {re.escape(str(site))}", lines[1]), lines[1]
+    assert re.fullmatch(rf"site \(en\): \d+ pages in \d+\.\d s -> {re.escape(str(site / 'en'))}", lines[2]), lines[2]
+    assert len(lines) == 3 and not REPR.search(proc.stdout), proc.stdout
+
+    proc = runbook("build", "--out", str(site), "--json", state=tmp_path / "state", root=root, env=env)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["site"] == str(site) and out["notebooks"] == []
+    assert {lang: (b["folder"], b["pages"] > 0) for lang, b in out["languages"].items()} == {
+        "ja": (str(site), True), "en": (str(site / "en"), True)}
+
+
+@pytest.mark.parametrize("environ,lang", [
+    ({}, "ja"), ({"LANG": "C.UTF-8"}, "ja"), ({"LANG": "ja_JP.UTF-8"}, "ja"), ({"LANG": "en_US.UTF-8"}, "en"),
+    ({"LANG": "de_DE.UTF-8"}, "en"), ({"LANG": "ja_JP.UTF-8", "LC_ALL": "en_GB.UTF-8"}, "en"),
+    ({"LANG": "en_US.UTF-8", "LC_MESSAGES": "ja_JP.UTF-8"}, "ja"),
+])
+def test_the_notebook_language_defaults_to_the_operators_locale(environ, lang):
+    from runbook_engine.cli.arguments import default_lang
+
+    assert default_lang(environ) == lang
