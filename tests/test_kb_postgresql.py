@@ -162,7 +162,7 @@ def test_every_step_beyond_the_source_text_names_a_source_or_says_it_is_ours(gui
 
 def test_the_engine_runs_the_linux_steps_and_the_operator_the_others(guide):
     engine = {s.id: (s.mode, s.action) for s in guide.steps() if s.action}
-    assert engine == {"os-check": ("check", "preflight-linux"), "firewall": ("automated", "firewall-ports"),
+    assert engine == {"os-check": ("check", "preflight-linux"), "firewall-ports": ("automated", "firewall-ports"),
                       "unit-disabled": ("automated", "units-manual"), "script-programs": ("check", "script-programs"),
                       "exec-resource": ("automated", "exec-scripts")}
     assert not [s.id for s in guide.steps() if s.planned_action]  # every planned action exists now

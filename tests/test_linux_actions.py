@@ -587,7 +587,7 @@ def test_the_cluster_check_on_a_node_without_clpgrp_answers_in_one_round_trip(li
 # ------------------------------------------------------------------------------------------
 
 #: the PostgreSQL guide's steps whose planned_action changes a node, and that action
-RUNNER_STEPS = {"firewall": "firewall-ports", "unit-disabled": "units-manual", "exec-resource": "exec-scripts"}
+RUNNER_STEPS = {"firewall-ports": "firewall-ports", "unit-disabled": "units-manual", "exec-resource": "exec-scripts"}
 
 
 def _automated_project(tmp_path: Path, unit_name: str) -> Project:
@@ -622,7 +622,7 @@ def test_the_runner_converges_a_linux_node_reports_drift_and_rolls_back_to_the_e
 
     plan = run("plan")
     assert plan.exit_code == 1 and {r.step: r.changes for r in plan.results} == {
-        "firewall": 1, "unit-disabled": 1, "exec-resource": 2}
+        "firewall-ports": 1, "unit-disabled": 1, "exec-resource": 2}
     assert plan.check_round_trips == {"lx1": 1}  # the cluster check: no clpgrp on this node, one round trip
     assert {r.step: r.round_trips for r in plan.results} == {s: 1 for s in RUNNER_STEPS}
     first = run("apply")

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.linux
 GUIDE = "postgresql"
 UNIT = "postgresql-15.service"
 CONTROL_PORT = 18080  # a port the guide does not list; a listener is started there for the probe
-STEPS = {"os-check": "preflight-linux", "firewall": "firewall-ports", "unit-disabled": "units-manual",
+STEPS = {"os-check": "preflight-linux", "firewall-ports": "firewall-ports", "unit-disabled": "units-manual",
          "exec-resource": "exec-scripts"}
 
 
@@ -122,7 +122,7 @@ def test_plan_apply_plan_converges_and_the_end_state_is_the_guides(linux_cluster
     assert by[("pg-primary", "unit-disabled")].changes == 1 and by[("pg-secondary", "unit-disabled")].changes == 1
     assert by[("pg-primary", "exec-resource")].changes == 2  # start.sh and stop.sh
     assert ("pg-secondary", "exec-resource") not in by  # the configuration node only
-    assert by[("pg-primary", "firewall")].changes == 1
+    assert by[("pg-primary", "firewall-ports")].changes == 1
     assert by[("pg-primary", "os-check")].status == "converged"  # the sandbox shows the guide's OS and ext4
     # a plan changes nothing
     assert {n: snapshot(sb, n) for n in before} == before
@@ -192,7 +192,7 @@ def test_the_cli_plans_a_linux_node(linux_cluster):
     report = json.loads(out.stdout)
     by = {r["step"]: r for r in report["results"] if r["node"] == "pg-secondary"}
     # the earlier test rolled everything back: the firewall and the unit are pending again (exit 1)
-    assert out.returncode == 1 and by["firewall"]["status"] == by["unit-disabled"]["status"] == "pending", out.stderr
+    assert out.returncode == 1 and by["firewall-ports"]["status"] == by["unit-disabled"]["status"] == "pending", out.stderr
     assert by["os-check"]["status"] == by["script-programs"]["status"] == "converged"
 
 

@@ -114,7 +114,8 @@ out = {}
 for n in inv.nodes:
     t = open_transport(n)
     try:
-        res = t.run(["hostname", "systemctl is-enabled postgresql-15.service", "exit 5"]).results
+        res = t.run(["hostname", "systemctl is-enabled postgresql-15.service", "exit 5",
+                     "nft add table inet rb_ssh_probe && nft delete table inet rb_ssh_probe"]).results
         out[n.name] = [[r.rc, r.stdout] for r in res] + [t.round_trips]
     finally:
         t.close()
@@ -157,8 +158,20 @@ def test_ssh_posix_reaches_the_nodes_sshd_with_host_keys_checked(tmp_path):
                              env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
         assert res.returncode == 0, res.stderr
         out = json.loads(res.stdout)
-        assert out["pg-primary"] == [[0, "pg-primary"], [0, "enabled"], [5, ""], 1]  # one round trip
+        # one round trip; root over SSH may change the node's nftables (as root on a real node)
+        assert out["pg-primary"] == [[0, "pg-primary"], [0, "enabled"], [5, ""], [0, ""], 1]
         assert out["pg-secondary"][0] == [0, "pg-secondary"]
         assert "host key not accepted" in out["swapped"]
     finally:
         destroy_cluster(project)
+
+
+def test_root_in_a_node_manages_its_own_firewall_and_nothing_of_the_host(linux_sandbox):
+    """Over SSH a command runs inside the container with its capabilities (not nsenter's): root
+    there may change nftables, in the node's network namespace only."""
+    host_before = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+    res = _run(linux_sandbox, "pg-primary", "grep CapBnd /proc/1/status",
+               "nft add table inet rb_cap_probe && nft list tables && nft delete table inet rb_cap_probe")
+    assert int(res[0].stdout.split()[1], 16) & (1 << 12), res[0].stdout  # CAP_NET_ADMIN in the bounding set
+    assert res[1].rc == 0 and "rb_cap_probe" in res[1].stdout
+    assert subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout == host_before

@@ -1,7 +1,7 @@
 """The command line's own values: the parser that reports misuse in one line, the checks every
 argument passes before anything is read or written (model.rules), and the checks of names against
 what the project knows (guides, nodes, steps, runs, bundles), each failing as one line naming what
-is known and the closest name (``unknown guide 'surfnav' (known: …); did you mean 'surfnavi'?``).
+is known and the closest name (``unknown guide 'my-guid' (known: …); did you mean 'my-guide'?``).
 
 A misuse is exit code 2 with exactly one line on stderr and no traceback.
 """

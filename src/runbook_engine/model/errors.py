@@ -24,7 +24,7 @@ class KbInvalid(Exception):
 
 
 def did_you_mean(value: str, known) -> str:
-    """``"; did you mean 'surfnavi'?"`` for the known name closest to *value* (difflib's ratio, at
+    """``"; did you mean 'my-guide'?"`` for the known name closest to *value* (difflib's ratio, at
     least 0.6 as in ``get_close_matches``; of equally close names the first), or ``""``."""
     import difflib
 
@@ -38,7 +38,7 @@ def did_you_mean(value: str, known) -> str:
 
 def unknown(what: str, value: str, known, *, where: str = "", limit: int = 0) -> str:
     """The one line for a name that is not one of *known*, with what is known and the closest
-    name: ``unknown guide 'surfnav' (known: iis, surfnavi); did you mean 'surfnavi'?``. *where*
+    name: ``unknown guide 'my-guid' (known: iis, my-guide); did you mean 'my-guide'?``. *where*
     follows the name (``in inv.yaml``); *limit* > 0 lists only the first *limit* names."""
     names = [str(k) for k in known]
     shown = names[:limit] if 0 < limit < len(names) else names

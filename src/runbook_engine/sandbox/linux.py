@@ -323,7 +323,10 @@ def mount_commands(guide: Guide, here: bool) -> list[str]:
 def boot(home: Path, name: str, ns: str, binds: list[tuple[str, str]]) -> subprocess.Popen:
     argv = ["systemd-nspawn", "-q", "-D", "/", "--volatile=yes", "--keep-unit", "--register=no",
             f"--network-namespace-path=/run/netns/{ns}", f"--machine={name}",
-            f"--bind={home / 'etc'}:/etc", f"--overlay-ro=/usr:{home / 'usr'}:/usr"]
+            f"--bind={home / 'etc'}:/etc", f"--overlay-ro=/usr:{home / 'usr'}:/usr",
+            # root in the container manages its own network namespace's firewall, as root on a real
+            # node does (nspawn drops CAP_NET_ADMIN by default: nft over SSH would be refused)
+            "--capability=CAP_NET_ADMIN"]
     argv += [f"--bind={src}:{dest}" for src, dest in binds]  # a device node: nspawn allows its use
     argv += ["-b", "--", "systemd.firstboot=off"]
     log = open(home / "console.log", "wb")

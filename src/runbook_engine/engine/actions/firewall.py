@@ -26,8 +26,9 @@ its versions flush other tables when they start (firewalld/firewalld issues #742
 a firewalld (re)start, ``verify`` shows whether this table is still there, and ``apply`` puts it
 back.
 
-Not in the records, so rejected here: the per-mirror-disk ports (29031-29074, the family's
-port_note) and any UDP a node receives outside a connection it started (a DHCP client's offers).
+Not in the records, so rejected here: the ports of a second to fourth mirror disk (the family
+records md1's 29031, 29051 and 29071 only) and any UDP a node receives outside a connection it
+started (a DHCP client's offers).
 """
 from __future__ import annotations
 
