@@ -186,10 +186,26 @@ def offline(sb, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def plan_result(offline, tmp_path_factory) -> Path:
-    """A plan result of sv1 (two sections), run and never imported (tampered copies are)."""
+    """A plan result of sv1 (one section: a plan reads every step in one round trip), run and
+    never imported (tampered copies are)."""
     result = offline.run(offline.write("plan", "--step", "preflight", "--step", STEP))
     keep = tmp_path_factory.mktemp("plan-result") / result.name
     shutil.copyfile(result, keep)
+    return keep
+
+
+@pytest.fixture(scope="module")
+def apply_result(sb, offline, tmp_path_factory) -> Path:
+    """An apply result of sv1 (two sections: the read, then the changes and the re-read), run and
+    never imported (tampered copies are); the node is put back as the sandbox made it."""
+    settle(sb, "sv1", "RUNNING")
+    offline.round("plan", "--step", STEP)
+    result = offline.run(offline.write("apply", "--step", STEP, "--yes"))
+    keep = tmp_path_factory.mktemp("apply-result") / result.name
+    shutil.copyfile(result, keep)
+    settle(sb, "sv1")
+    restore_install_state(sb, "sv1")
+    settle(sb, "sv1", "RUNNING")
     return keep
 
 
@@ -338,9 +354,9 @@ def _tamper(case: str, text: str) -> str:
     ("other-inventory", "result is for another inventory"),
 ])
 def test_a_tampered_or_misplaced_result_is_refused_with_one_line_and_nothing_written(
-        sb, offline, plan_result, tmp_path, case, words):
-    result = tmp_path / plan_result.name
-    text = plan_result.read_bytes().decode("cp932")
+        sb, offline, apply_result, tmp_path, case, words):
+    result = tmp_path / apply_result.name
+    text = apply_result.read_bytes().decode("cp932")
     result.write_bytes(_tamper(case, text).encode("cp932"))
     extra: list[str] = []
     if case == "import-as-sv2":
@@ -370,8 +386,10 @@ def test_a_result_the_engine_would_not_ask_for_is_refused(sb, offline, plan_resu
     bundle_id = re.search(r"::rb:bundle:([0-9a-f]+)", plan_result.read_text(encoding="cp932")).group(1)
     original = store.path(bundle_id).read_bytes()
     record = store.read(bundle_id)
-    i, b = next((i, b) for i, b in enumerate(record.batches) if b.name == f"read:{STEP}")
-    record.batches[i] = Batch(b.kind, b.step, (b.commands[0].replace("state= all", "state= all "),) + b.commands[1:], b.retry)
+    i, b = next((i, b) for i, b in enumerate(record.batches) if b.name == "read")
+    j = next(j for j, c in enumerate(b.commands) if "state= all" in c)  # services-manual's `sc query`
+    changed = b.commands[:j] + (b.commands[j].replace("state= all", "state= all "),) + b.commands[j + 1:]
+    record.batches[i] = Batch(b.kind, b.step, changed, b.retry)
     record.digest = batches_digest(record.batches)
     result = tmp_path / plan_result.name
     result.write_bytes(re.sub(rb"::rb:digest:[0-9a-f]+", b"::rb:digest:" + record.digest.encode(), plan_result.read_bytes()))
@@ -380,7 +398,7 @@ def test_a_result_the_engine_would_not_ask_for_is_refused(sb, offline, plan_resu
         before = listing(offline.state)
         code, out, err = offline.imports(result)
         assert code == 2 and len(err.splitlines()) == 1, err
-        assert "section read:services-manual: the engine asks for other commands than the bundle ran" in err, err
+        assert "section read: the engine asks for other commands than the bundle ran" in err, err
         assert listing(offline.state) == before
     finally:
         store.path(bundle_id).write_bytes(original)

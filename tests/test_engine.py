@@ -74,6 +74,9 @@ def test_plan_apply_plan_converges_with_zero_changes_and_few_round_trips(sandbox
     for r in first.results:
         if not r.node.startswith("dns:"):
             assert r.round_trips - r.retries == 1, (r.node, r.step, r.round_trips, r.retries)
+    # one round trip a node for the whole plan, whatever the number of its steps
+    assert {n: t - first.retries[n] for n, t in first.round_trips.items() if not n.startswith("dns:")} == \
+        {"sv1": 1, "sv2": 1, "sv3": 1, "sv4": 1}
 
     # 3-1 writes the configuration folder, 3-2 is the operator's delivery (the sandbox stands in)
     assert runner(sandbox, steps=["script-files"]).run("apply").exit_code == 0
@@ -83,6 +86,9 @@ def test_plan_apply_plan_converges_with_zero_changes_and_few_round_trips(sandbox
     for r in applied.results:
         if not r.node.startswith("dns:"):
             assert r.round_trips - r.retries <= 2, (r.node, r.step, r.round_trips, r.retries)
+    # two round trips a node for the whole apply: every step's reads, then every change and re-read
+    assert {n: t - applied.retries[n] for n, t in applied.round_trips.items() if not n.startswith("dns:")} == \
+        {"sv1": 2, "sv2": 2, "sv3": 2, "sv4": 2}
 
     again = runner(sandbox).run("plan")
     assert sum(r.changes for r in again.results) == 0

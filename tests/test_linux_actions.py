@@ -623,11 +623,13 @@ def test_the_runner_converges_a_linux_node_reports_drift_and_rolls_back_to_the_e
     plan = run("plan")
     assert plan.exit_code == 1 and {r.step: r.changes for r in plan.results} == {
         "firewall-ports": 1, "unit-disabled": 1, "exec-resource": 2}
-    assert plan.check_round_trips == {"lx1": 1}  # the cluster check: no clpgrp on this node, one round trip
+    # one round trip for the node: the cluster check (no clpgrp here) and every step's facts
+    assert plan.round_trips == {"lx1": 1}
     assert {r.step: r.round_trips for r in plan.results} == {s: 1 for s in RUNNER_STEPS}
     first = run("apply")
     assert first.exit_code == 0, [r.as_dict() for r in first.results]
     assert {r.step: r.round_trips for r in first.results} == {s: 2 for s in RUNNER_STEPS}
+    assert first.round_trips == {"lx1": 2}  # every step's changes and re-reads in the second
     assert run("plan").exit_code == 0
     # re-enabled behind the engine's back: verify reports it, apply repairs it
     linux_node.sh(f"systemctl enable -- {name}")

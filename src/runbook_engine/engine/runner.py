@@ -1,13 +1,20 @@
 """Plan, apply, verify and roll back a guide on the targets of an inventory.
 
-Per step, its scope picks the targets (each node, the first node, each DNS server ...). Per target
-and step: one round trip gathers the facts, the action turns desired + facts into a plan; apply
-sends the plan's commands and re-reads the facts in one more round trip, then checks that the plan
-is now empty. Where the inventory names a failover group (``cluster_state``), every node first
-reports where the group runs (``clpgrp -n``, one round trip a node): a node that disagrees with
-the inventory refuses the whole run before anything changes. Targets run in parallel; a target
-that fails (unreachable, a refused value, a fact that cannot be read) fails alone and is named in
-the summary. The runner knows no action names.
+Per step, its scope picks the targets (each node, the first node, each DNS server ...). A run makes
+at most two round trips to a target, whatever the number of its steps:
+
+1. **read**: every step's facts (and, on a node where the inventory names a failover group, where
+   CLUSTERPRO says the group runs: ``clpgrp -n``) in one batch; each action turns desired + facts
+   into its plan;
+2. **change** (apply only, and only where something is to change): every step's changes, in
+   procedure order, followed by the facts of those steps again in one batch; each action checks
+   that its plan is now empty.
+
+Every target's read comes back before any target changes: a node whose cluster answer disagrees
+with the inventory refuses the whole run first. Targets run in parallel; a target that fails
+(unreachable, busy, a refused value, a fact that cannot be read) fails alone and is named in the
+summary; a step whose desired state or facts cannot be built, or whose fact cannot be read, fails
+alone on its target. The runner knows no action names.
 
 Transports are opened through a factory (default: the inventory's registered transport), so a run
 can be replayed from the output an offline bundle brought back: :meth:`Runner.node_batches` lists
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import ExitStack
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +34,7 @@ from runbook_engine.model.project import Project
 from runbook_engine.model.schema import Guide, KnowledgeBase
 from runbook_engine.engine.actions import ACTIONS, Action, Change, Context, action, step_scope
 from runbook_engine.engine.dns import DnsError
-from runbook_engine.engine.facts.base import COMMAND_NOT_FOUND, Fact, gather, read_batch
+from runbook_engine.engine.facts.base import COMMAND_NOT_FOUND, Fact, FactFailed, gather, read_batch
 from runbook_engine.engine.facts.cluster import ActiveNode, ActiveNodeSh
 from runbook_engine.engine.inventory import Inventory
 from runbook_engine.engine.journal import Journal, NodeBusy, intents, node_lock, rollback_run_id
@@ -45,9 +53,9 @@ TARGET_ERRORS = (ValueError, RuntimeError, OSError, DnsError, KeyError)
 class Batch:
     """One round trip of a run to one node, as an offline bundle carries it.
 
-    ``kind``: ``check`` (where the failover group runs), ``read`` (a step's facts), ``change`` (a
-    step's changes, then its facts again) or ``undo`` (a rollback). ``retry``: the groups of
-    command indices the engine sends once more when one command of the group answers 9009 (the
+    ``kind``: ``read`` (where the failover group runs and every step's facts), ``change`` (every
+    step's changes, then those steps' facts again) or ``undo`` (a rollback). ``retry``: the groups
+    of command indices the engine sends once more when one command of the group answers 9009 (the
     reads of a batch, never its changes; each intent's undo as a whole)."""
 
     kind: str
@@ -98,7 +106,8 @@ class RunReport:
     drift: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)  # said once per run (e.g. the cluster check)
-    check_round_trips: dict[str, int] = field(default_factory=dict)  # the cluster check, per node
+    round_trips: dict[str, int] = field(default_factory=dict)  # per target, retries included
+    retries: dict[str, int] = field(default_factory=dict)  # per target: reads repeated for Wine's 9009
     refused: str | None = None  # why the cluster check refused the whole run
 
     @property
@@ -117,7 +126,7 @@ class RunReport:
         return {"run_id": self.run_id, "mode": self.mode, "guide": self.guide,
                 "exit_code": self.exit_code, "seconds": round(self.seconds, 3),
                 "failed_nodes": self.failed_nodes, "drift": self.drift, "notes": self.notes,
-                "check_round_trips": self.check_round_trips,
+                "round_trips": self.round_trips, "retries": self.retries,
                 "results": [r.as_dict() for r in self.results]}
 
 
@@ -175,19 +184,27 @@ class Runner:
                           engine=ident(os.getpid()))  # a run without an end whose engine is gone was interrupted
         skipped, work = self.work()
         report.results.extend(self._emit(r) for r in skipped)
-        refusal = self._cluster_check([t for t, _ in work.values() if t.node is not None], report)
-        report.refused = refusal
-        if journal and (refusal or report.notes):
-            journal.write("cluster", refused=refusal, notes=report.notes)
-        if refusal:
-            for t, steps in work.values():
-                report.results.extend(self._emit(StepResult(step=s.id, action=s.action, node=t.name,
-                                                            status=Status.ERROR, message=refusal)) for s in steps)
-        else:
-            with ThreadPoolExecutor(max_workers=max(1, len(work))) as pool:
-                futures = [pool.submit(self._target, t, steps, mode, journal) for t, steps in work.values()]
-                for f in futures:
-                    report.results.extend(f.result())
+        runs = [_TargetRun(self, t, steps) for t, steps in work.values()]
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, len(runs))) as pool:
+                list(pool.map(lambda r: r.read(), runs))  # round trip 1 on every target
+                refusal = self._cluster_check(runs, report)
+                report.refused = refusal
+                if journal and (refusal or report.notes):
+                    journal.write("cluster", refused=refusal, notes=report.notes)
+                if refusal:
+                    for r in runs:
+                        r.refuse(refusal)
+                elif mode == "apply":
+                    list(pool.map(lambda r: r.change(journal), runs))  # round trip 2 where something changes
+        finally:
+            for r in runs:
+                r.close()
+        for r in runs:
+            report.results.extend(self._emit(x) for x in r.results())
+            if r.transport is not None:
+                report.round_trips[r.target.name] = r.transport.round_trips
+                report.retries[r.target.name] = getattr(r.transport, "retries", 0)
         if mode == "verify":
             report.drift = cross_node_drift(report.results)
         # keep the report in node order, then step order
@@ -231,59 +248,64 @@ class Runner:
         desired = act.desired(ctx)
         return act, desired, act.facts(ctx, desired)
 
+    def read_facts(self, target: Target, prepared: list["_Prepared"]) -> dict[str, Fact]:
+        """The facts of a target's read round trip, keyed for :func:`gather`: where the failover
+        group runs (a node of an inventory that names a group) and every prepared step's facts."""
+        facts: dict[str, Fact] = {}
+        fact = self.cluster_fact(target) if target.node is not None else None
+        if fact is not None:
+            facts[CLUSTER_KEY] = fact
+        for p in prepared:
+            if p.error is None:
+                facts.update({p.key(k): f for k, f in p.facts.items()})
+        return facts
+
+    def prepare(self, target: Target, steps: list) -> list["_Prepared"]:
+        """Each step's action, desired state and facts on *target* (or why they cannot be built)."""
+        out = []
+        for i, step in enumerate(steps):
+            try:
+                act, desired, facts = self.step_facts(target, step)
+                out.append(_Prepared(i, step, act, desired, facts))
+            except TARGET_ERRORS as exc:
+                out.append(_Prepared(i, step, ACTIONS.get(step.action), [], {}, error=str(exc) or type(exc).__name__))
+        return out
+
     def node_batches(self, node: str, pending: dict[str, list[Change]] | None = None) -> list[Batch]:
         """The round trips a run makes to *node*, in order, for an offline bundle to carry: the
-        cluster check's read (when the inventory names a group), then per step its facts read
-        and, for an apply (*pending*: a plan's rows by step id), the step's changes followed by
-        its facts again. A step whose desired state or facts cannot be built sends nothing, as in
-        a run. Importing a bundle's output replays it through :meth:`run`, which must ask for
-        exactly these batches; any difference is refused there."""
+        read (where the failover group runs, when the inventory names one, and every step's facts)
+        and, for an apply (*pending*: a plan's rows by step id), every step's changes followed by
+        those steps' facts again. A step whose desired state or facts cannot be built reads
+        nothing, as in a run. Importing a bundle's output replays it through :meth:`run`, which
+        must ask for exactly these batches; any difference is refused there."""
         _, work = self.work()
         if node not in work:
             return []
         target, steps = work[node]
+        prepared = self.prepare(target, steps)
         out: list[Batch] = []
-        fact = self.cluster_fact(target)
-        if fact is not None and target.node is not None:
-            cmds, _ = read_batch({"active": fact})
-            out.append(Batch("check", "", tuple(cmds), (tuple(range(len(cmds))),)))
-        for step in steps:
-            try:
-                _, _, facts = self.step_facts(target, step)
-                reads, _ = read_batch(facts)
-            except TARGET_ERRORS:
-                continue
-            if reads:
-                out.append(Batch("read", step.id, tuple(reads), (tuple(range(len(reads))),)))
-            changes = change_commands(pending.get(step.id, [])) if pending is not None else []
+        reads, _ = read_batch(self.read_facts(target, prepared))
+        if reads:
+            out.append(Batch("read", "", tuple(reads), (tuple(range(len(reads))),)))
+        if pending is not None:
+            changes, reread = _change_batch(prepared, {p.step.id: pending.get(p.step.id, []) for p in prepared})
             if changes:
-                cmds, _ = read_batch(facts, changes)
-                out.append(Batch("change", step.id, tuple(cmds), (tuple(range(len(changes), len(cmds))),)))
+                cmds, _ = read_batch(reread, changes)
+                out.append(Batch("change", "", tuple(cmds), (tuple(range(len(changes), len(cmds))),)))
         return out
 
-    def _cluster_check(self, nodes: list[Target], report: RunReport) -> str | None:
-        """Ask each node where the inventory's failover group runs (``clpgrp -n``); the reason to
-        refuse the whole run, or None. Nodes without clpgrp answer None in the same round trip;
-        an unreachable node is left to its own steps to report."""
+    def _cluster_check(self, runs: list["_TargetRun"], report: RunReport) -> str | None:
+        """Where each node says the inventory's failover group runs (its read round trip asked
+        ``clpgrp -n``): the reason to refuse the whole run, or None. Nodes without clpgrp answer
+        None; an unreachable node is left to its own steps to report."""
         cs = self.inventory.cluster_state
-        if cs.group is None or not nodes:
+        if cs.group is None:
             return None
-
-        def ask(target: Target) -> tuple[str, str | None, str | None, int]:
-            try:
-                with self.open_transport(target) as t:
-                    try:
-                        return target.name, gather(t, {"active": self.cluster_fact(target)})["active"], None, t.round_trips
-                    except TARGET_ERRORS as exc:
-                        return target.name, None, str(exc), t.round_trips
-            except (TransportError, *TARGET_ERRORS):
-                return target.name, None, None, 0
-
-        with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
-            answers = list(pool.map(ask, nodes))
-        report.check_round_trips = {name: trips for name, _, _, trips in answers}
-        said = {name: server for name, server, _, _ in answers if server is not None}
-        failed = {name: err for name, _, err, _ in answers if err}
+        answers = [r for r in runs if r.target.node is not None and r.asked_cluster]
+        if not answers:
+            return None
+        said = {r.target.name: r.cluster for r in answers if r.cluster is not None}
+        failed = {r.target.name: r.cluster_error for r in answers if r.cluster_error}
         if cs.operation:
             wrong = {n: s for n, s in said.items() if s != cs.active}
             if wrong:
@@ -309,95 +331,229 @@ class Runner:
             self.on_result(res)
         return res
 
-    def _target(self, target: Target, steps: list, mode: str, journal: Journal | None) -> list[StepResult]:
-        """Every step of this run on one target, in order; whatever fails, fails here alone."""
-        out: list[StepResult] = []
 
-        def rest(status: Status, message: str) -> None:
-            done = {r.step for r in out}
-            for step in steps:
-                if step.id not in done:
-                    out.append(self._emit(StepResult(step=step.id, action=step.action, node=target.name,
-                                                     status=status, message=message)))
+CLUSTER_KEY = "cluster"  # the read batch's key of where the failover group runs
+_SEP = "\x1f"  # between a step's index and its fact's key in a target's read batch
 
-        try:
-            with node_lock(self.state, self.inventory.cluster, target.lock_name):
-                transport = self.open_transport(target)
-                try:
-                    for step in steps:
-                        out.append(self._emit(self._step(transport, target, step, mode, journal)))
-                finally:
-                    transport.close()
-        except NodeBusy as exc:
-            out.append(self._emit(StepResult(step="-", action="-", node=target.name, status=Status.ERROR,
-                                             message=str(exc))))
-        except TransportError as exc:
-            rest(Status.UNREACHABLE, str(exc))
-        except TARGET_ERRORS as exc:  # the transport could not even be built from its options
-            rest(Status.ERROR, f"{type(exc).__name__}: {exc}")
+
+@dataclass
+class _Prepared:
+    """One step on one target: its action, desired state and facts (or why they cannot be built),
+    and what the run made of it."""
+
+    index: int
+    step: Any
+    act: Action | None
+    desired: list
+    facts: dict[str, Fact]
+    error: str | None = None
+    rows: list[Change] = field(default_factory=list)
+    status: Status = Status.CONVERGED
+    message: str = ""
+    round_trips: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+
+    def key(self, fact_key: str) -> str:
+        return f"{self.index}{_SEP}{fact_key}"
+
+    def values(self, gathered: dict[str, Any]) -> dict[str, Any]:
+        """This step's facts out of a target's gathered batch (a :class:`FactFailed` raises)."""
+        out = {}
+        for k in self.facts:
+            v = gathered[self.key(k)]
+            if isinstance(v, FactFailed):
+                raise v.error
+            out[k] = v
         return out
 
-    def _step(self, transport, target: Target, step, mode: str, journal: Journal | None) -> StepResult:
-        act = action(step.action)
-        res = StepResult(step=step.id, action=act.name, node=target.name, status=Status.CONVERGED)
-        t0, rt0, re0 = time.perf_counter(), transport.round_trips, getattr(transport, "retries", 0)
-        try:
-            self._plan_apply(act, transport, target, step, mode, journal, res)
-        except TARGET_ERRORS as exc:  # a refused value, a fact that cannot be read, a DNS failure
-            res.status, res.message = Status.ERROR, str(exc) or type(exc).__name__
-        finally:
-            res.seconds = time.perf_counter() - t0
-            res.round_trips = transport.round_trips - rt0
-            res.retries = getattr(transport, "retries", 0) - re0
-        return res
+    def pending(self) -> list[Change]:
+        return [r for r in self.rows if r.status == RowStatus.CHANGE]
 
-    def _plan_apply(self, act, transport, target: Target, step, mode: str, journal: Journal | None,
-                    res: StepResult) -> None:
-        _, desired, facts = self.step_facts(target, step)
-        rows = act.plan(desired, gather(transport, facts))
-        if step.mode == "check":
-            # a check never changes anything, whatever its action returns
-            for r in rows:
-                if r.commands or r.status == RowStatus.CHANGE:
-                    r.status, r.commands, r.undo = RowStatus.ERROR, [], []
-                    r.message = r.message or f"differs from the guide (a check step changes nothing): {r.current!r}"
-        res.rows = rows
-        errors = [r for r in rows if r.status == RowStatus.ERROR]
-        pending = [r for r in rows if r.status == RowStatus.CHANGE]
-        if mode == "apply" and journal is not None:
-            for r in rows:
+
+def _change_batch(prepared: list[_Prepared], pending: dict[str, list[Change]]) -> tuple[list[str], dict[str, Fact]]:
+    """A target's change round trip: every step's changes in procedure order, then the facts of
+    the steps that changed something."""
+    changes: list[str] = []
+    reread: dict[str, Fact] = {}
+    for p in prepared:
+        cmds = change_commands(pending.get(p.step.id, []))
+        if p.error is None and cmds:
+            changes.extend(cmds)
+            reread.update({p.key(k): f for k, f in p.facts.items()})
+    return changes, reread
+
+
+class _TargetRun:
+    """A run on one target: its lock, its transport, its two round trips."""
+
+    def __init__(self, runner: Runner, target: Target, steps: list):
+        self.runner, self.target, self.steps = runner, target, steps
+        self.stack = ExitStack()
+        self.transport: Transport | None = None
+        self.prepared: list[_Prepared] = []
+        self.fatal: tuple[Status, str] | None = None  # the whole target failed (busy, unreachable)
+        self.busy = False
+        self.asked_cluster = False
+        self.cluster: str | None = None
+        self.cluster_error: str | None = None
+
+    # -- round trip 1 --------------------------------------------------------------------------
+    def read(self) -> None:
+        runner, target = self.runner, self.target
+        try:
+            self.stack.enter_context(node_lock(runner.state, runner.inventory.cluster, target.lock_name))
+        except NodeBusy as exc:
+            self.fatal, self.busy = (Status.ERROR, str(exc)), True
+            return
+        try:
+            self.transport = runner.open_transport(target)
+        except TransportError as exc:
+            self.fatal = (Status.UNREACHABLE, str(exc))
+            return
+        except TARGET_ERRORS as exc:  # the transport could not even be built from its options
+            self.fatal = (Status.ERROR, f"{type(exc).__name__}: {exc}")
+            return
+        self.prepared = runner.prepare(target, self.steps)
+        facts = runner.read_facts(target, self.prepared)
+        self.asked_cluster = CLUSTER_KEY in facts
+        t0, rt0, re0 = time.perf_counter(), self.transport.round_trips, self.transport.retries
+        try:
+            got = gather(self.transport, facts, isolate=True) if facts else {}
+        except TransportError as exc:
+            self.fatal = (Status.UNREACHABLE, str(exc))
+            return
+        except TARGET_ERRORS as exc:  # the batch could not even be sent (a value refused by the transport)
+            for p in self.prepared:
+                p.error = p.error or f"{type(exc).__name__}: {exc}"
+            return
+        finally:
+            seconds = time.perf_counter() - t0
+            trips, retries = self.transport.round_trips - rt0, self.transport.retries - re0
+        if self.asked_cluster:
+            answer = got.get(CLUSTER_KEY)
+            if isinstance(answer, FactFailed):
+                self.cluster_error = str(answer.error)
+            else:
+                self.cluster = answer
+        for p in self.prepared:
+            p.seconds, p.round_trips, p.retries = seconds, (trips if p.facts else 0), (retries if p.facts else 0)
+            if p.error is not None:
+                continue
+            try:
+                rows = p.act.plan(p.desired, p.values(got))
+            except TARGET_ERRORS as exc:  # a fact that cannot be read, a refused value
+                p.error = str(exc) or type(exc).__name__
+                continue
+            if p.step.mode == "check":
+                # a check never changes anything, whatever its action returns
+                for r in rows:
+                    if r.commands or r.status == RowStatus.CHANGE:
+                        r.status, r.commands, r.undo = RowStatus.ERROR, [], []
+                        r.message = r.message or f"differs from the guide (a check step changes nothing): {r.current!r}"
+            p.rows = rows
+            errors = [r for r in rows if r.status == RowStatus.ERROR]
+            if errors:
+                p.status, p.message = Status.ERROR, "; ".join(f"{r.target}: {r.message}" for r in errors)
+            elif p.pending():
+                p.status = Status.PENDING
+
+    def refuse(self, why: str) -> None:
+        """The run is refused: nothing changes, and nothing planned on a wrong premise is shown."""
+        if self.fatal is None:
+            self.fatal = (Status.ERROR, why)
+        for p in self.prepared:
+            p.rows = []
+
+    # -- round trip 2 --------------------------------------------------------------------------
+    def change(self, journal: Journal | None) -> None:
+        if self.fatal is not None or self.transport is None or journal is None:
+            return
+        name = self.target.name
+        live = [p for p in self.prepared if p.error is None]
+        for p in live:
+            for r in p.rows:
                 if r.status == RowStatus.OK and r.before:
-                    journal.write("keep", node=target.name, step=step.id, action=act.name,
+                    journal.write("keep", node=name, step=p.step.id, action=p.act.name,
                                   target=r.target, current=r.current, before=r.before)
-        if mode == "apply" and journal is not None and pending:
-            seqs = []
-            for r in pending:
-                seqs.append(journal.write("intent", node=target.name, step=step.id, action=act.name,
-                                          transport=target.transport, target=r.target, current=r.current,
-                                          desired=r.desired, commands=r.commands, undo=r.undo, before=r.before))
-            after = gather(transport, facts, extra_before=change_commands(pending))
-            failed_cmds = [c for c in after["__changes__"] if c.rc != 0]
-            rows_after = act.plan(desired, after)
-            for seq, r in zip(seqs, pending):
+        pending = {p.step.id: p.pending() for p in live if p.status != Status.ERROR and p.pending()}
+        if not pending:
+            return
+        seqs: dict[str, list[int]] = {}
+        for p in live:
+            for r in pending.get(p.step.id, []):
+                seqs.setdefault(p.step.id, []).append(journal.write(
+                    "intent", node=name, step=p.step.id, action=p.act.name, transport=self.target.transport,
+                    target=r.target, current=r.current, desired=r.desired, commands=r.commands, undo=r.undo,
+                    before=r.before))
+        changes, reread = _change_batch(live, pending)
+        t0, rt0, re0 = time.perf_counter(), self.transport.round_trips, self.transport.retries
+        changing = [p for p in live if p.step.id in pending]
+        try:
+            after = gather(self.transport, reread, extra_before=changes, isolate=True)
+        except (TransportError, *TARGET_ERRORS) as exc:
+            status = Status.UNREACHABLE if isinstance(exc, TransportError) else Status.ERROR
+            for p in changing:
+                p.status, p.message = status, str(exc) or type(exc).__name__
+            return
+        finally:
+            seconds = time.perf_counter() - t0
+            trips, retries = self.transport.round_trips - rt0, self.transport.retries - re0
+        done = iter(after["__changes__"])
+        for p in changing:
+            p.seconds, p.round_trips, p.retries = p.seconds + seconds, p.round_trips + trips, p.retries + retries
+            rows = pending[p.step.id]
+            results = [next(done) for _ in change_commands(rows)]
+            failed_cmds = [c for c in results if c.rc != 0]
+            try:
+                rows_after = p.act.plan(p.desired, p.values(after))
+            except TARGET_ERRORS as exc:
+                for seq, r in zip(seqs[p.step.id], rows):
+                    journal.write("done", ref=seq, node=name, target=r.target, after=None, ok=False)
+                p.status, p.message = Status.ERROR, str(exc) or type(exc).__name__
+                continue
+            for seq, r in zip(seqs[p.step.id], rows):
                 now = next((x for x in rows_after if x.target == r.target), None)
-                journal.write("done", ref=seq, node=target.name, target=r.target,
+                journal.write("done", ref=seq, node=name, target=r.target,
                               after=None if now is None else now.current,
                               ok=now is not None and now.status == RowStatus.OK)
-            res.rows = [_merge(b, a) for b, a in zip(rows, rows_after)]
+            p.rows = [_merge(b, a) for b, a in zip(p.rows, rows_after)]
             still = [r for r in rows_after if r.status != RowStatus.OK]
             if still or failed_cmds:
-                res.status = Status.ERROR
-                res.message = "; ".join(
+                p.status = Status.ERROR
+                p.message = "; ".join(
                     [f"{r.target}: still {r.current}" for r in still if r.status == RowStatus.CHANGE]
                     + [f"{r.target}: {r.message}" for r in still if r.status == RowStatus.ERROR]
-                    + [f"command failed (rc {c.rc}): {transport.describe(c)[:80]}" for c in failed_cmds[:3]])
+                    + [f"command failed (rc {c.rc}): {self.transport.describe(c)[:80]}" for c in failed_cmds[:3]])
             else:
-                res.status = Status.CHANGED
-        elif errors:
-            res.status = Status.ERROR
-            res.message = "; ".join(f"{r.target}: {r.message}" for r in errors)
-        elif pending:
-            res.status = Status.PENDING
+                p.status = Status.CHANGED
+
+    # -- the results ---------------------------------------------------------------------------
+    def results(self) -> list[StepResult]:
+        name = self.target.name
+        if self.fatal is not None and self.busy:
+            return [StepResult(step="-", action="-", node=name, status=self.fatal[0], message=self.fatal[1])]
+        by_step = {p.step.id: p for p in self.prepared}
+        out = []
+        for step in self.steps:
+            p = by_step.get(step.id)
+            res = StepResult(step=step.id, action=step.action, node=name, status=Status.CONVERGED)
+            if p is not None:
+                res.rows, res.seconds, res.round_trips, res.retries = p.rows, p.seconds, p.round_trips, p.retries
+                res.status, res.message = p.status, p.message
+                if p.error is not None:
+                    res.status, res.message = Status.ERROR, p.error
+            if self.fatal is not None and (p is None or res.status not in (Status.CHANGED,)):
+                res.status, res.message = self.fatal
+            out.append(res)
+        return out
+
+    def close(self) -> None:
+        try:
+            if self.transport is not None:
+                self.transport.close()
+        finally:
+            self.stack.close()
 
 
 def _merge(before: Change, after: Change) -> Change:

@@ -399,7 +399,7 @@ class _Import:
         line = {s.batch.name: s.line for s in self.answers if not s.retry}
         if now.refused:
             raise BundleRefused(f"node changed since plan, run a new plan bundle ({now.refused}); the bundle's "
-                                "changes ran on the node and are not recorded", self.file, line.get("check", 1))
+                                "changes ran on the node and are not recorded", self.file, line.get("read", 1))
         for r in now.results:
             got, want = [_row(x) for x in r.rows], self.rec.plan_rows.get(r.step, [])
             if got == want:
@@ -409,7 +409,7 @@ class _Import:
                     f"{show(diff[0]['current'])}" if diff[0] is not None else f"{len(want)} row(s) planned, {len(got)} now")
             raise BundleRefused(f"node changed since plan, run a new plan bundle ({r.step}: {what}); the bundle's "
                                 "changes ran on the node and are not recorded", self.file,
-                                line.get(f"read:{r.step}", 1))
+                                line.get("read", 1))
 
     def apply(self) -> tuple[RunReport, str]:
         self.unchanged_since_plan()

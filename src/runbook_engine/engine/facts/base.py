@@ -35,8 +35,18 @@ def read_batch(facts: dict[str, Fact], extra_before: list[str] | None = None) ->
     return commands, spans
 
 
-def gather(transport, facts: dict[str, Fact], extra_before: list[str] | None = None) -> dict[str, Any]:
-    """Run *extra_before* (changes) then every fact's commands in ONE round trip; return processed facts."""
+class FactFailed:
+    """A fact whose output could not be read (with ``isolate``): the error, for its step alone."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+
+def gather(transport, facts: dict[str, Fact], extra_before: list[str] | None = None, *,
+           isolate: bool = False) -> dict[str, Any]:
+    """Run *extra_before* (changes) then every fact's commands in ONE round trip; return processed
+    facts. With *isolate*, a fact whose processing raises is returned as :class:`FactFailed` (the
+    facts of several steps share the batch: one step's unreadable fact fails that step only)."""
     commands, spans = read_batch(facts, extra_before)
     batch = transport.run(commands)
     changes, reads = batch.results[: len(extra_before or [])], batch.results[len(extra_before or []):]
@@ -50,5 +60,10 @@ def gather(transport, facts: dict[str, Fact], extra_before: list[str] | None = N
     base = len(extra_before or [])
     out: dict[str, Any] = {"__changes__": changes}
     for key, (a, b) in spans.items():
-        out[key] = facts[key].process(reads[a - base:b - base])
+        try:
+            out[key] = facts[key].process(reads[a - base:b - base])
+        except Exception as exc:  # noqa: BLE001 - handed to the step that owns the fact
+            if not isolate:
+                raise
+            out[key] = FactFailed(exc)
     return out
