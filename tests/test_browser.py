@@ -222,3 +222,57 @@ def test_browser_key_pages_load_without_a_request_leaving_127_0_0_1_and_are_scre
         assert out.stat().st_size > 10_000, out
     assert site_page.requests, "no request recorded"
     assert site_page.leaving() == []
+
+
+# --------------------------------------------------------------------------------------------
+# Layout: the sidebar's title, at desktop width and in the mobile drawer
+# --------------------------------------------------------------------------------------------
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+#: The visible elements (innermost) whose whole text is *arg*, inside the primary sidebar: shown
+#: (rendered, not hidden, at least partly inside the viewport), as a list of their tag names.
+_VISIBLE_TEXT_JS = """text => {
+  const norm = s => s.replace(/\\s+/g, ' ').trim();
+  const shown = e => {
+    const r = e.getBoundingClientRect(), cs = getComputedStyle(e);
+    return r.width > 0 && r.height > 0 && cs.visibility !== 'hidden' && cs.opacity !== '0'
+      && r.right > 0 && r.left < innerWidth && r.bottom > 0 && r.top < innerHeight;
+  };
+  const all = [...document.querySelectorAll('.md-sidebar--primary *')];
+  return all.filter(e => norm(e.innerText || '') === text && shown(e)
+      && ![...e.children].some(c => norm(c.innerText || '') === text))
+    .map(e => e.tagName.toLowerCase() + '.' + e.className);
+}"""
+
+
+def _site_name(lang: str) -> str:
+    from runbook_engine.model.project import Project
+
+    return Project.find(REPO).knowledge.site.site_name(lang)
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_browser_site_title_appears_once_in_the_sidebar_and_in_the_mobile_drawer(site_page, screenshot_dir, lang):
+    """At 1280 px the sidebar shows the site name once (its title; the home page's entry is
+    "Home"), on the home page and on a guide's page; at 390 px the drawer opened from the header
+    shows it once too (its header)."""
+    page = site_page.page
+    name = _site_name(lang)
+    for rel in ("", f"{GUIDE}/procedure/"):
+        site_page.goto(PREFIX[lang] + rel)
+        page.wait_for_load_state("networkidle")
+        assert len(page.evaluate(_VISIBLE_TEXT_JS, name)) == 1, rel
+    page.set_viewport_size(PHONE)
+    for rel in ("", "compatibility/"):
+        site_page.goto(PREFIX[lang] + rel)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate(_VISIBLE_TEXT_JS, name) == [], "the drawer is closed"
+        page.locator("label.md-header__button[for=__drawer]").click()
+        page.wait_for_function("document.getElementById('__drawer').checked")
+        page.wait_for_timeout(400)  # the drawer slides in (0.25 s)
+        shown = page.evaluate(_VISIBLE_TEXT_JS, name)
+        page.screenshot(path=str(screenshot_dir / f"{lang}-drawer-{rel.strip('/') or 'home'}-390.png"))
+        assert len(shown) == 1, (rel, shown)
+    assert site_page.leaving() == []

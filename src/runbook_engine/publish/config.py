@@ -43,8 +43,10 @@ def config_lang(config: Any) -> str:
 def site_nav(kb: KnowledgeBase, lang: str) -> list:
     """The nav of a *lang* build: home, compatibility, the example inventories, then per guide of
     kb/ a section titled by its product name holding the pages it has data for (publish/pages.py's
-    GUIDE_PAGES). Pages are listed by path: their titles are their first headings, from kb/."""
-    nav: list = [PAGES["home"], PAGES["compatibility"], PAGES["inventories"]]
+    GUIDE_PAGES). Pages are listed by path: their titles are their first headings, from kb/, but
+    the home page's: its heading is the site name, which the sidebar already shows as its own
+    title (and the mobile drawer as its header), so its entry is titled "Home"."""
+    nav: list = [{kb.label("home")(lang): PAGES["home"]}, PAGES["compatibility"], PAGES["inventories"]]
     for gid, guide in kb.guides.items():
         nav.append({guide.meta.product(lang): [PAGES[p.id].format(guide=gid) for p in guide_pages_of(guide)]})
     return nav
