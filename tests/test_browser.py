@@ -30,6 +30,9 @@ QUERIES = {
         "手動": "*/procedure/",
         "起動時のパラメーター": "sqlserver-2019/procedure/",
         "シンボリックリンク": "tomcat-10/procedure/",
+        # Latin letters or digits against Japanese, typed without a space
+        "DNSサーバ": "surfnavi/procedure/",
+        "ポート623": "surfnavi/ports/",
     },
     "en": {
         "failover group": "*/procedure/",

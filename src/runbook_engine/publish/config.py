@@ -21,12 +21,17 @@ LANG_DIRS = {"ja": "", "en": "en"}
 LANG_NAMES = {"ja": "日本語", "en": "English"}
 
 #: Japanese search: besides spaces and hyphens, split where the script changes (katakana, kanji,
-#: hiragana), so that compounds typed without spaces match (see the project notes).
+#: hiragana; see the project notes), and where Latin letters or digits meet Japanese, so that
+#: queries typed without spaces match the text: 「DNSサーバ」 finds "DNS サーバ", 「ポート623」 the
+#: port table's "623". The same expression splits the pages when the browser indexes them and the
+#: query when it is typed (Material's search worker sets it as lunr's separator).
 JA_SEPARATOR = (
     r"[\s\-]+"
     r"|(?<=[\u30a0-\u30ff])(?=[\u4e00-\u9fff\u3040-\u309f])"
     r"|(?<=[\u4e00-\u9fff])(?=[\u30a0-\u30ff\u3040-\u309f])"
     r"|(?<=[\u3040-\u309f])(?=[\u30a0-\u30ff\u4e00-\u9fff])"
+    r"|(?<=[A-Za-z0-9])(?=[\u3040-\u30ff\u4e00-\u9fff])"
+    r"|(?<=[\u3040-\u30ff\u4e00-\u9fff])(?=[A-Za-z0-9])"
 )
 SEARCH_OPTIONS = {
     "ja": {"lang": "ja", "pipeline": ["stopWordFilter"], "separator": JA_SEPARATOR},
