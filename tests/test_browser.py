@@ -279,3 +279,62 @@ def test_browser_site_title_appears_once_in_the_sidebar_and_in_the_mobile_drawer
         page.screenshot(path=str(screenshot_dir / f"{lang}-drawer-{rel.strip('/') or 'home'}-390.png"))
         assert len(shown) == 1, (rel, shown)
     assert site_page.leaving() == []
+
+
+# --------------------------------------------------------------------------------------------
+# The language switch keeps the reader's place (#anchor)
+# --------------------------------------------------------------------------------------------
+
+
+def _late_step(gid: str = GUIDE) -> str:
+    """The id of the guide's last step: far down its procedure page, so the anchor matters."""
+    from runbook_engine.model.project import Project
+
+    return Project.find(REPO).knowledge.guides[gid].steps()[-1].id
+
+
+def _anchor_in_view(page, anchor: str) -> bool:
+    return page.evaluate(
+        "id => { const e = document.getElementById(id); if (!e) return false;"
+        " const r = e.getBoundingClientRect(); return r.top >= 0 && r.top < innerHeight / 2; }", anchor)
+
+
+@pytest.mark.parametrize("first", ["ja", "en"])
+def test_browser_language_switch_keeps_the_anchor_both_ways(site_page, first):
+    """page#step in one language → the twin page#step in the other, scrolled to that step, and
+    back; the anchors are the same in both languages (heading ids come from kb/)."""
+    page = site_page.page
+    _japanese_sitemap_last(site_page)
+    anchor = _late_step()
+    rel = f"{GUIDE}/procedure/"
+    other = "en" if first == "ja" else "ja"
+    site_page.goto(PREFIX[first] + rel + "#" + anchor)
+    page.wait_for_load_state("networkidle")
+    assert _anchor_in_view(page, anchor)
+    for lang in (other, first):
+        _switch_language(page, lang)
+        page.wait_for_load_state("networkidle")
+        assert _path(page.url) == "/" + PREFIX[lang] + rel
+        assert urlsplit(page.url).fragment == anchor
+        assert page.evaluate("document.documentElement.lang") == lang
+        assert _anchor_in_view(page, anchor), lang
+    assert site_page.leaving() == []
+
+
+def test_browser_language_switch_keeps_an_anchor_chosen_after_the_page_loaded(site_page):
+    """A heading chosen in the table of contents after the page loaded (the anchor changes
+    without a reload) is the one the other language opens at."""
+    page = site_page.page
+    _japanese_sitemap_last(site_page)
+    site_page.goto(f"{GUIDE}/procedure/")
+    page.wait_for_load_state("networkidle")
+    toc = page.locator(".md-sidebar--secondary a.md-nav__link")
+    target = toc.nth(toc.count() - 1)
+    anchor = target.get_attribute("href").split("#", 1)[1]
+    target.click()
+    page.wait_for_function("a => location.hash === '#' + a", arg=anchor)
+    _switch_language(page, "en")
+    assert _path(page.url) == f"/en/{GUIDE}/procedure/"
+    assert urlsplit(page.url).fragment == anchor
+    assert _anchor_in_view(page, anchor)
+    assert site_page.leaving() == []
