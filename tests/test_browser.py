@@ -338,3 +338,44 @@ def test_browser_language_switch_keeps_an_anchor_chosen_after_the_page_loaded(si
     assert urlsplit(page.url).fragment == anchor
     assert _anchor_in_view(page, anchor)
     assert site_page.leaving() == []
+
+
+# --------------------------------------------------------------------------------------------
+# The 404 page of each language (served as `runbook serve` serves it)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_browser_unknown_path_shows_its_languages_404_page_that_works(site_page, screenshot_dir, lang):
+    """An unknown path deep in a language's tree: status 404, that language's 404 page, styled
+    (Material's stylesheet loaded from that language's root), its nav and home button lead to that
+    language's pages, and its search box searches that language's index."""
+    from runbook_engine.model.project import Project
+    from runbook_engine.publish.labels import label
+
+    kb = Project.find(REPO).knowledge
+    page = site_page.page
+    response = page.goto(site_page.base + PREFIX[lang] + f"{GUIDE}/no-such-page/")
+    assert response.status == 404
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("document.documentElement.lang") == lang
+    assert page.locator("article h1").inner_text() == label(kb, "not-found-title")(lang)
+    assert page.title() == f"{label(kb, 'not-found-title')(lang)} - {kb.site.site_name(lang)}"
+    # styled: Material's header is sticky and coloured only with its stylesheet
+    assert page.evaluate("getComputedStyle(document.querySelector('.md-header')).position") == "sticky"
+    for size, suffix in ((DESKTOP, "1280"), (PHONE, "390")):
+        page.set_viewport_size(size)
+        page.screenshot(path=str(screenshot_dir / f"{lang}-404-{suffix}.png"))
+    page.set_viewport_size(DESKTOP)
+    nav = page.locator(".md-sidebar--primary a.md-nav__link[href]").evaluate_all("els => els.map(e => e.href)")
+    assert nav and all(_path(u).startswith("/" + PREFIX[lang]) for u in nav)
+    if lang == "ja":
+        assert not any(_path(u).startswith("/en/") for u in nav)
+    results = _search(page, next(iter(QUERIES[lang])))
+    assert results and all(r.startswith("/en/") == (lang == "en") for r in results)
+    page.keyboard.press("Escape")
+    page.locator("article a.md-button").click()
+    page.wait_for_load_state("networkidle")
+    assert _path(page.url) == "/" + PREFIX[lang]
+    assert page.evaluate("document.documentElement.lang") == lang
+    assert site_page.leaving() == []

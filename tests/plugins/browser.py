@@ -3,7 +3,7 @@ served on 127.0.0.1, Material's own search worker run under node, and Debian's C
 
 * ``built_site``: ``build_site`` into a session tmp dir (ja at the root, en under en/).
 * ``site_pages``: every built HTML page parsed with :mod:`html.parser` (links, tables, code).
-* ``site_server``: the built site over http.server on 127.0.0.1 (a free port).
+* ``site_server``: the built site on 127.0.0.1 (a free port), through `runbook serve`'s handler.
 * ``material_search``: runs ``material/templates/assets/javascripts/workers/search.*.min.js``
   under node with a minimal ``self``/``postMessage``/``importScripts`` shim, sends the worker's
   setup message ``{type: 0, data: {config, docs, options}}`` with a language's
@@ -21,7 +21,6 @@ Node and Chromium are real components: missing, they skip locally and fail under
 """
 from __future__ import annotations
 
-import functools
 import html.parser
 import http.server
 import json
@@ -204,16 +203,13 @@ def site_pages(built_site) -> dict[str, ParsedPage]:
     return {str(p.relative_to(root)): parse_page(root, p) for p in sorted(root.rglob("*.html"))}
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:  # noqa: D102 - keep test output clean
-        pass
-
-
 @pytest.fixture(scope="session")
 def site_server(built_site) -> Iterator[str]:
-    """Base URL (``http://127.0.0.1:PORT/``) of the built site served by http.server."""
-    handler = functools.partial(_QuietHandler, directory=str(built_site.out))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    """Base URL (``http://127.0.0.1:PORT/``) of the built site served by http.server with the
+    handler `runbook serve` uses (publish/serve.py: its language's 404 page for a missing path)."""
+    from runbook_engine.publish.serve import site_handler
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), site_handler(built_site.out))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

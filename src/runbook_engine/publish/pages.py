@@ -24,6 +24,7 @@ from runbook_engine.engine.inventory import load_inventory
 from runbook_engine.model.loader import INVENTORIES_DIR as INVENTORY_DIR
 from runbook_engine.model.project import Project
 from runbook_engine.model.schema import Admonition, Guide, KnowledgeBase, Step, Text
+from runbook_engine.publish.labels import label
 
 @dataclass(frozen=True)
 class GuidePage:
@@ -88,7 +89,7 @@ class Site:
         return text(self.lang) if text is not None else ""
 
     def L(self, label_id: str, **fmt: str) -> str:
-        text = self.kb.label(label_id)(self.lang)
+        text = label(self.kb, label_id)(self.lang)
         return text.format(**fmt) if fmt else text
 
     def guide(self, guide_id: str) -> Guide:
