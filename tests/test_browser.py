@@ -379,3 +379,109 @@ def test_browser_unknown_path_shows_its_languages_404_page_that_works(site_page,
     assert _path(page.url) == "/" + PREFIX[lang]
     assert page.evaluate("document.documentElement.lang") == lang
     assert site_page.leaving() == []
+
+
+# --------------------------------------------------------------------------------------------
+# Tables fit the content column (wrapped at 1280 px, one card per row on a 390 px phone)
+# --------------------------------------------------------------------------------------------
+
+#: What does not fit in the page's content column (the article's content box): a table whose box
+#: runs past it or that scrolls sideways (something in it hidden), a shown cell that runs past the
+#: column or whose content is wider than the cell.
+_TABLE_FIT_JS = """() => {
+  const col = document.querySelector('article.md-content__inner');
+  const cs = getComputedStyle(col), cr = col.getBoundingClientRect();
+  const left = cr.left + parseFloat(cs.paddingLeft) - 0.5, right = cr.right - parseFloat(cs.paddingRight) + 0.5;
+  const out = [];
+  document.querySelectorAll('article table').forEach((t, i) => {
+    // shown: neither the cell nor a box around it inside the table is visually hidden (1 px)
+    const shown = e => { for (let a = e; a && a !== t; a = a.parentElement) {
+      const r = a.getBoundingClientRect(); if (r.width <= 1 || r.height <= 1) return false; } return true; };
+    const r = t.getBoundingClientRect();
+    const where = `table ${i + 1} (${(t.querySelector('th') || t).textContent.trim().slice(0, 20)})`;
+    if (r.left < left || r.right > right) out.push(`${where}: ${Math.round(r.left)}-${Math.round(r.right)} outside ${Math.round(left)}-${Math.round(right)}`);
+    if (t.scrollWidth > t.clientWidth + 1) out.push(`${where}: scrolls (${t.scrollWidth} > ${t.clientWidth})`);
+    for (const c of t.querySelectorAll('th, td')) {
+      if (!shown(c)) continue;
+      const cr2 = c.getBoundingClientRect();
+      if (cr2.right > right || c.scrollWidth > c.clientWidth + 1)
+        out.push(`${where}: cell '${c.textContent.trim().slice(0, 30)}' does not fit`);
+    }
+  });
+  return out;
+}"""
+
+WIDTHS = {"1280": DESKTOP, "390": PHONE}
+
+
+def _pages_with_tables(site_pages) -> list[str]:
+    return sorted(rel for rel, page in site_pages.items() if page.tables and not rel.endswith("404.html"))
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_browser_every_table_fits_the_content_column(site_page, site_pages, width):
+    """Every table of every page of both languages stays inside the content column, with nothing
+    scrolled out of sight: at 1280 px its text wraps in its cells, on a 390 px phone a table of
+    three columns or more shows one card per row (each value after its column's name)."""
+    page = site_page.page
+    page.set_viewport_size(WIDTHS[width])
+    problems = {}
+    pages = _pages_with_tables(site_pages)
+    assert len(pages) > 20
+    for rel in pages:
+        site_page.goto(rel.removesuffix("index.html"))
+        found = page.evaluate(_TABLE_FIT_JS)
+        if found:
+            problems[rel] = found
+    assert problems == {}
+    assert site_page.leaving() == []
+
+
+def _port_623(lang: str) -> str:
+    """The condition of the guide's port 623 record (forced stop, chassis ID), from kb/."""
+    from runbook_engine.model.project import Project
+
+    kb = Project.find(REPO).knowledge
+    (port,) = [p for p in kb.ports_for(kb.guides[GUIDE]) if p.port == 623]
+    return port.condition(lang)
+
+
+#: Whether the text of the cell holding exactly *arg* can be seen: each of its line boxes inside
+#: the content column, the table and the cell, and the cell on top at the end of its last line.
+_TEXT_SHOWN_JS = """text => {
+  const cell = [...document.querySelectorAll('article td')].find(c => c.textContent.trim() === text);
+  if (!cell) return 'no cell holds the text';
+  // scroll the page only: scrollIntoView would also scroll a table sideways to its cell
+  const box = cell.getBoundingClientRect();
+  window.scrollBy(0, box.top - innerHeight / 3);
+  const col = document.querySelector('article.md-content__inner'), cs = getComputedStyle(col);
+  const c = col.getBoundingClientRect(), t = cell.closest('table').getBoundingClientRect(), k = cell.getBoundingClientRect();
+  const range = document.createRange();
+  range.selectNodeContents(cell.querySelector('.rb-value') || cell);
+  const lines = [...range.getClientRects()].filter(r => r.width > 0);
+  if (!lines.length) return 'the text has no line box';
+  for (const r of lines) {
+    if (r.left < c.left + parseFloat(cs.paddingLeft) - 0.5 || r.right > c.right - parseFloat(cs.paddingRight) + 0.5) return 'a line runs past the column';
+    if (r.left < t.left - 0.5 || r.right > t.right + 0.5) return 'a line runs past the table';
+    if (r.left < k.left - 0.5 || r.right > k.right + 0.5) return 'a line runs past its cell';
+  }
+  const last = lines[lines.length - 1];
+  const top = document.elementFromPoint(last.right - 2, (last.top + last.bottom) / 2);
+  return top && cell.contains(top) ? '' : 'the end of the text is covered';
+}"""
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_browser_port_table_shows_the_623_condition_whole_at_1280_and_390(site_page, screenshot_dir, lang):
+    """The port 623 row's condition (forced stop, chassis ID) is shown whole, in the table, at
+    1280 px and on a 390 px phone; the ports page is screenshotted at both widths."""
+    page = site_page.page
+    condition = _port_623(lang)
+    for width, size in WIDTHS.items():
+        page.set_viewport_size(size)
+        site_page.goto(PREFIX[lang] + f"{GUIDE}/ports/")
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate(_TEXT_SHOWN_JS, condition) == "", width
+        page.screenshot(path=str(screenshot_dir / f"{lang}-ports-623-{width}.png"))
+        page.screenshot(path=str(screenshot_dir / f"{lang}-ports-{width}.png"), full_page=True)
+    assert site_page.leaving() == []
