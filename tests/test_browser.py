@@ -485,3 +485,56 @@ def test_browser_port_table_shows_the_623_condition_whole_at_1280_and_390(site_p
         page.screenshot(path=str(screenshot_dir / f"{lang}-ports-623-{width}.png"))
         page.screenshot(path=str(screenshot_dir / f"{lang}-ports-{width}.png"), full_page=True)
     assert site_page.leaving() == []
+
+
+# --------------------------------------------------------------------------------------------
+# Case tables show what differs between cases
+# --------------------------------------------------------------------------------------------
+
+#: Per case table of the page: its shared runs (id, commands, whether the block is above the
+#: table) and, from the table as shown, every command line of its rows and the links they hold.
+_CASES_JS = """() => [...document.querySelectorAll('.rb-cases')].map(div => {
+  const table = div.querySelector('table');
+  const blocks = [...div.querySelectorAll('.rb-case-shared')].map(b => ({
+    id: b.id, commands: b.querySelector('pre code').innerText.trim().split('\\n'),
+    above: b.getBoundingClientRect().bottom <= table.getBoundingClientRect().top}));
+  const col = [...table.querySelectorAll('thead th')].length - 2;
+  const lines = [...table.querySelectorAll('tbody tr')].flatMap(tr =>
+    [...tr.children[col].querySelectorAll('code')].map(c => c.innerText.trim()));
+  const links = [...table.querySelectorAll('tbody a[href^="#"]')].map(a => a.getAttribute('href').slice(1));
+  return {script: div.dataset.script, blocks, lines, links};
+})"""
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("gid", [GUIDE, "postgresql"])
+def test_browser_case_tables_list_shared_commands_once_and_rows_link_to_them(site_page, screenshot_dir, gid, lang):
+    """On a scripts page, the commands several cases share are shown once, in a block above
+    their table, and never again in its rows; each row names them with a link that brings the
+    block into view. The case tables fit the column at 1280 and 390 px (screenshots)."""
+    page = site_page.page
+    site_page.goto(PREFIX[lang] + f"{gid}/scripts/")
+    page.wait_for_load_state("networkidle")
+    tables = page.evaluate(_CASES_JS)
+    assert len(tables) == 2
+    with_runs = [t for t in tables if t["blocks"]]
+    assert with_runs, "no case table lists shared commands"
+    for t in with_runs:
+        shared = {c for b in t["blocks"] for c in b["commands"]}
+        assert all(b["above"] and len(b["commands"]) >= 2 for b in t["blocks"]), t["script"]
+        assert shared.isdisjoint(t["lines"]), t["script"]  # shown once: not again in the rows
+        assert {b["id"] for b in t["blocks"]} == set(t["links"]), t["script"]
+        assert len(t["links"]) >= 2 * len(t["blocks"])  # each run stands for two places or more
+    first = with_runs[0]
+    link = page.locator(f'.rb-cases[data-script="{first["script"]}"] tbody a[href="#{first["links"][-1]}"]').first
+    link.click()
+    page.wait_for_function("id => location.hash === '#' + id", arg=first["links"][-1])
+    assert _anchor_in_view(page, first["links"][-1])
+    for width, size in WIDTHS.items():
+        page.set_viewport_size(size)
+        site_page.goto(PREFIX[lang] + f"{gid}/scripts/")
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate(_TABLE_FIT_JS) == [], width
+        page.evaluate("document.querySelector('.rb-cases').scrollIntoView()")
+        page.screenshot(path=str(screenshot_dir / f"{lang}-{gid}-cases-{width}.png"))
+    assert site_page.leaving() == []

@@ -443,16 +443,21 @@ def test_serve_rebuilds_when_kb_changes_and_keeps_the_last_good_site_on_an_error
 
 def test_site_own_labels_are_not_in_kb_yet_and_follow_the_rules_of_kb_texts():
     """publish/labels.py holds the site's UI texts that kb/site.yaml does not have yet: none of
-    them may be in kb/ too (moved there, it is removed here), each is a valid kb text in both
-    languages, the English side without Japanese, both sides with the same placeholders."""
+    them may be in kb/ too (moved there, it is removed here), each is used, each is a valid kb
+    text in both languages, the English side without Japanese, both sides with the same
+    placeholders."""
     import string
 
     from runbook_engine.model.project import Project
     from runbook_engine.model.schema import Text, japanese_in
     from runbook_engine.publish.labels import SITE_LABELS
 
-    kb = Project.find(REPO).knowledge
+    from runbook_engine.publish.checks import used_labels
+
+    project = Project.find(REPO)
+    kb = project.knowledge
     assert set(SITE_LABELS) & set(kb.site.labels) == set()
+    assert set(SITE_LABELS) <= set(used_labels(project))  # each is used where `runbook check` sees it
     fields = lambda s: {f for _, f, _, _ in string.Formatter().parse(s) if f}  # noqa: E731
     for label_id, text in SITE_LABELS.items():
         assert Text.model_validate(text.model_dump()) == text, label_id

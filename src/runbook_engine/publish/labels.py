@@ -1,4 +1,5 @@
-"""The site's own UI texts that kb/site.yaml does not hold yet (the 404 page). kb/ was frozen
+"""The site's own UI texts that kb/site.yaml does not hold yet (the 404 page, the case tables'
+shared commands). kb/ was frozen
 while they were written; their home is kb/site.yaml's ``labels``, and they move there as they are.
 
 :func:`label` reads kb/site.yaml first and falls back to these, so a label moved into kb/ takes
@@ -19,6 +20,17 @@ SITE_LABELS: dict[str, Text] = {
            "of guides on the home page or with the search.",
     ),
     "not-found-home": Text(ja="ホームのガイド一覧へ", en="Go to the list of guides"),
+    # case tables: a run of commands that several cases run in the same order, listed once
+    "case-shared-intro": Text(
+        ja="複数のケースが同じ順に実行するコマンドは、表の前に「共通のコマンド」として一度だけ示します。"
+           "表の各行には、そのケースで実行されるコマンドを実行順に示し、共通のコマンドはその名前で示します。",
+        en="Commands that several cases run in the same order are listed once before the table as "
+           "shared commands. Each row lists the commands its case runs, in order, and names the "
+           "shared commands where it runs them.",
+    ),
+    "case-shared": Text(ja="共通のコマンド {n}", en="Shared commands {n}"),
+    "case-shared-size": Text(ja="{cases} ケースで実行される {count} 個のコマンド", en="{count} commands run in {cases} cases"),
+    "case-shared-count": Text(ja="{count} 個", en="{count} commands"),
 }
 
 
