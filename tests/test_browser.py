@@ -482,6 +482,7 @@ def test_browser_port_table_shows_the_623_condition_whole_at_1280_and_390(site_p
         site_page.goto(PREFIX[lang] + f"{GUIDE}/ports/")
         page.wait_for_load_state("networkidle")
         assert page.evaluate(_TEXT_SHOWN_JS, condition) == "", width
+        page.wait_for_timeout(400)  # the header's title settles after a scroll
         page.screenshot(path=str(screenshot_dir / f"{lang}-ports-623-{width}.png"))
         page.screenshot(path=str(screenshot_dir / f"{lang}-ports-{width}.png"), full_page=True)
     assert site_page.leaving() == []
@@ -536,5 +537,6 @@ def test_browser_case_tables_list_shared_commands_once_and_rows_link_to_them(sit
         page.wait_for_load_state("networkidle")
         assert page.evaluate(_TABLE_FIT_JS) == [], width
         page.evaluate("document.querySelector('.rb-cases').scrollIntoView()")
+        page.wait_for_timeout(400)  # the header's title settles after a scroll
         page.screenshot(path=str(screenshot_dir / f"{lang}-{gid}-cases-{width}.png"))
     assert site_page.leaving() == []
