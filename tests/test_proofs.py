@@ -332,7 +332,9 @@ def _format_call(call: tuple[str, ...]) -> str:
 def test_site_case_tables_equal_the_simulators_traces(built_site, site_pages, project, lang, name):
     """Every environment of CLP_EVENT (documented values and unset) × CLP_DISK × CLP_SERVER is
     covered by exactly one row (an "(any)" cell covers every value) and the row shows the
-    commands and the abort of the simulated run of the downloaded script."""
+    commands and the abort of the simulated run of the downloaded script: its own commands, and
+    each shared run it names (listed once above the table) expanded in its place."""
+    from plugins.browser import case_table
     from runbook_engine.batch.simulator import simulate_all
 
     kb = project.knowledge
@@ -348,11 +350,13 @@ def test_site_case_tables_equal_the_simulators_traces(built_site, site_pages, pr
     assert len(tables) == 1
     table = tables[0]
     assert table.header[:len(variables)] == list(variables)
+    rows = case_table(page, name, lang).rows
+    assert len(rows) == len(table.rows)
     any_cell, unset_cell = f"({kb.label('any-value')(lang)})", f"({kb.label('unset-value')(lang)})"
     covered: Counter = Counter()
-    for row in table.rows:
+    for row in rows:
         choices = []
-        for var, cell in zip(variables, row):
+        for var, cell in zip(variables, row.values):
             choices.append(variables[var] if cell == any_cell else [None] if cell == unset_cell else [cell])
         envs = [()]
         for c in choices:
@@ -361,9 +365,8 @@ def test_site_case_tables_equal_the_simulators_traces(built_site, site_pages, pr
             assert env in traces, (row, env)
             covered[env] += 1
             trace = traces[env]
-            shown_calls = row[len(variables)].split("\n") if row[len(variables)] != "—" else []
-            assert shown_calls == [_format_call(c) for c in trace.calls], (name, env)
-            assert row[len(variables) + 1] == (trace.aborted or "—"), (name, env)
+            assert row.calls == [_format_call(c) for c in trace.calls], (name, env)
+            assert row.last == (trace.aborted or "—"), (name, env)
     assert set(covered) == set(traces) and set(covered.values()) == {1}
 
 

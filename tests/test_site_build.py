@@ -265,6 +265,75 @@ def test_site_home_lists_every_guide_of_kb_and_the_familys_other_guides(built_si
 
 
 # --------------------------------------------------------------------------------------------
+# The 404 page of each language, served by runbook serve's handler
+# --------------------------------------------------------------------------------------------
+
+
+def _fetch(url: str, method: str = "GET") -> tuple[int, str]:
+    """(status, body) of *url*; an HTTP error status is an answer too."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=10) as resp:
+            return resp.status, resp.read().decode("utf-8")
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode("utf-8")
+
+
+def _not_found_texts(lang: str) -> tuple[str, str]:
+    from runbook_engine.model.project import Project
+    from runbook_engine.publish.labels import label
+
+    kb = Project.find(REPO).knowledge
+    return label(kb, "not-found-title")(lang), kb.site.site_name(lang)
+
+
+@pytest.mark.parametrize("path, lang", [
+    ("no-such-page/", "ja"), ("surfnavi/no-such-page/", "ja"), ("no-such-file.txt", "ja"), ("downloads/", "ja"),
+    ("en/no-such-page/", "en"), ("en/surfnavi/no-such-page/", "en"), ("en/downloads/", "en"), ("english/", "ja"),
+])
+def test_serve_answers_an_unknown_path_with_its_languages_404_page(site_server, path, lang):
+    """Status 404 and the 404 page of the language the path is under (no folder listing, not
+    http.server's bare error page); HEAD gets the status without a body."""
+    import html
+    import re
+
+    status, body = _fetch(site_server + path)
+    assert status == 404
+    title, site_name = _not_found_texts(lang)
+    assert re.search(r'<html[^>]* lang="' + lang + '"', body)
+    assert f"<title>{title} - {site_name}</title>" in html.unescape(body)
+    assert f"<h1>{title}</h1>" in html.unescape(body)
+    assert "Error response" not in body and "Directory listing" not in body
+    assert _fetch(site_server + path, "HEAD") == (404, "")
+    assert _fetch(site_server + ("en/" if lang == "en" else ""))[0] == 200
+
+
+def test_site_404_page_of_each_language_links_only_its_own_language(built_site, site_pages):
+    """MkDocs renders error pages for the root "/": the English one must still link the English
+    pages, stylesheets, scripts and search index (its base url is /en/), the Japanese one the
+    Japanese; only the language switch links the other language's root."""
+    import re
+
+    from runbook_engine.model.project import Project
+
+    kb = Project.find(REPO).knowledge
+    for rel, prefix in (("404.html", "/"), ("en/404.html", "/en/")):
+        text = (built_site.out / rel).read_text(encoding="utf-8")
+        assert re.search(r'"base": ?"' + re.escape(prefix) + '"', text), rel
+        # as the browser resolves them, wherever the 404 page is served
+        urls = {urlsplit(urljoin(SITE + "any/unknown/path", url)).path
+                for _tag, _attr, url in site_pages[rel].links if url.startswith("/")}
+        own = urls - {"/", "/en/"}  # the language roots: the switch and <link rel=alternate>
+        assert all(u.startswith(prefix) for u in own), (rel, sorted(u for u in own if not u.startswith(prefix)))
+        if prefix == "/":
+            assert not any(u.startswith("/en/") for u in own), rel
+        assert any(re.fullmatch(re.escape(prefix) + r"assets/stylesheets/main\.\w+\.min\.css", u) for u in own)
+        assert {f"{prefix}{gid}/" for gid in kb.guides} <= own  # the nav: every guide, this language
+
+
+# --------------------------------------------------------------------------------------------
 # Live preview: runbook serve rebuilds on a change in kb/
 # --------------------------------------------------------------------------------------------
 
@@ -349,6 +418,10 @@ def test_serve_rebuilds_when_kb_changes_and_keeps_the_last_good_site_on_an_error
         base = re.search(r"on (http://127\.0\.0\.1:\d+/)", wait_line(r"^serving ", timeout=120)).group(1)
         page = f"{base}en/{gid}/"
         assert old_title in _get(page)
+        # an unknown path: status 404 and the English 404 page under /en/, the Japanese elsewhere
+        for path, lang in ((f"en/{gid}/no-such-page/", "en"), (f"{gid}/no-such-page/", "ja")):
+            status, body = _fetch(base + path)
+            assert status == 404 and f"<h1>{_not_found_texts(lang)[0]}</h1>" in body, path
 
         meta_file.write_text(meta_file.read_text(encoding="utf-8").replace(old_title, new_title), encoding="utf-8")
         wait_line(r"^rebuilt in [\d.]+ s \(kb/guides/")
@@ -366,3 +439,27 @@ def test_serve_rebuilds_when_kb_changes_and_keeps_the_last_good_site_on_an_error
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_site_own_labels_are_not_in_kb_yet_and_follow_the_rules_of_kb_texts():
+    """publish/labels.py holds the site's UI texts that kb/site.yaml does not have yet: none of
+    them may be in kb/ too (moved there, it is removed here), each is used, each is a valid kb
+    text in both languages, the English side without Japanese, both sides with the same
+    placeholders."""
+    import string
+
+    from runbook_engine.model.project import Project
+    from runbook_engine.model.schema import Text, japanese_in
+    from runbook_engine.publish.labels import SITE_LABELS
+
+    from runbook_engine.publish.checks import used_labels
+
+    project = Project.find(REPO)
+    kb = project.knowledge
+    assert set(SITE_LABELS) & set(kb.site.labels) == set()
+    assert set(SITE_LABELS) <= set(used_labels(project))  # each is used where `runbook check` sees it
+    fields = lambda s: {f for _, f, _, _ in string.Formatter().parse(s) if f}  # noqa: E731
+    for label_id, text in SITE_LABELS.items():
+        assert Text.model_validate(text.model_dump()) == text, label_id
+        assert japanese_in(text.en) == [], label_id
+        assert fields(text.ja) == fields(text.en), label_id

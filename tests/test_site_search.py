@@ -26,6 +26,14 @@ PostgreSQL (Linux) guide, both languages:
 * exec resource → procedure: step 4-1 adds it with this guide's scripts.
 * start.sh, clplogcmd → scripts: the generated scripts and their case tables.
 * listen_addresses → procedure: step 2-3 sets it.
+
+Latin letters or digits typed against Japanese without a space (the Japanese separator splits
+there, publish/config.py):
+
+* DNSサーバ → SURFNAVI's procedure: its DNS steps register the records on the DNS server.
+* ポート623 → SURFNAVI's ports page: the only port table with 623 (forced stop, chassis ID).
+* JVM監視リソース, Javaインストールパス → Tomcat's procedure (its steps add the JVM monitor and
+  set the Java installation path), as with the spaced queries above.
 """
 from __future__ import annotations
 
@@ -57,6 +65,10 @@ JA_QUERIES = {
     "シンボリックリンク": "tomcat-10/procedure/",
     "Java インストールパス": "tomcat-10/procedure/",
     "shutdown.sh": "tomcat-10/*",
+    "DNSサーバ": "surfnavi/procedure/",
+    "ポート623": "surfnavi/ports/",
+    "JVM監視リソース": "tomcat-10/procedure/",
+    "Javaインストールパス": "tomcat-10/procedure/",
 }
 EN_QUERIES = {
     "failover group": "*/procedure/",

@@ -300,3 +300,75 @@ def test_site_delivery_table_is_the_familys_delivery_per_version(site_pages, pro
         assert row[1] == d.tool(lang)
         shown = [c for c in row[3].split("\n") if c.strip()] if row[3] != "-" else []
         assert " ".join(shown).split() == " ".join(c.format(**ph) for c in d.commands).split(), d.id
+
+
+def _case_outcomes(project, guide, lang: str, name: str) -> tuple[dict, dict]:
+    """(variables, env tuple → (commands, how it ended)) of a guide's script, from the model: the
+    simulated run of the rendered script (Windows) or the cases its data declares (Linux)."""
+    from runbook_engine.artifacts.scripts import render_scripts
+    from runbook_engine.batch.cases import case_variables, format_call
+    from runbook_engine.batch.shcases import declared_cases
+    from runbook_engine.batch.simulator import simulate_all
+
+    kb = project.knowledge
+    family = kb.family_of(guide)
+    variables = case_variables(family)
+    script = render_scripts(kb, guide, lang, project.snippets)[name]
+    if family.os == "linux":
+        results = [(env, ([format_call(c) for c in o.calls], str(o.exit_code)))
+                   for env, o in declared_cases(family, guide, script.kind, lang)]
+    else:
+        results = [(env, ([format_call(c) for c in t.calls], t.aborted or "—"))
+                   for env, t in simulate_all(script.text, variables)]
+    return variables, {tuple(env.get(v) for v in variables): out for env, out in results}
+
+
+def _scripts_of_every_guide():
+    from runbook_engine.artifacts.scripts import script_names
+    from runbook_engine.model.project import Project
+
+    kb = Project.find(REPO).knowledge
+    return [(gid, name) for gid, g in kb.guides.items() if g.scripts is not None for name in script_names(kb, g)]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("gid, name", _scripts_of_every_guide())
+def test_site_case_tables_of_every_guide_show_the_models_cases_and_only_what_differs(site_pages, project, lang, gid, name):
+    """Each case table, its shared runs expanded, covers every environment once with the commands
+    and the ending the model gives (simulated script or declared cases); and it shows what
+    differs between cases: every run of two or more commands that two cases share is listed once
+    above the table (its block) and named in the rows, so no two places in the rows repeat two
+    commands in a row."""
+    from plugins.browser import case_table
+
+    kb = project.knowledge
+    page = _page(site_pages, lang, f"{gid}/scripts/index.html")
+    variables, outcomes = _case_outcomes(project, kb.guides[gid], lang, name)
+    cases = case_table(page, name, lang)
+    any_cell, unset_cell = f"({kb.label('any-value')(lang)})", f"({kb.label('unset-value')(lang)})"
+    covered = []
+    for row in cases.rows:
+        envs = [()]
+        for var, cell in zip(variables, row.values):
+            values = variables[var] if cell == any_cell else [None] if cell == unset_cell else [cell]
+            envs = [e + (v,) for e in envs for v in values]
+        for env in envs:
+            assert outcomes[env] == (row.calls, row.last), (name, env)
+        covered += envs
+    assert sorted(covered, key=repr) == sorted(outcomes, key=repr)
+    # the shape: shared runs of two commands or more, each named in two places or more
+    for n, run in cases.runs.items():
+        uses = sum(row.shown.count(shown) for shown, m in cases.names.items() if m == n for row in cases.rows)
+        assert len(run) >= 2 and uses >= 2, (n, run, uses)
+    # and no two commands in a row repeated in two places of the rows
+    pairs: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for r, row in enumerate(cases.rows):
+        for i in range(len(row.shown) - 1):
+            pair = (row.shown[i], row.shown[i + 1])
+            if not set(pair) & set(cases.names):
+                pairs.setdefault(pair, []).append((r, i))
+    repeated = {pair: where for pair, where in pairs.items()
+                if any(a[0] != b[0] or abs(a[1] - b[1]) >= 2 for a in where for b in where)}
+    assert repeated == {}
+    if gid == "surfnavi":  # the 16 ARMLOADs / ARMKILLs the issue saw in every row: in one block
+        assert max(map(len, cases.runs.values())) >= 14, name

@@ -3,7 +3,7 @@ served on 127.0.0.1, Material's own search worker run under node, and Debian's C
 
 * ``built_site``: ``build_site`` into a session tmp dir (ja at the root, en under en/).
 * ``site_pages``: every built HTML page parsed with :mod:`html.parser` (links, tables, code).
-* ``site_server``: the built site over http.server on 127.0.0.1 (a free port).
+* ``site_server``: the built site on 127.0.0.1 (a free port), through `runbook serve`'s handler.
 * ``material_search``: runs ``material/templates/assets/javascripts/workers/search.*.min.js``
   under node with a minimal ``self``/``postMessage``/``importScripts`` shim, sends the worker's
   setup message ``{type: 0, data: {config, docs, options}}`` with a language's
@@ -21,7 +21,6 @@ Node and Chromium are real components: missing, they skip locally and fail under
 """
 from __future__ import annotations
 
-import functools
 import html.parser
 import http.server
 import json
@@ -68,6 +67,8 @@ class Block:
     cls: str  # class attribute of the rb-* div
     heading: str  # id of the heading it follows ("" before the first)
     text: str
+    attrs: dict[str, str] = field(default_factory=dict)  # the div's attributes
+    code: list[str] = field(default_factory=list)  # text of the <pre><code> blocks in it
 
 
 @dataclass
@@ -97,7 +98,7 @@ class _PageParser(html.parser.HTMLParser):
         self.code: list[str] | None = None
         self.heading: tuple[int, str, list[str]] | None = None
         self.headerlink = 0  # depth inside <a class="headerlink"> (the permalink sign)
-        self.blocks: list[tuple[int, str, str, list[str]]] = []  # (div depth, class, heading, text)
+        self.blocks: list[tuple[int, str, str, list[str], dict, list[str]]] = []  # (div depth, class, heading, text, attrs, code)
 
     def handle_starttag(self, tag, attrs):
         a = {k: (v or "") for k, v in attrs}
@@ -107,7 +108,7 @@ class _PageParser(html.parser.HTMLParser):
             self.headerlink += 1
         if tag == "div" and any(c.startswith("rb-") for c in a.get("class", "").split()):
             last = self.page.headings[-1].id if self.page.headings else ""
-            self.blocks.append((len(self.divs) + 1, a.get("class", ""), last, []))
+            self.blocks.append((len(self.divs) + 1, a.get("class", ""), last, [], a, []))
         for attr in ("href", "src"):
             if attr in a:
                 self.page.links.append((tag, attr, a[attr]))
@@ -137,8 +138,8 @@ class _PageParser(html.parser.HTMLParser):
         elif tag == "a" and self.headerlink:
             self.headerlink -= 1
         if tag == "div" and self.blocks and self.blocks[-1][0] == len(self.divs):
-            _, cls, hid, parts = self.blocks.pop()
-            self.page.blocks.append(Block(cls, hid, "".join(parts).strip()))
+            _, cls, hid, parts, attrs, code = self.blocks.pop()
+            self.page.blocks.append(Block(cls, hid, "".join(parts).strip(), attrs, code))
         if tag == "div" and self.divs:
             self.divs.pop()
         elif tag in ("td", "th") and self.cell is not None and self.row is not None:
@@ -155,6 +156,8 @@ class _PageParser(html.parser.HTMLParser):
             self.table = None
         elif tag == "code" and self.code is not None:
             self.page.code_blocks.append("".join(self.code))
+            for block in self.blocks:
+                block[5].append("".join(self.code))
             self.code = None
         elif tag == "pre":
             self.pre = max(0, self.pre - 1)
@@ -168,6 +171,43 @@ class _PageParser(html.parser.HTMLParser):
             self.cell.append(data)
         if self.code is not None:
             self.code.append(data)
+
+
+@dataclass
+class CaseRow:
+    values: list[str]  # the variables' cells as shown ("(any)", "(not set)" or the value)
+    shown: list[str]  # the commands cell, one line per command or shared run, as shown
+    calls: list[str]  # the commands, shared runs expanded
+    last: str  # how the script ended (aborted / exit code)
+
+
+@dataclass
+class CaseTable:
+    runs: dict[int, list[str]]  # shared run number -> its commands (the block above the table)
+    names: dict[str, int]  # how a row names a shared run ("Shared commands 1 (14 commands)") -> number
+    rows: list[CaseRow]
+
+
+def case_table(page: ParsedPage, script: str, lang: str) -> CaseTable:
+    """The case table of *script* on a scripts page: its shared runs (from the blocks above the
+    table) and its rows, each shared run a row names (worded by the publish labels) expanded into
+    the run's commands in ``calls``."""
+    from runbook_engine.model.project import Project
+    from runbook_engine.publish.labels import label
+
+    kb = Project.find(REPO).knowledge
+    runs = {int(b.attrs["data-shared"]): b.code[0].rstrip("\n").split("\n")
+            for b in page.blocks if "rb-case-shared" in b.cls.split() and b.attrs.get("data-script") == script}
+    names = {f"{label(kb, 'case-shared')(lang).format(n=n)} ({label(kb, 'case-shared-count')(lang).format(count=len(run))})": n
+             for n, run in runs.items()}
+    (table,) = page.tables_with(**{"data-script": script})
+    rows = []
+    width = len(table.header) - 2
+    for row in table.rows:
+        shown = row[width].split("\n") if row[width] != "—" else []
+        calls = [c for line in shown for c in (runs[names[line]] if line in names else [line])]
+        rows.append(CaseRow(row[:width], shown, calls, row[width + 1]))
+    return CaseTable(runs, names, rows)
 
 
 def parse_page(root: Path, path: Path) -> ParsedPage:
@@ -204,16 +244,13 @@ def site_pages(built_site) -> dict[str, ParsedPage]:
     return {str(p.relative_to(root)): parse_page(root, p) for p in sorted(root.rglob("*.html"))}
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:  # noqa: D102 - keep test output clean
-        pass
-
-
 @pytest.fixture(scope="session")
 def site_server(built_site) -> Iterator[str]:
-    """Base URL (``http://127.0.0.1:PORT/``) of the built site served by http.server."""
-    handler = functools.partial(_QuietHandler, directory=str(built_site.out))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    """Base URL (``http://127.0.0.1:PORT/``) of the built site served by http.server with the
+    handler `runbook serve` uses (publish/serve.py: its language's 404 page for a missing path)."""
+    from runbook_engine.publish.serve import site_handler
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), site_handler(built_site.out))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

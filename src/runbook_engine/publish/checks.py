@@ -12,6 +12,7 @@ from runbook_engine.model.rules import LANGS
 from runbook_engine.model.schema import KnowledgeBase
 from runbook_engine.model.yamlio import locate, read_yaml, rel
 from runbook_engine.publish.config import LANG_DIRS
+from runbook_engine.publish.labels import SITE_LABELS
 from runbook_engine.batch.lint import ServiceUse, check_reverse_order, lint_script
 from runbook_engine.batch.shlint import lint_shell_script
 from runbook_engine.artifacts.scripts import SCRIPT_NAMES, render_scripts
@@ -45,8 +46,9 @@ def _missing_message(project: Project, guide, exc: KeyError) -> KbError:
                    "the script templates (snippets/scripts/) broadcast it")
 
 
-#: a label the code, the page templates or the snippets ask for by its id, as L(<quoted id>) or label(<quoted id>)
-_LABEL_USE = re.compile(r"(?:\bL|\blabel)\(\s*[\"']([a-z0-9]+(?:-[a-z0-9]+)*)[\"']")
+#: a label the code, the page templates or the snippets ask for by its id, as L(<quoted id>),
+#: label(<quoted id>) or label(kb, <quoted id>) (publish/labels.py)
+_LABEL_USE = re.compile(r"(?:\bL|\blabel)\(\s*(?:kb\s*,\s*)?[\"']([a-z0-9]+(?:-[a-z0-9]+)*)[\"']")
 
 
 def used_labels(project: Project) -> dict[str, str]:
@@ -66,9 +68,10 @@ def used_labels(project: Project) -> dict[str, str]:
 
 
 def label_errors(project: Project, kb: KnowledgeBase) -> list[KbError]:
-    """A label the site, the notebooks or the scripts use that kb/site.yaml does not define: one
-    located error each (the build would otherwise stop on a KeyError)."""
-    missing = {k: v for k, v in used_labels(project).items() if k not in kb.site.labels}
+    """A label the site, the notebooks or the scripts use that neither kb/site.yaml nor the
+    site's own labels (publish/labels.py, until kb/ takes them) define: one located error each
+    (the build would otherwise stop on a KeyError)."""
+    missing = {k: v for k, v in used_labels(project).items() if k not in kb.site.labels and k not in SITE_LABELS}
     if not missing:
         return []
     path = project.kb / "site.yaml"

@@ -21,12 +21,17 @@ LANG_DIRS = {"ja": "", "en": "en"}
 LANG_NAMES = {"ja": "日本語", "en": "English"}
 
 #: Japanese search: besides spaces and hyphens, split where the script changes (katakana, kanji,
-#: hiragana), so that compounds typed without spaces match (see the project notes).
+#: hiragana; see the project notes), and where Latin letters or digits meet Japanese, so that
+#: queries typed without spaces match the text: 「DNSサーバ」 finds "DNS サーバ", 「ポート623」 the
+#: port table's "623". The same expression splits the pages when the browser indexes them and the
+#: query when it is typed (Material's search worker sets it as lunr's separator).
 JA_SEPARATOR = (
     r"[\s\-]+"
     r"|(?<=[\u30a0-\u30ff])(?=[\u4e00-\u9fff\u3040-\u309f])"
     r"|(?<=[\u4e00-\u9fff])(?=[\u30a0-\u30ff\u3040-\u309f])"
     r"|(?<=[\u3040-\u309f])(?=[\u30a0-\u30ff\u4e00-\u9fff])"
+    r"|(?<=[A-Za-z0-9])(?=[\u3040-\u30ff\u4e00-\u9fff])"
+    r"|(?<=[\u3040-\u30ff\u4e00-\u9fff])(?=[A-Za-z0-9])"
 )
 SEARCH_OPTIONS = {
     "ja": {"lang": "ja", "pipeline": ["stopWordFilter"], "separator": JA_SEPARATOR},
@@ -43,8 +48,10 @@ def config_lang(config: Any) -> str:
 def site_nav(kb: KnowledgeBase, lang: str) -> list:
     """The nav of a *lang* build: home, compatibility, the example inventories, then per guide of
     kb/ a section titled by its product name holding the pages it has data for (publish/pages.py's
-    GUIDE_PAGES). Pages are listed by path: their titles are their first headings, from kb/."""
-    nav: list = [PAGES["home"], PAGES["compatibility"], PAGES["inventories"]]
+    GUIDE_PAGES). Pages are listed by path: their titles are their first headings, from kb/, but
+    the home page's: its heading is the site name, which the sidebar already shows as its own
+    title (and the mobile drawer as its header), so its entry is titled "Home"."""
+    nav: list = [{kb.label("home")(lang): PAGES["home"]}, PAGES["compatibility"], PAGES["inventories"]]
     for gid, guide in kb.guides.items():
         nav.append({guide.meta.product(lang): [PAGES[p.id].format(guide=gid) for p in guide_pages_of(guide)]})
     return nav

@@ -13,6 +13,8 @@ further dependency, and the project already has this hook for its generated down
   each guide's pages (:func:`runbook_engine.publish.files.guide_pages`), the START.BAT / STOP.BAT
   downloads in the build language, the runbook notebooks when present and the local
   mermaid.min.js.
+* ``on_template_context`` gives the 404 page (overrides/404.html) its texts and its language's
+  root as base url.
 
 MkDocs loads hook files by path, outside the package, so every import here is absolute.
 """
@@ -22,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from runbook_engine.model.project import Project
-from runbook_engine.publish.config import config_lang, site_nav
+from runbook_engine.publish.config import LANG_DIRS, config_lang, site_nav
 from runbook_engine.publish.files import TEMPLATES_DIR, SiteBuildError, generated_files, guide_pages
+from runbook_engine.publish.labels import label
 
 
 def _project(config: Any) -> Project:
@@ -60,3 +63,23 @@ def on_files(files: Any, config: Any) -> Any:
             files.append(File.generated(config, src_uri, content=content))
     # in the order MkDocs lists docs/ (the search index follows it), as if the pages were files
     return Files(sorted(files, key=file_sort_key))
+
+
+def on_template_context(context: Any, template_name: str, config: Any) -> Any:
+    """The 404 page: its texts in the build language, and that language's root as its base url.
+    MkDocs renders error pages for "/" (served at any depth, they link absolutely); the English
+    build lives under /en/, so its 404 page must link /en/... (its nav, stylesheets, scripts and
+    the search index Material loads from the base url)."""
+    if template_name != "404.html":
+        return context
+    lang = config_lang(config)
+    root = "/" + (f"{LANG_DIRS[lang]}/" if LANG_DIRS[lang] else "")
+    kb = _project(config).knowledge
+    context["base_url"] = root
+    context["not_found"] = {
+        "title": label(kb, "not-found-title")(lang),
+        "text": label(kb, "not-found-text")(lang),
+        "home": label(kb, "not-found-home")(lang),
+        "home_url": root,
+    }
+    return context

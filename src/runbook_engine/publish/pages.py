@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import posixpath
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -24,6 +25,8 @@ from runbook_engine.engine.inventory import load_inventory
 from runbook_engine.model.loader import INVENTORIES_DIR as INVENTORY_DIR
 from runbook_engine.model.project import Project
 from runbook_engine.model.schema import Admonition, Guide, KnowledgeBase, Step, Text
+from runbook_engine.publish.caseruns import Ref, shared_runs
+from runbook_engine.publish.labels import label
 
 @dataclass(frozen=True)
 class GuidePage:
@@ -88,7 +91,7 @@ class Site:
         return text(self.lang) if text is not None else ""
 
     def L(self, label_id: str, **fmt: str) -> str:
-        text = self.kb.label(label_id)(self.lang)
+        text = label(self.kb, label_id)(self.lang)
         return text.format(**fmt) if fmt else text
 
     def guide(self, guide_id: str) -> Guide:
@@ -555,18 +558,8 @@ class Site:
         # the same cases the Wine differential proof runs (engine/scriptproof.py)
         variables = case_variables(self.kb.family_of(guide_id))
         results = simulate_all(script.text, variables)
-        rows = merge_cases(variables, results)
-        header = [*variables, self.L("commands"), self.L("aborted")]
-        out_rows = [self._case_row(values, trace.calls, trace.aborted or "—") for values, trace in rows]
-        intro = self.L("case-table-intro", script=name)
-        return intro + "\n\n" + '<div class="rb-cases" data-script="' + name + '" markdown>\n\n' + table(header, out_rows) + "\n</div>\n"
-
-    def _case_row(self, values, calls, last: str) -> list[str]:
-        """One row of a case table: each variable's value (any, unset or the value), the calls in
-        order, then *last* (how the script ended)."""
-        shown = [f"({self.L('any-value')})" if v == "*" else f"({self.L('unset-value')})" if v is None else code(v)
-                 for v in values]
-        return [*shown, "<br>".join(code(format_call(c)) for c in calls) or "—", last]
+        rows = [(values, trace.calls, trace.aborted or "—") for values, trace in merge_cases(variables, results)]
+        return self._case_table(name, variables, rows, self.L("aborted"), self.L("case-table-intro", script=name))
 
     def _declared_case_table(self, guide_id: str, name: str) -> str:
         """A Linux script's cases as the data declares them (batch/shcases.py): the programs it
@@ -576,12 +569,47 @@ class Site:
         family = self.kb.family_of(g)
         kind = "start" if name.startswith("start") else "stop"
         variables = case_variables(family)
-        rows = merge_cases(variables, declared_cases(family, g, kind, self.lang))
-        out_rows = [self._case_row(values, outcome.calls, str(outcome.exit_code)) for values, outcome in rows]
-        header = [*variables, self.L("commands"), self.L("exit-code")]
-        intro = self.L("case-table-declared-intro", script=name)
-        return (intro + "\n\n" + '<div class="rb-cases" data-script="' + name + '" markdown>\n\n'
-                + table(header, out_rows) + "\n</div>\n")
+        declared = merge_cases(variables, declared_cases(family, g, kind, self.lang))
+        rows = [(values, outcome.calls, str(outcome.exit_code)) for values, outcome in declared]
+        return self._case_table(name, variables, rows, self.L("exit-code"),
+                                self.L("case-table-declared-intro", script=name))
+
+    def _case_table(self, name: str, variables, rows, last_header: str, intro: str) -> str:
+        """A case table: one row per merged case (the variables' values, the commands, then how
+        the script ended). Runs of commands that several cases run in the same order
+        (publish/caseruns.py) are listed once above the table, each in a block of its own with an
+        anchor; a row names such a run, linked, where its case runs it, and lists its other
+        commands itself."""
+        factored = shared_runs([tuple(format_call(c) for c in calls) for _, calls, _ in rows])
+        out = [intro, "", f'<div class="rb-cases" data-script="{name}" markdown>', ""]
+        if factored.runs:
+            out += [self.L("case-shared-intro"), ""]
+        for n, run in enumerate(factored.runs, start=1):
+            cases = sum(1 for row in factored.rows if Ref(n) in row)
+            size = self.L("case-shared-size", count=str(len(run)), cases=str(cases))
+            out += [f'<div class="rb-case-shared" id="{_shared_anchor(name, n)}" data-script="{name}" '
+                    f'data-shared="{n}" markdown>', "",
+                    f"**{self.L('case-shared', n=str(n))}** ({size})", "",
+                    "```text", *run, "```", "", "</div>", ""]
+        out_rows = [self._case_row(name, values, items, factored.runs, last)
+                    for (values, _, last), items in zip(rows, factored.rows)]
+        out += [table([*variables, self.L("commands"), last_header], out_rows), "</div>", ""]
+        return "\n".join(out)
+
+    def _case_row(self, name: str, values, items, runs, last: str) -> list[str]:
+        """One row of a case table: each variable's value (any, unset or the value), the
+        commands in order (a shared run by its name, linked to it), then *last* (how the script
+        ended)."""
+        shown = [f"({self.L('any-value')})" if v == "*" else f"({self.L('unset-value')})" if v is None else code(v)
+                 for v in values]
+        commands = []
+        for item in items:
+            if isinstance(item, Ref):
+                count = self.L("case-shared-count", count=str(len(runs[item.n - 1])))
+                commands.append(f"[{self.L('case-shared', n=str(item.n))}](#{_shared_anchor(name, item.n)}) ({count})")
+            else:
+                commands.append(code(item))
+        return [*shown, "<br>".join(commands) or "—", last]
 
     # ---- errata page ---------------------------------------------------------------------
     def errata_intro(self, guide_id: str) -> str:
@@ -639,6 +667,11 @@ class Site:
         if self.guide(guide_id).errata is None:
             return ""
         return f"{self.L('errata-see')}: [{self.L('errata')}]({self.page_link('errata', guide_id)})\n"
+
+
+def _shared_anchor(script: str, n: int) -> str:
+    """The anchor of a case table's shared run *n* (the same in both languages)."""
+    return re.sub(r"[^a-z0-9]+", "-", script.lower()).strip("-") + f"-shared-{n}"
 
 
 def value_pair(item: Any) -> tuple[str, Text]:

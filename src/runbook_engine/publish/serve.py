@@ -3,7 +3,9 @@
 A thread polls the modification times of kb/, snippets/, docs/, overrides/ and mkdocs.yml once a
 second; on a change it rebuilds both languages with :func:`build_site` (atomic: the server keeps
 serving the previous site until the new one is swapped in) and prints one line. A failed rebuild
-prints its error on one line and the last good site stays served. Polling rather than watchdog:
+prints its error on one line and the last good site stays served. A path the site has no file for
+(and a folder without an index page) is answered with status 404 and the 404 page of the language
+the path is under (en/404.html below /en/, 404.html elsewhere). Polling rather than watchdog:
 the trees are a few hundred files, a poll costs about a millisecond, and it behaves the same on
 every file system (bind mounts and network shares included).
 """
@@ -12,13 +14,17 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import posixpath
 import threading
 import time
+from http import HTTPStatus
 from pathlib import Path
 from typing import Callable
+from urllib.parse import unquote, urlsplit
 
 from runbook_engine.model.project import Project
 from runbook_engine.publish.build import build_site
+from runbook_engine.publish.config import LANG_DIRS
 
 #: What a change in rebuilds the site (relative to the project root).
 WATCHED = ("kb", "snippets", "docs", "overrides", "mkdocs.yml")
@@ -82,9 +88,40 @@ class Rebuilder(threading.Thread):
         self.stopped.set()
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
+class SiteHandler(http.server.SimpleHTTPRequestHandler):
+    """http.server's file handler for the built site (``directory``): no folder listings, and a
+    path without a file gets its language's 404 page with status 404 (see the module doc)."""
+
     def log_message(self, *args) -> None:  # one line per rebuild, not per request
         pass
+
+    def not_found_page(self) -> Path:
+        """The 404 page of the language the request's path is under."""
+        first = posixpath.normpath(unquote(urlsplit(self.path).path)).lstrip("/").split("/", 1)[0]
+        folder = first if first and first in LANG_DIRS.values() else ""
+        return Path(self.directory) / folder / "404.html"
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        page = self.not_found_page() if code == HTTPStatus.NOT_FOUND else None
+        if page is None or not page.is_file():
+            super().send_error(code, message, explain)
+            return
+        body = page.read_bytes()
+        self.send_response(code, message)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def list_directory(self, path):  # noqa: ARG002 - a folder without index.html is no page
+        self.send_error(HTTPStatus.NOT_FOUND)
+        return None
+
+
+def site_handler(out: Path):
+    """The request handler serving the built site in *out* (http.server's handler factory)."""
+    return functools.partial(SiteHandler, directory=str(out))
 
 
 def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, out: Path | None = None,
@@ -96,7 +133,7 @@ def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, out: Path
     report = build_site(project, out)
     for b in report.languages.values():
         print(f"{b.lang}: {b.pages} pages in {b.seconds:.2f} s → {b.site_dir}", flush=True)
-    handler = functools.partial(_Handler, directory=str(out))
+    handler = site_handler(out)
     rebuilder = Rebuilder(project, out, prepare=prepare,
                           log=functools.partial(print, flush=True))
     with http.server.ThreadingHTTPServer((host, port), handler) as httpd:
