@@ -111,6 +111,12 @@ def _step_lines(step, what: str) -> list[str]:
             *([what] if what else [])]
 
 
+def _tags(st: StepExport) -> list[str]:
+    """A play's tags: its step id, its action and its mode (``--tags services-manual``,
+    ``--skip-tags check``)."""
+    return list(dict.fromkeys([st.step.id, st.action.name, st.step.mode]))
+
+
 def plays_for(ex: Export, flavour: str, st: StepExport) -> list[tuple[list[str], dict | None]]:
     """The playbook blocks (comment lines, play) of one engine step."""
     fn = TRANSLATORS.get((flavour, st.action.name))
@@ -129,7 +135,7 @@ def plays_for(ex: Export, flavour: str, st: StepExport) -> list[tuple[list[str],
         notes = list(dict.fromkeys(n for _, t in per_target for n in t.notes))
         names = ", ".join(name for name, _ in per_target)
         play = {"name": f"{title} ({st.step.id}) for {names}", "hosts": CONTROLLER, "gather_facts": False,
-                "tasks": tasks}
+                "tags": _tags(st), "tasks": tasks}
         return [(_step_lines(st.step, "runs on the controller") + notes, play)]
     groups: dict[str, tuple[list[str], Tasks]] = {}
     for name, t in per_target:
@@ -139,7 +145,7 @@ def plays_for(ex: Export, flavour: str, st: StepExport) -> list[tuple[list[str],
     for names, t in groups.values():
         hosts = ":".join(names)
         play = {"name": f"{title} ({st.step.id}) on {', '.join(names)}", "hosts": hosts, "gather_facts": False,
-                "tasks": t.tasks}
+                "tags": _tags(st), "tasks": t.tasks}
         out.append((_step_lines(st.step, "") + t.notes, play))
     return out
 
