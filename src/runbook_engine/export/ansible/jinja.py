@@ -4,15 +4,25 @@ engine's terms (engine/facts/nft.py: the rule labels and the accepted ports)."""
 from __future__ import annotations
 
 import json
+import re
 
 from runbook_engine.engine.transports.base import MARK_BEGIN, MARK_END
 
 TEMPLATE_MARKS = ("{{", "{%", "{#")
 
 
+#: a backslash sequence that ansible-core reads differently in a template (``{{ }}``: as written)
+#: and in a conditional (``when``, ``that``: Python's escapes, ``\\1`` becoming chr(1)); ``\\d``,
+#: ``\\s``, ``\\.`` and ``\\r``, ``\\n``, ``\\t`` mean the same to a regex either way
+_AMBIGUOUS = re.compile(r"\\[0-9xuUNabfv\\'\"]|\\$")
+
+
 def lit(text: str) -> str:
-    """*text* as a Jinja string literal (backslashes doubled: Jinja unescapes its literals)."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    """*text* (a regex or a value) as a Jinja string literal, refused where its meaning would
+    depend on where Ansible reads it (see _AMBIGUOUS) or where it holds a quote."""
+    if "'" in text or _AMBIGUOUS.search(text):
+        raise ValueError(f"not a safe Jinja literal (a quote or an ambiguous backslash): {text[:80]}")
+    return "'" + text + "'"
 
 
 def plain(text: str, what: str) -> str:
@@ -26,7 +36,7 @@ def plain(text: str, what: str) -> str:
 def split_markers(register: str) -> str:
     """The list of ``[index, output, exit code]`` of each command of a batch's output (the
     engine's markers, transports/base.py and posix.py), as a Jinja expression."""
-    regex = f"(?s){MARK_BEGIN}(\\d+)\\r?\\n(.*?){MARK_END}\\1:(-?\\d+)"
+    regex = f"(?s){MARK_BEGIN}([0-9]+)\\r?\\n(.*?){MARK_END}[0-9]+:(-?[0-9]+)"
     return f"{{{{ {register}.stdout | regex_findall({lit(regex)}) }}}}"
 
 

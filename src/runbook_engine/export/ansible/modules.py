@@ -240,7 +240,7 @@ def preflight_linux(ex: Export, st: StepExport, tp: TargetPlan) -> Tasks:
             tasks += [
                 {"name": "Read os-release", "ansible.builtin.slurp": {"src": "/etc/os-release"}, "register": "runbook_os_release"},
                 {"name": "The operating system is one the guide supports", "ansible.builtin.assert": {
-                    "that": [("runbook_os_release.content | b64decode | regex_search('(?m)^PRETTY_NAME=(.*)$', '\\\\1')"
+                    "that": [("runbook_os_release.content | b64decode | regex_findall('(?m)^PRETTY_NAME=(.*)$')"
                               f" | first | default('') | trim('\"') is regex({lit(_any_regex(d.data['patterns']))})")],
                     "fail_msg": f"{d.data['message']} (the guide supports {d.value})", "quiet": True}},
             ]

@@ -91,7 +91,7 @@ def check(name: str, that: list[str], msg: str, when: str | None = None) -> dict
 
 def _search(expr: str, regex: str) -> str:
     """The first group of *regex* in *expr* ('' when it does not match)."""
-    return f"(({expr} | regex_search({lit(regex)}, '\\\\1')) or [''] ) | first"
+    return f"(({expr} | regex_findall({lit(regex)})) + ['']) | first"
 
 
 # --- Windows ----------------------------------------------------------------------------------
@@ -128,7 +128,7 @@ def services_manual(ex: Export, st: StepExport, tp: TargetPlan) -> Tasks:
 
 
 def _certutil_b64(i: int) -> str:
-    return f"({out(i)} | regex_replace('(?m)^-----.*$', '') | regex_replace('\\\\s+', ''))"
+    return f"({out(i)} | regex_replace('(?m)^-----.*$', '') | regex_replace('\\s+', ''))"
 
 
 def _file_same(a: int, b64: str) -> str:
@@ -234,7 +234,7 @@ def units_manual(ex: Export, st: StepExport, tp: TargetPlan) -> Tasks:
 
 def _sh_file(i: int) -> tuple[str, str, str]:
     """(kind, head line, base64 content) of the ShFile read at index *i*."""
-    lines = f"({out(i)} | trim).split('\\n')"
+    lines = f"({out(i)} | trim).splitlines()"
     return f"({lines} | first).split() | first", f"({lines} | first | trim)", f"({lines}[1:] | join('') | trim)"
 
 
@@ -303,7 +303,9 @@ def preflight_linux(ex: Export, st: StepExport, tp: TargetPlan) -> Tasks:
             a, b = spans[d.target]
             path = d.data["path"].rstrip("/") or "/"
             words = f"({out(a)} | trim).split()"
-            mounted = f"({words} | length == 2 and ({words}[1] | replace({lit(chr(92) + 'x20')}, ' ')) == {lit(path)})"
+            if " " in path:
+                raise ExportError(f"preflight-linux: mount point {path!r} holds a space (findmnt escapes it): not in the raw flavour")
+            mounted = f"({words} | length == 2 and {words}[1] == {lit(path)})"
             formatted = (f"(({out(a + 1)} | trim).split() | first | default('')) if {rc(a + 1)} == '0' else ''"
                          if b - a > 1 else "''")
             ok = (f"(({out(a)} | trim) != 'RB-NO-MOUNT-POINT') and (({mounted} and {words}[0] == {lit(d.value)}) or "
