@@ -261,3 +261,4 @@ def test_raw_playbook_converges_windows_nodes_over_ssh_as_the_engine_does(tmp_pa
         for p in procs:
             stop_process(p)
         destroy(sb)
+

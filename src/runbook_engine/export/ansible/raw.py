@@ -33,6 +33,9 @@ from runbook_engine.export.steps import ExportError, StepExport, TargetPlan
 READ, OUT, CHANGE = "runbook_read", "runbook_out", "runbook_change"
 
 #: the environment every POSIX batch starts with (as the ssh-posix transport's exec request)
+#: ipconfig's IPv4 line whatever the language of its label (the engine's _IPV4_LINE names them)
+IPV4_ANY_LABEL = r"(?i)IP(?:v4)?[^\r\n:]*:\s*\d{1,3}(?:\.\d{1,3}){3}"
+
 POSIX_PREFIX = "env -i " + " ".join(f"{k}={shlex.quote(v)}" for k, v in posix.BATCH_ENV.items()) + " /bin/sh -c "
 
 
@@ -174,8 +177,6 @@ def _any_regex(patterns: list[str]) -> str:
 
 @translator("raw", "preflight")
 def preflight(ex: Export, st: StepExport, tp: TargetPlan) -> Tasks:
-    from runbook_engine.engine.facts.system import _IPV4_LINE
-
     tasks, spans = read_tasks(ex, st, tp)
     for d in tp.desired:
         a, _ = spans[d.target]
@@ -184,7 +185,9 @@ def preflight(ex: Export, st: StepExport, tp: TargetPlan) -> Tasks:
             value = _search(out(a), r"ProductName\s+REG_SZ\s+(.+)")
             that = [f"({value}) | trim is regex({lit(_any_regex(d.data['patterns']))})"]
         elif check_ == "tcpip":
-            that = [f"{rc(a)} == '0'", f"{out(a)} is regex({lit('(?i)' + _IPV4_LINE.pattern)})"]
+            # the label is Japanese on a Japanese node ("IPv4 アドレス"), and CP932 output reaches
+            # Jinja as surrogate escapes (never as those characters): any label before the address
+            that = [f"{rc(a)} == '0'", f"{out(a)} is regex({lit(IPV4_ANY_LABEL)})"]
         else:
             fs = _search(out(a), r"File System Name\s*:\s*(\S+)")
             that = [f"({fs}) == {lit(d.value)}"]
