@@ -26,7 +26,7 @@ INVENTORY = ("cluster: c1\nguide: surfnavi\nnodes:\n"
              "  - name: sv1\n    transport: wine\n    prefix: /nonexistent/rb-sv1\n"
              "  - name: sv2\n    transport: wine\n    prefix: /nonexistent/rb-sv2\n")
 RUN_ID = "20990101-000000-abcdef"  # a run journaled in the state folder of every case
-COMMANDS = "check, schema, new, build, serve, plan, apply, verify, rollback, runs, bundle, import, run, sandbox"
+COMMANDS = "check, schema, new, build, serve, plan, apply, verify, rollback, runs, bundle, import, run, sandbox, export"
 
 
 def _names(folder: Path, suffix: str = "") -> str:
@@ -117,6 +117,17 @@ CASES = [
      "give an empty or a new one"),
     ("schema-out-is-a-file", ["schema", "--out", "{inv}"],
      "error: --out {inv}: a file, not a folder (the *.schema.json files are written into it)"),
+    ("export-unknown-guide", ["export", "ansible", "surfnav", "-i", "{inv}"],
+     "error: unknown guide 'surfnav' (known: {guides}); did you mean 'surfnavi'?"),
+    ("export-unknown-tool", ["export", "ansibel", "surfnavi"],
+     "error: runbook export: unknown command 'ansibel' (known: ansible); did you mean 'ansible'?"),
+    ("export-unknown-flavour", ["export", "ansible", "surfnavi", "--flavour", "modul", "-i", "{inv}"],
+     "error: runbook export ansible: argument --flavour: unknown value 'modul' (known: modules, raw, both); "
+     "did you mean 'modules'?"),
+    ("export-guide-of-another-platform", ["export", "ansible", "postgresql", "-i", "{inv}"],
+     "error: guide 'postgresql' is a linux guide, but inventory {inv} is windows"),
+    ("export-out-is-a-file", ["export", "ansible", "surfnavi", "--out", "{inv}", "-i", "{inv}"],
+     "error: --out {inv}: a file, not a folder"),
 ]
 
 

@@ -1,0 +1,58 @@
+"""`runbook export ansible GUIDE`: the guide's engine steps as an Ansible playbook (flavours
+``modules`` and ``raw``) and an inventory template, from the engine's desired() data on an
+inventory (default: the sandbox's)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from runbook_engine.cli.arguments import inventory_path, known_guide
+from runbook_engine.cli.base import fail_input, project_of
+from runbook_engine.model.errors import KbInvalid
+
+
+def cmd_export_ansible(args) -> int:
+    from runbook_engine.engine.inventory import load_inventory
+    from runbook_engine.export.ansible import FLAVOURS, export_ansible
+    from runbook_engine.export.steps import ExportError
+
+    project = project_of(args)
+    try:
+        kb = project.knowledge
+        guide = known_guide(kb, args.guide)
+        source = inventory_path(project, args.inventory)
+        inv = load_inventory(source)
+    except KbInvalid as exc:
+        return fail_input(exc.errors)
+    if kb.family_of(guide).os != inv.platform:
+        return fail_input([f"error: guide '{guide.id}' is a {kb.family_of(guide).os} guide, but inventory {source} "
+                           f"is {inv.platform}"])
+    out = Path(args.out) if args.out else Path("ansible") / guide.id
+    if out.exists() and not out.is_dir():
+        return fail_input([f"error: --out {out}: a file, not a folder"])
+    flavours = FLAVOURS if args.flavour == "both" else (args.flavour,)
+    try:
+        written = export_ansible(project, guide, inv, out, flavours)
+    except ExportError as exc:
+        return fail_input([f"error: {exc}"])
+    if args.json:
+        print(json.dumps({"guide": guide.id, "inventory": str(source), "out": str(out),
+                          "files": [str(p) for p in written]}, ensure_ascii=False, indent=2))
+    else:
+        print(f"exported guide '{guide.id}' for inventory {source} to {out}: "
+              + ", ".join(p.name for p in written if p.parent == out)
+              + f" and {sum(1 for p in written if p.parent != out)} file(s) in files/")
+    return 0
+
+
+def register(sub) -> None:
+    e = sub.add_parser("export", help="write a guide's engine steps for another tool (Ansible)")
+    tools = e.add_subparsers(dest="tool", required=True)
+    a = tools.add_parser("ansible", help="an Ansible playbook (modules and/or raw flavour) and an inventory template")
+    a.add_argument("guide", help="guide id")
+    a.add_argument("--inventory", "-i", help="inventory YAML whose nodes and values the playbook uses (default: the sandbox's)")
+    a.add_argument("--flavour", choices=("modules", "raw", "both"), default="both",
+                   help="modules: idiomatic modules for real fleets; raw: the engine's command batches (default: both)")
+    a.add_argument("--out", "-o", help="folder to write into (default: ansible/GUIDE)")
+    a.add_argument("--json", action="store_true", help="print what was written as JSON")
+    a.set_defaults(func=cmd_export_ansible)
