@@ -288,13 +288,11 @@ def test_raw_playbook_converges_linux_nodes_over_ssh_as_the_engine_does(tmp_path
         out, inv_copy = export(work, inv_path.read_text(), ("raw",))
         inventory = load_inventory(inv_path)
         ns = ("ip", "netns", "exec", probe_namespace(project.state / "sandbox"))
-        # nft in the sandbox's SSH sessions: "Operation not permitted" (the containers' sshd sessions
-        # lack CAP_NET_ADMIN), for the engine's ssh-posix transport too: the firewall step is left out
-        first, log1, t1 = play(out, work, "--skip-tags", "firewall-ports", prefix=ns)
+        first, log1, t1 = play(out, work, prefix=ns)
         names = [n.name for n in inventory.nodes]
         assert all(first[h][3] == 0 and first[h][2] == 0 for h in names), log1[-4000:]
         assert all(first[h][1] > 0 for h in names), first
-        second, log2, t2 = play(out, work, "--skip-tags", "firewall-ports", prefix=ns)
+        second, log2, t2 = play(out, work, prefix=ns)
         assert all(v[1] == 0 and v[3] == 0 and v[2] == 0 for v in second.values()), log2[-4000:]
         nspawn = yaml.safe_load(inv_path.read_text())
         # read back through the containers (transport nspawn: the same nodes, entered from here)
@@ -303,20 +301,20 @@ def test_raw_playbook_converges_linux_nodes_over_ssh_as_the_engine_does(tmp_path
         back.write_text(yaml.safe_dump({**{k: v for k, v in nspawn.items() if k != "nodes"}, "nodes": [
             {"name": n, "transport": "nspawn", "machine": machines[n]} for n in names]}))
         after, report = plan_currents(project, load_inventory(back), state)
-        after = {k: v for k, v in after.items() if k[1] != "firewall"}
-        assert sum(r.changes for r in report.results if r.step != "firewall") == 0, [(r.node, r.step, r.status, r.message) for r in report.results]
+        assert sum(r.changes for r in report.results) == 0, [(r.node, r.step, r.status, r.message) for r in report.results]
     finally:
         destroy_cluster(project)
     state2 = tmp_path_factory.mktemp("engine-linux")
     project2 = Project(REPO, state_dir=state2)
     inv2 = create_cluster(project2, project2.knowledge, nodes=2, guide_id="postgresql")
     try:
-        applied = Runner(project2, load_inventory(inv2), state=state2, steps=["unit-disabled", "exec-resource"]).run("apply")
+        applied = Runner(project2, load_inventory(inv2), state=state2,
+                         steps=["firewall-ports", "unit-disabled", "exec-resource"]).run("apply")
         assert not [r for r in applied.results if r.status in ("unreachable",)], applied.results
         native, _ = plan_currents(project2, load_inventory(inv2), state2)
-        native = {k: v for k, v in native.items() if k[1] != "firewall"}
         assert after == native
         assert {k: v for k, v in after.items() if k[1] == "unit-disabled"}
+        assert {k: v for k, v in after.items() if k[1] == "firewall-ports"}  # the nftables table too
     finally:
         destroy_cluster(project2)
     print(f"\nraw playbook on 2 Linux nodes over SSH: first run {t1:.1f} s, second run {t2:.1f} s")

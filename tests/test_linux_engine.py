@@ -230,3 +230,36 @@ def test_kill_9_during_apply_on_a_linux_node_leaves_no_half_written_script(tmp_p
         assert sorted(names) == sorted(want)  # no temporary file left beside the scripts
     finally:
         destroy_cluster(sb.project)
+
+
+def test_the_runbook_notebook_runs_on_a_linux_node(tmp_path_factory, tmp_path, monkeypatch):
+    """The guide's Japanese notebook, executed by nbclient against a Linux sandbox node: the
+    engine's steps run there (apply), the operator's are confirmed from an answers file, and a
+    second run changes nothing."""
+    import yaml
+
+    from runbook_engine.publish.execute import RunRequest, run_notebook
+    from runbook_engine.sandbox.cluster import destroy_cluster
+
+    sb = make_linux_sandbox(tmp_path_factory.mktemp("linux-nb"), guide=GUIDE, nodes=2)
+    try:
+        guide = sb.project.knowledge.guides[GUIDE]
+        answers = tmp_path / "answers.yaml"
+        answers.write_text(yaml.safe_dump({s.id: f"done by the test ({s.id})" for s in guide.steps()
+                                           if s.mode == "manual"}, allow_unicode=True), encoding="utf-8")
+        monkeypatch.setenv("RUNBOOK_STATE", str(sb.state))
+        first = run_notebook(sb.project, RunRequest(guide=GUIDE, node="pg-secondary", lang="ja", mode="apply",
+                                                    inventory=str(sb.inventory), answers=str(answers)))
+        assert first["status"] == "ok", first
+        by = {st["step"]: st for st in first["steps"]}
+        assert by["unit-disabled"]["changes"] == 1 and by["firewall-ports"]["changes"] == 1
+        assert by["os-check"]["status"] == by["script-programs"]["status"] == "converged"
+        # the configuration folder is on pg-primary: on pg-secondary the exec scripts are not this node's
+        assert by["exec-resource"]["status"] == "skipped"
+        unit = run_cmds(sb, "pg-secondary", f"systemctl show -p UnitFileState -p ActiveState -- {UNIT}")[0].stdout
+        assert sorted(unit.splitlines()) == ["ActiveState=inactive", "UnitFileState=disabled"]
+        second = run_notebook(sb.project, RunRequest(guide=GUIDE, node="pg-secondary", lang="ja", mode="apply",
+                                                     inventory=str(sb.inventory)))
+        assert second["status"] == "ok" and sum(st["changes"] for st in second["steps"]) == 0, second
+    finally:
+        destroy_cluster(sb.project)

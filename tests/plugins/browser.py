@@ -337,12 +337,25 @@ def chromium():
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - a test dependency
         require(False, "playwright (python) is not installed")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    from runbook_engine.engine.transports.environ import node_environ
+
+    # The playwright driver and Chromium live for the whole session: they start with no secret in
+    # their environment (a sandbox's TSIG secret set earlier in the session stays with this process)
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(node_environ(saved))
+    try:
+        pw_context = sync_playwright()
+        pw = pw_context.__enter__()
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=node_environ(saved))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    try:
+        yield browser
+    finally:
+        browser.close()
+        pw_context.__exit__(None, None, None)
 
 
 # --------------------------------------------------------------------------------------------
