@@ -34,6 +34,7 @@ from runbook_engine.model.project import Project
 from runbook_engine.model.schema import Guide, KnowledgeBase
 from runbook_engine.engine.actions import ACTIONS, Action, Change, Context, action, step_scope
 from runbook_engine.engine.dns import DnsError
+from runbook_engine.engine.executors import Executor
 from runbook_engine.engine.facts.base import COMMAND_NOT_FOUND, Fact, FactFailed, gather, read_batch
 from runbook_engine.engine.facts.cluster import ActiveNode, ActiveNodeSh
 from runbook_engine.engine.inventory import Inventory
@@ -149,7 +150,8 @@ class Runner:
     def __init__(self, project: Project, inventory: Inventory, *, guide_id: str | None = None,
                  nodes: list[str] | None = None, steps: list[str] | None = None,
                  state: Path | None = None, on_result: Callable[[StepResult], None] | None = None,
-                 run_id: str | None = None, transports: Callable[[Target], Transport] | None = None):
+                 run_id: str | None = None, transports: Callable[[Target], Transport] | None = None,
+                 executor: Executor | None = None):
         self.project = project
         self.kb: KnowledgeBase = project.knowledge
         self.inventory = inventory
@@ -169,7 +171,10 @@ class Runner:
         self.state = Path(state or project.state)
         self.on_result = on_result
         self.run_id = run_id
-        self.open_transport = transports or open_transport  # a target's transport
+        # how the round trips reach the targets: each target's own transport (native), or another
+        # executor's (ansible: one call per round for every node)
+        self.executor = executor or Executor(transports)
+        self.open_transport = self.executor.open  # a target's transport
 
     # ------------------------------------------------------------------------------------
     def run(self, mode: str) -> RunReport:
@@ -187,7 +192,8 @@ class Runner:
         runs = [_TargetRun(self, t, steps) for t, steps in work.values()]
         try:
             with ThreadPoolExecutor(max_workers=max(1, len(runs))) as pool:
-                list(pool.map(lambda r: r.read(), runs))  # round trip 1 on every target
+                with self.executor.round([r.target.name for r in runs]) as rnd:  # round trip 1 on every target
+                    list(pool.map(lambda r: _in_round(rnd, r.target.name, r.read), runs))
                 refusal = self._cluster_check(runs, report)
                 report.refused = refusal
                 if journal and (refusal or report.notes):
@@ -195,8 +201,9 @@ class Runner:
                 if refusal:
                     for r in runs:
                         r.refuse(refusal)
-                elif mode == "apply":
-                    list(pool.map(lambda r: r.change(journal), runs))  # round trip 2 where something changes
+                elif mode == "apply":  # round trip 2 where something changes
+                    with self.executor.round([r.target.name for r in runs]) as rnd:
+                        list(pool.map(lambda r: _in_round(rnd, r.target.name, lambda: r.change(journal)), runs))
         finally:
             for r in runs:
                 r.close()
@@ -330,6 +337,14 @@ class Runner:
         if self.on_result:
             self.on_result(res)
         return res
+
+
+def _in_round(rnd, name: str, work: Callable[[], None]) -> None:
+    """Run one target's part of a round trip; whatever happens, it is done with the round then."""
+    try:
+        work()
+    finally:
+        rnd.done(name)
 
 
 CLUSTER_KEY = "cluster"  # the read batch's key of where the failover group runs
@@ -629,8 +644,16 @@ def _undo(transport, recs: list[dict]) -> list:
     return [r for res in spans for r in res if r.rc != 0]
 
 
+def _answer(rnd, name: str, work: Callable[[], Any]) -> Any:
+    try:
+        return work()
+    finally:
+        rnd.done(name)
+
+
 def rollback(project: Project, inventory: Inventory, run_id: str, state: Path | None = None, *,
-             nodes: list[str] | None = None, transports: Callable[[Target], Transport] | None = None) -> RunReport:
+             nodes: list[str] | None = None, transports: Callable[[Target], Transport] | None = None,
+             executor: Executor | None = None) -> RunReport:
     """Restore the before-state of every change of *run_id* (only on *nodes* when given): the undo
     commands of its intents in reverse order, sent to each target through its own transport (or
     the one *transports* makes for it)."""
@@ -642,7 +665,8 @@ def rollback(project: Project, inventory: Inventory, run_id: str, state: Path | 
     journal.write("rollback", of=run_id, intents=sum(len(recs) for recs in by_target.values()),
                   **({"nodes": nodes} if nodes is not None else {}))
     targets = all_targets(inventory)
-    opener = transports or open_transport
+    executor = executor or Executor(transports)
+    opener = executor.open
     t0 = time.perf_counter()
 
     def one(name: str, recs: list[dict]) -> StepResult:
@@ -670,7 +694,9 @@ def rollback(project: Project, inventory: Inventory, run_id: str, state: Path | 
         return res
 
     with ThreadPoolExecutor(max_workers=max(1, len(by_target))) as pool:
-        for r in pool.map(lambda kv: one(*kv), by_target.items()):
+        with executor.round(list(by_target)) as rnd:
+            done = list(pool.map(lambda kv: _answer(rnd, kv[0], lambda: one(*kv)), by_target.items()))
+        for r in done:
             report.results.append(r)
             journal.write("restored", node=r.node, status=str(r.status), message=r.message)
     report.seconds = time.perf_counter() - t0
