@@ -81,7 +81,9 @@ class NodeLock:
             holder = os.read(self.fd, 200).decode(errors="replace").strip() or "another run"
             os.close(self.fd)
             self.fd = -1
-            raise NodeBusy(f"node is busy: {holder} holds {self.path.name}; wait for it to finish") from None
+            open_by = _processes_holding(self.path)
+            seen = f" (open in {', '.join(open_by)})" if open_by else ""
+            raise NodeBusy(f"node is busy: {holder} holds {self.path.name}{seen}; wait for it to finish") from None
         os.ftruncate(self.fd, 0)
         os.write(self.fd, f"run (pid {os.getpid()})".encode())
         return self
@@ -90,6 +92,21 @@ class NodeLock:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+
+def _processes_holding(path: Path) -> list[str]:
+    """The processes that have *path* open (Linux /proc; empty elsewhere or when unreadable): the
+    holder written in the file is who took the lock, these are who keep it."""
+    out = []
+    target = str(Path(path).resolve())
+    for d in Path("/proc").glob("[0-9]*"):
+        try:
+            if any(os.readlink(f) == target for f in (d / "fd").iterdir()):
+                cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+                out.append(f"pid {d.name}: {cmd[:80]}")
+        except OSError:
+            continue
+    return out
 
 
 def node_lock(state: Path, cluster: str, node: str) -> NodeLock:
