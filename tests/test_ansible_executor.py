@@ -134,16 +134,24 @@ def test_an_ansible_inventory_without_a_node_is_refused_before_anything_runs(tmp
     hosts = tmp_path / "hosts.yml"
     hosts.write_text("all:\n  children:\n    clusters:\n      hosts:\n        sv1: {ansible_host: 192.0.2.21}\n"
                      "        sv3: {ansible_host: 192.0.2.23}\n")
+    passwords = tmp_path / "passwords.yaml"
+    (tmp_path / "known_hosts").touch()
+    passwords.write_text("cluster: c1\nguide: surfnavi\nnodes:\n" + "".join(
+        f"  - {{name: {n}, transport: ssh, host: 192.0.2.2{i}, user: admin, known_hosts: known_hosts, "
+        f"password_env: RB_PW_{n.upper()}}}\n" for i, n in enumerate(("sv1", "sv2"), 1)))
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "RUNBOOK_STATE": str(tmp_path / "state")}
     for argv, line in (
-        (["--ansible-inventory", str(hosts)],
+        (["-i", str(inv), "--ansible-inventory", str(hosts)],
          f"error: --ansible-inventory: unknown host 'sv2' in {hosts} (known: sv1, sv3); did you mean 'sv1'?"),
-        ([], "error: --executor ansible: node 'sv1' uses transport wine, which Ansible does not reach from the "
-             "runbook inventory: give it an ssh or ssh-posix transport, or pass --ansible-inventory with a host of "
-             "that name"),
+        (["-i", str(inv)], "error: --executor ansible: node 'sv1' uses transport wine, which Ansible does not reach "
+                           "from the runbook inventory: give it an ssh or ssh-posix transport, or pass "
+                           "--ansible-inventory with a host of that name"),
+        (["-i", str(passwords)], "error: --executor ansible: the nodes log in with different passwords (RB_PW_SV1, "
+                                 "RB_PW_SV2); Ansible's --ask-pass takes one: use keys, one password_env, or "
+                                 "--ansible-inventory"),
     ):
-        proc = subprocess.run([sys.executable, "-m", "runbook_engine", "--root", str(REPO), "plan", "-i", str(inv),
-                               "--executor", "ansible", *argv], capture_output=True, text=True, env=env, timeout=120)
+        proc = subprocess.run([sys.executable, "-m", "runbook_engine", "--root", str(REPO), "plan", *argv,
+                               "--executor", "ansible"], capture_output=True, text=True, env=env, timeout=120)
         assert (proc.returncode, proc.stdout, proc.stderr.splitlines()) == (2, "", [line])
     assert not (tmp_path / "state" / "runs").exists()
 

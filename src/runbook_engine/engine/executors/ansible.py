@@ -267,6 +267,11 @@ class AnsibleExecutor(Executor):
                 out.append(f"--executor ansible: node '{t.name}' uses transport {t.transport}, which Ansible does "
                            "not reach from the runbook inventory: give it an ssh or ssh-posix transport, or pass "
                            "--ansible-inventory with a host of that name")
+        envs = sorted({t.options.password_env for t in targets if t.node is not None and not self.inventory_file
+                       and t.transport in SSH_TRANSPORTS and t.options.password_env})
+        if len(envs) > 1:
+            out.append(f"--executor ansible: the nodes log in with different passwords ({', '.join(envs)}); Ansible's "
+                       "--ask-pass takes one: use keys, one password_env, or --ansible-inventory")
         return out
 
     def open(self, target: Target) -> Transport:
