@@ -192,22 +192,25 @@ def surfnavi_round_trips() -> dict:
 
     from .sandbox import fresh_cluster, node_prefix, node_steps, sandbox_state
 
-    out: dict = {}
+    out: dict = {"failures": []}
     project = Project(REPO)
     steps = node_steps(project)
     with sandbox_state() as state, temp_dir("rb-bench-wine-ssh-") as work:
-        for executor in ("native", "ansible"):
+        attempts = [e for e in ("native", "ansible") for _ in range(3)]
+        for k, executor in enumerate(attempts):
+            if executor in out:
+                continue
             inv = yaml.safe_load(Path(fresh_cluster(project, 2)).read_text())
             procs, nodes = [], []
             try:
                 for n in inv["nodes"]:
                     prefix = node_prefix(state, n["name"])
                     ensure_wineserver(prefix, node_env(prefix))
-                    proc, opts = _wine_sshd(work / f"{executor}-{n['name']}", prefix, node_env(prefix))
+                    proc, opts = _wine_sshd(work / f"{k}-{n['name']}", prefix, node_env(prefix))
                     procs.append(proc)
                     nodes.append({"name": n["name"], **opts, "lang": n["lang"], "hostname": n["hostname"], "ip": n["ip"]})
-                path = work / f"{executor}.yaml"
-                path.write_text(yaml.safe_dump({**{k: v for k, v in inv.items() if k not in ("nodes", "dns")},
+                path = work / f"{k}.yaml"
+                path.write_text(yaml.safe_dump({**{key: v for key, v in inv.items() if key not in ("nodes", "dns")},
                                                 "nodes": nodes}))
                 ssh_inv = load_inventory(path)
                 ex = AnsibleExecutor() if executor == "ansible" else None
@@ -219,8 +222,11 @@ def surfnavi_round_trips() -> dict:
                         ex.close()
                 bad = [(r.node, r.step, r.message[:120]) for r in plan.results + apply.results
                        if r.status in ("error", "unreachable")]
-                if bad:
-                    raise RuntimeError(f"SURFNAVI over SSH, {executor}: {bad[:2]}")
+                if bad:  # Wine under load now and then answers 9009 to a program it ran a moment before
+                    out["failures"].append(f"{executor}: {bad[0][0]}/{bad[0][1]}: {bad[0][2]}")
+                    if attempts[k + 1:].count(executor) == 0:
+                        raise RuntimeError(f"SURFNAVI over SSH, {executor}: {bad[:2]}")
+                    continue
                 out[executor] = {"plan": plan.round_trips, "apply": apply.round_trips,
                                  "calls": ex.calls if ex is not None else None,
                                  "seconds": (plan.seconds, apply.seconds)}
@@ -285,21 +291,23 @@ def report(t: Table, data: dict, sn: dict | str, reps: int) -> None:
 
     # costs and the paper estimate
     rtt = {d: median([data[n]["rtt"][str(d)] for n in NODE_COUNTS]) for d in DELAYS}
+    cells = [(n, d) for n in NODE_COUNTS for d in DELAYS]
+    extra_plan = median([med(n, d, "ansible", "plan") - med(n, d, "native", "plan") for n, d in cells])
+    extra_apply = median([med(n, d, "ansible", "apply") - med(n, d, "native", "apply") for n, d in cells])
+    t.notes.append(f"What ansible-runner adds (medians over the 9 sizes × delays of ansible-runner − native): "
+                   f"{extra_plan:.2f} s to a plan (1 call), {extra_apply:.2f} s to an apply (2 calls, "
+                   f"{extra_apply / 2:.2f} s each): ansible-playbook's start, inventory and play, its forks and "
+                   "OpenSSH's ControlMaster set-up, against asyncssh in this process.")
     for e, name in (("native", "native"), ("ansible", "ansible-runner")):
         per_node = (med(8, 0, e, "plan") - med(1, 0, e, "plan")) / 7
         # what the delay adds does not depend on the number of nodes (they run in parallel): medians over 1, 4, 8
-        first = {d: median([med(n, d, e, "plan") - med(n, 0, e, "plan") for n in NODE_COUNTS]) for d in DELAYS}
-        second = {d: median([med(n, d, e, "apply") - med(n, d, e, "plan") for n in NODE_COUNTS]) for d in DELAYS}
+        delay = {d: median([med(n, d, e, "plan") - med(n, 0, e, "plan") for n in NODE_COUNTS]) for d in DELAYS}
         t.notes.append(
-            f"{name}: a plan (1 round trip) on 1 node at +0 ms takes {med(1, 0, e, 'plan'):.2f} s, each further node "
-            f"adds {per_node * 1000:.0f} ms (slope from 1 to 8 nodes). The delay adds to that first round trip, "
-            "SSH connection included, " + ", ".join(f"{first[d] * 1000:.0f} ms at +{d} ms (≈ {first[d] / (2 * d / 1000):.1f} "
-                                                     "RTTs)" for d in DELAYS if d)
-            + f". Apply's second round trip (changes + re-read, connection open) costs {second[0]:.2f} s at +0 ms, "
-            + ", ".join((f"{(second[d] - second[0]) * 1000:.0f} ms more at +{d} ms "
-                         f"(≈ {(second[d] - second[0]) / (2 * d / 1000):.1f} RTTs)") if second[d] > second[0]
-                        else f"no more at +{d} ms (within the noise)" for d in DELAYS if d)
-            + " (medians over 1, 4 and 8 nodes).")
+            f"{name}: a plan on 1 node at +0 ms takes {med(1, 0, e, 'plan'):.2f} s, each further node adds "
+            f"{per_node * 1000:.0f} ms (slope from 1 to 8 nodes); the delay adds to a plan (1 round trip, the SSH "
+            "connection's set-up included) " + ", ".join(f"{delay[d] * 1000:.0f} ms at +{d} ms (≈ "
+                                                         f"{delay[d] / (2 * d / 1000):.1f} network RTTs)"
+                                                         for d in DELAYS if d) + " (medians over 1, 4 and 8 nodes).")
     clusters, size = FLEET
     # the per-node cost of an apply does not depend on the delay (the network is paid per round trip):
     # the median of its slopes from 1 to 8 nodes at every delay
@@ -349,3 +357,6 @@ def report(t: Table, data: dict, sn: dict | str, reps: int) -> None:
                    "round trip; that batch is longer than one cmd.exe command line (the SSH transport's one-line "
                    "delivery, 7000 characters), so it leaves as several exec requests, each one round trip natively "
                    "and in the ansible-runner call's raw loop alike. The other node stays at 2.")
+    if sn["failures"]:
+        t.notes.append(f"SURFNAVI over SSH: {len(sn['failures'])} run(s) failed and were repeated on re-created nodes "
+                       "(not counted): " + " | ".join(sn["failures"]))
