@@ -1,4 +1,5 @@
-"""bench/run: four tables (build, runbook run, engine, script proofs) → stdout and bench/results.md."""
+"""bench/run: the tables (build, runbook run, engine, script proofs, Linux nodes, fleet) → stdout and
+bench/results.md. With --only, the tables measured replace theirs in results.md and the others stay."""
 from __future__ import annotations
 
 import argparse
@@ -11,7 +12,27 @@ from pathlib import Path
 from .common import Table, log, machine_facts
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("build", "notebook", "engine", "proofs", "linux")
+PARTS = ("build", "notebook", "engine", "proofs", "linux", "fleet")
+
+
+def _number(title: str) -> str:
+    """A table's number (``6.``), what identifies it across runs; a failed part's title is its own."""
+    return title.split(" ", 1)[0]
+
+
+def merged(old: str, tables: list[Table]) -> str:
+    """*old* results.md with each of *tables* in place of the table of the same number (appended
+    when it has none); the other tables and the head stay as they were."""
+    head, *sections = old.split("\n### ")
+    sections = ["### " + s.rstrip("\n") + "\n" for s in sections]
+    for t in tables:
+        text = t.markdown()
+        at = next((i for i, s in enumerate(sections) if _number(s[4:]) == _number(t.title)), None)
+        if at is None:
+            sections.append(text)
+        else:
+            sections[at] = text
+    return head.rstrip("\n") + "\n\n" + "\n".join(sections)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
             table = Table(f"{part}: FAILED", "—")
             table.notes.append(f"{type(exc).__name__}: {str(exc)[:500]}")
         table.notes.append(f"This table took {time.perf_counter() - t1:.0f} s to measure.")
+        if a.only:  # merged into results.md beside tables of other runs: say when and where
+            table.notes.append(f"Measured {facts['date']} by `bench/run{' --quick' if a.quick else ''} --only {a.only}` "
+                               f"({facts['nproc']} cores, {facts['cpu']}, load average at start "
+                               f"{facts['load average at start']}).")
         tables.append(table)
         print(table.markdown(), flush=True)
     total = time.perf_counter() - t0
@@ -57,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
     ]
     text = "\n".join(head) + "\n" + "\n".join(t.markdown() for t in tables)
+    if a.only and Path(a.out).exists():
+        text = merged(Path(a.out).read_text(encoding="utf-8"), tables)
     Path(a.out).write_text(text, encoding="utf-8")
     log(f"wrote {a.out} ({total:.0f} s)")
     return 1 if failed else 0

@@ -71,31 +71,67 @@ def secret_errors(project: Project, path: str | None, inventory, steps=None) -> 
             for i, problem in problems]
 
 
+def executor_for(args, inventory, nodes: list[str] | None):
+    """The executor of ``--executor`` (None: native) for *nodes* of *inventory* (default: all),
+    checked before any node is touched: a misuse is a BadArgument. The caller closes it."""
+    from runbook_engine.engine.executors import executor_class
+    from runbook_engine.engine.targets import node_target
+
+    name = getattr(args, "executor", "native")
+    extra = getattr(args, "ansible_inventory", None)
+    try:
+        cls = executor_class(name)
+    except ValueError as exc:
+        raise BadArgument(f"--executor: {exc}") from None
+    if extra is not None and name != "ansible":
+        raise BadArgument(f"--ansible-inventory: an Ansible inventory is read by --executor ansible only (not {name})")
+    if extra is not None and not Path(extra).exists():
+        raise BadArgument(f"--ansible-inventory {extra}: no such file or folder")
+    if name == "native":
+        return None
+    try:
+        executor = cls(**({"inventory_file": extra} if extra is not None else {}))
+    except ValueError as exc:
+        raise BadArgument(str(exc)) from None
+    problems = executor.problems([node_target(inventory.node(n)) for n in nodes or [n.name for n in inventory.nodes]])
+    if problems:
+        executor.close()
+        raise BadArgument(problems[0])
+    return executor
+
+
 def cmd_engine(args) -> int:
     from runbook_engine.engine.inventory import load_inventory
     from runbook_engine.engine.runner import Runner
 
     project = project_of(args)
+    executor = None
     try:
-        kb = project.knowledge  # bad kb/ exits 2 before any node is touched
-        source = inventory_path(project, args.inventory)
-        inv = load_inventory(source)
-        guide = guide_for(kb, args.guide, inv, source)
-        nodes = known_nodes(inv, args.node, source) or None
-        runner = Runner(project, inv, guide_id=guide.id, nodes=nodes, steps=engine_steps(guide, args.step) or None)
-        errs = secret_errors(project, args.inventory, inv, runner.steps)
-        if errs:
-            raise KbInvalid(errs)
-    except KbInvalid as exc:
-        return fail_input(exc.errors)
-    except KeyError as exc:
-        return fail_input([f"error: {exc.args[0]}"])
-    except ValueError as exc:  # the guide's platform is not the inventory's
-        return fail_input([f"error: {exc}"])
-    note_interrupted(project, inv.cluster)
-    if args.command == "apply" and not args.yes:
-        return confirm_and_apply(runner, args)
-    return show(runner.run(args.command), args.json)
+        try:
+            kb = project.knowledge  # bad kb/ exits 2 before any node is touched
+            source = inventory_path(project, args.inventory)
+            inv = load_inventory(source)
+            guide = guide_for(kb, args.guide, inv, source)
+            nodes = known_nodes(inv, args.node, source) or None
+            steps = engine_steps(guide, args.step) or None
+            executor = executor_for(args, inv, nodes)
+            runner = Runner(project, inv, guide_id=guide.id, nodes=nodes, steps=steps, executor=executor)
+            errs = secret_errors(project, args.inventory, inv, runner.steps)
+            if errs:
+                raise KbInvalid(errs)
+        except KbInvalid as exc:
+            return fail_input(exc.errors)
+        except KeyError as exc:
+            return fail_input([f"error: {exc.args[0]}"])
+        except ValueError as exc:  # the guide's platform is not the inventory's
+            return fail_input([f"error: {exc}"])
+        note_interrupted(project, inv.cluster)
+        if args.command == "apply" and not args.yes:
+            return confirm_and_apply(runner, args)
+        return show(runner.run(args.command), args.json)
+    finally:
+        if executor is not None:
+            executor.close()
 
 
 def note_interrupted(project: Project, cluster: str) -> None:
@@ -148,18 +184,25 @@ def cmd_rollback(args) -> int:
         return fail_input(exc.errors)
     if args.run_id is not None:
         known_run(project.state, args.run_id)
-        return show(rollback(project, inv, args.run_id), args.json)
-    known_run(project.state, args.to_before, "--to-before", cluster=inv.cluster)
-    undo = runs_to_undo(project.state, args.to_before, inv.cluster)
-    code = 0
-    for run in undo:  # newest first: each restores the state before it, down to --to-before's
-        print(f"== rollback {run.run_id} ({run.status}, {run.intents} change(s))")
-        code = show(rollback(project, inv, run.run_id), args.json)
-        if code:
-            break  # an older run's undo assumes the newer ones were undone
-    if not undo:
-        print(f"nothing to roll back: no run since {args.to_before} (included) changed anything that is not rolled back")
-    return code
+    else:
+        known_run(project.state, args.to_before, "--to-before", cluster=inv.cluster)
+    executor = executor_for(args, inv, None)
+    try:
+        if args.run_id is not None:
+            return show(rollback(project, inv, args.run_id, executor=executor), args.json)
+        undo = runs_to_undo(project.state, args.to_before, inv.cluster)
+        code = 0
+        for run in undo:  # newest first: each restores the state before it, down to --to-before's
+            print(f"== rollback {run.run_id} ({run.status}, {run.intents} change(s))")
+            code = show(rollback(project, inv, run.run_id, executor=executor), args.json)
+            if code:
+                break  # an older run's undo assumes the newer ones were undone
+        if not undo:
+            print(f"nothing to roll back: no run since {args.to_before} (included) changed anything that is not rolled back")
+        return code
+    finally:
+        if executor is not None:
+            executor.close()
 
 
 def cmd_runs(args) -> int:
@@ -180,6 +223,15 @@ def cmd_runs(args) -> int:
     return 0
 
 
+def executor_options(p) -> None:
+    p.add_argument("--executor", default="native", metavar="NAME",
+                   help="how the round trips reach the nodes: native (each node's own transport, the default) or "
+                        "ansible (one ansible-runner call per round trip for all the nodes; the [ansible] extra)")
+    p.add_argument("--ansible-inventory", metavar="PATH", default=None,
+                   help="with --executor ansible: your Ansible inventory (file or folder), its hosts named as the "
+                        "runbook inventory's nodes; without it the hosts are made from the nodes' ssh options")
+
+
 def register(sub) -> None:
     for name, help_ in (("plan", "show what would change on each node (dry run)"),
                         ("apply", "change what differs, verify, journal every change"),
@@ -192,6 +244,7 @@ def register(sub) -> None:
         which.add_argument("--all", action="store_true", help="every node of the inventory (default)")
         e.add_argument("--step", action="append", help="only this step id (repeatable)")
         e.add_argument("--json", action="store_true", help="print the report as JSON")
+        executor_options(e)
         if name == "apply":
             e.add_argument("--yes", "-y", action="store_true",
                            help="apply without showing the plan and asking first (non-interactive use)")
@@ -203,6 +256,7 @@ def register(sub) -> None:
                    help="roll back RUN_ID and every later run of the cluster, newest first: the state before RUN_ID")
     r.add_argument("--inventory", "-i", help="inventory YAML (default: the sandbox's)")
     r.add_argument("--json", action="store_true", help="print the report as JSON")
+    executor_options(r)
     r.set_defaults(func=cmd_rollback)
 
     rs = sub.add_parser("runs", help="the runs of the state folder: finished, interrupted, rolled back")

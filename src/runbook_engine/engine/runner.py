@@ -186,7 +186,7 @@ class Runner:
         if journal:
             journal.write("run", mode=mode, guide=self.guide.id, cluster=self.inventory.cluster,
                           nodes=[n.name for n in self.nodes], steps=[s.id for s in self.steps],
-                          engine=ident(os.getpid()))  # a run without an end whose engine is gone was interrupted
+                          executor=self.executor.name, engine=ident(os.getpid()))  # a run without an end whose engine is gone was interrupted
         skipped, work = self.work()
         report.results.extend(self._emit(r) for r in skipped)
         runs = [_TargetRun(self, t, steps) for t, steps in work.values()]
@@ -662,10 +662,10 @@ def rollback(project: Project, inventory: Inventory, run_id: str, state: Path | 
     by_target = rollback_intents(records, nodes)
     report = RunReport(run_id=run_id, mode="rollback", guide=records[0].get("guide", "?") if records else "?")
     journal = Journal(state, run_id=rollback_run_id(run_id))
-    journal.write("rollback", of=run_id, intents=sum(len(recs) for recs in by_target.values()),
-                  **({"nodes": nodes} if nodes is not None else {}))
-    targets = all_targets(inventory)
     executor = executor or Executor(transports)
+    journal.write("rollback", of=run_id, intents=sum(len(recs) for recs in by_target.values()),
+                  executor=executor.name, **({"nodes": nodes} if nodes is not None else {}))
+    targets = all_targets(inventory)
     opener = executor.open
     t0 = time.perf_counter()
 

@@ -20,6 +20,7 @@ executor carries the batches. An executor module registers its class::
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
@@ -27,6 +28,7 @@ from typing import Any, Callable, Iterator
 from runbook_engine.engine.targets import Target
 from runbook_engine.engine.transports import open_transport
 from runbook_engine.engine.transports.base import Transport
+from runbook_engine.model.errors import unknown
 
 EXECUTORS: dict[str, type["Executor"]] = {}
 
@@ -40,6 +42,11 @@ def register_executor(name: str):
     return deco
 
 
+def executor_names() -> list[str]:
+    """Every executor: ``native`` and one per module of this package (none is imported)."""
+    return sorted({"native", *EXECUTORS, *(m.name for m in pkgutil.iter_modules(__path__))})
+
+
 def executor_class(name: str) -> type["Executor"]:
     """The executor registered as *name*, importing its module on first use."""
     if name not in EXECUTORS and name.isidentifier():
@@ -49,7 +56,7 @@ def executor_class(name: str) -> type["Executor"]:
             if exc.name != f"{__name__}.{name}":
                 raise ValueError(f"executor '{name}' needs {exc.name}: install it (pip install '.[{name}]')") from None
     if name not in EXECUTORS:
-        raise ValueError(f"unknown executor '{name}' (known: {', '.join(sorted({'native', *EXECUTORS}))})")
+        raise ValueError(unknown("executor", name, executor_names()))
     return EXECUTORS[name]
 
 
@@ -71,6 +78,10 @@ class Executor:
     def open(self, target: Target) -> Transport:
         """The transport the runner sends *target*'s batches through."""
         return self._opener(target)
+
+    def problems(self, targets: list[Target]) -> list[str]:
+        """Why this executor cannot carry some of *targets* (one line each), said before a run."""
+        return []
 
     @contextmanager
     def round(self, names: list[str]) -> Iterator[Round]:
@@ -129,4 +140,4 @@ class RoundBarrier(Round):
             self.cond.notify_all()
 
 
-__all__ = ["EXECUTORS", "Executor", "Round", "RoundBarrier", "executor_class", "register_executor"]
+__all__ = ["EXECUTORS", "Executor", "Round", "RoundBarrier", "executor_class", "executor_names", "register_executor"]
