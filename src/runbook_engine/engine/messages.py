@@ -51,6 +51,12 @@ class Messages:
     def row_status(self, status: str) -> str:
         return self.L(f"row-{status}")
 
+    def row_message(self, row) -> str:
+        """A plan row's message (engine.actions.Change): its label when the action names one."""
+        if getattr(row, "message_id", ""):
+            return self.L(row.message_id, **row.message_fields)
+        return row.message
+
     def step_mode(self, mode: str) -> str:
         """A step's mode in a word (manual, automated, check)."""
         return self.L(f"mode-short-{mode}")

@@ -41,7 +41,7 @@ def report_lines(report, say: Messages) -> Iterable[str]:
         for row in r.rows:
             mark = say.row_status(row.status) if row.status in STATUS_MARK else str(row.status)
             arrow = f"{show(row.current)} -> {show(row.desired)}" if row.status in (RowStatus.CHANGE, RowStatus.CHANGED) else show(row.current)
-            msg = f"  ({row.message})" if row.message else ""
+            msg = f"  ({plain(say.row_message(row))})" if row.message else ""
             yield f"      {mark}{' ' * max(1, 10 - _width(mark))}{row.target}: {arrow}{msg}"
     for d in getattr(report, "drift", []) or []:
         if d["kind"] == "differs-between-nodes":

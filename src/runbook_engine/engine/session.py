@@ -269,7 +269,7 @@ class Session:
         for r in results:
             for row in r.rows:
                 rows.append([Code(r.node), Code(row.target), Code(show(row.current)), Code(show(row.desired)),
-                             self.say.row_status(row.status), row.message])
+                             self.say.row_status(row.status), self.say.row_message(row)])
         if status == Status.SKIPPED:  # the step has no target among this run's nodes
             msgs = self.L(f"scope-none-{step_scope(step).name}", node=self._scope_node(step))
         else:
