@@ -251,7 +251,7 @@ class Session:
             ip = get_ipython()
             if ip is None or not getattr(ip, "kernel", None) or not ip.kernel._allow_stdin:
                 return None
-            ans = input(f"{step.label} {step.title(self.lang)} — done? type 'yes' and a note: ")
+            ans = input(self.L("run-ask", step=f"{step.label} {step.title(self.lang)}") + ": ")
         except Exception:  # StdinNotImplementedError and friends: nobody to ask
             return None
         return ans[3:].strip() or "yes" if ans.lower().startswith("yes") else None
