@@ -26,8 +26,8 @@ manual steps:
 
   --confirm STEP_ID   confirm one manual step (repeatable)
   --answers FILE      confirm several from a YAML file, each a step id and a note:
-                        failover-group: "group failover1 created with its resources (T. Sato)"
-                        install-product: "installed on the shared disk's node first"
+                        STEP_ID: "what was done, and by whom"
+                        ANOTHER_STEP_ID: "done on both nodes (T. Sato)"
   Confirmations are recorded per node in the state folder (confirmations/), with the
   operator and the time: a later run resumes after them. A confirmation is recorded only
   once a run reaches its step (not past a step that still waits).
