@@ -105,9 +105,9 @@ def run(quick: bool) -> Table:
             t.notes.append(f"run_notebook left its kernel process running after it returned in {len(leaked)} of "
                            f"{runs_real} runs (the empty notebook through NotebookClient: {len(leaked_empty)}); "
                            "the bench killed them by pid.")
-        t.notes.append("The notebook run confirms every manual step (RunRequest.confirm) so that plan mode "
-                       "reaches the automated steps; without it a non-interactive plan stops at the first "
-                       "manual gate (status waiting) after ≈0.06 s of work.")
+        t.notes.append("The notebook run confirms every manual step (RunRequest.confirm) so that the run "
+                       "ends converged or pending; without it a plan still runs every engine step past the "
+                       "first manual gate and ends waiting (exit 3).")
     return t
 
 

@@ -26,7 +26,7 @@ INVENTORY = ("cluster: c1\nguide: surfnavi\nnodes:\n"
              "  - name: sv1\n    transport: wine\n    prefix: /nonexistent/rb-sv1\n"
              "  - name: sv2\n    transport: wine\n    prefix: /nonexistent/rb-sv2\n")
 RUN_ID = "20990101-000000-abcdef"  # a run journaled in the state folder of every case
-COMMANDS = "check, schema, new, build, serve, plan, apply, verify, rollback, runs, bundle, import, run, sandbox, export"
+COMMANDS = "check, schema, new, build, serve, plan, apply, verify, rollback, runs, bundle, import, run, answers, sandbox, export"
 
 
 def _names(folder: Path, suffix: str = "") -> str:
@@ -117,6 +117,14 @@ CASES = [
      "give an empty or a new one"),
     ("schema-out-is-a-file", ["schema", "--out", "{inv}"],
      "error: --out {inv}: a file, not a folder (the *.schema.json files are written into it)"),
+    ("answers-unknown-guide", ["answers", "surfnav"],
+     "error: unknown guide 'surfnav' (known: {guides}); did you mean 'surfnavi'?"),
+    ("answers-bad-lang", ["answers", "surfnavi", "--lang", "de"],
+     "error: runbook answers: argument --lang: unknown value 'de' (known: ja, en)"),
+    ("plan-bad-lang", ["plan", "--lang", "jp", "-i", "{inv}"],
+     "error: runbook plan: argument --lang: unknown value 'jp' (known: ja, en)"),
+    ("rollback-bad-lang", ["rollback", RUN_ID, "--lang", "english", "-i", "{inv}"],
+     "error: runbook rollback: argument --lang: unknown value 'english' (known: ja, en)"),
     ("export-unknown-guide", ["export", "ansible", "surfnav", "-i", "{inv}"],
      "error: unknown guide 'surfnav' (known: {guides}); did you mean 'surfnavi'?"),
     ("export-unknown-tool", ["export", "ansibel", "surfnavi"],
@@ -243,19 +251,29 @@ def _files_text(folder: Path) -> str:
 
 
 def test_runbook_run_says_where_it_waits_for_people_and_in_json_for_scripts(misuse):
+    """An apply stops at the first manual step nobody confirmed (here the first step: no node is
+    reached). For people: a line per step as it comes, the table of every step, where the record
+    is, and last the one line naming the step that waits; for scripts, JSON."""
     tmp, state = misuse
     inv = str(tmp / "inventory.yaml")
-    proc = runbook("run", "surfnavi", "--node", "sv1", "--lang", "en", "-i", inv, state=state)
+    proc = runbook("run", "surfnavi", "--node", "sv1", "--lang", "en", "--apply", "-i", inv, state=state)
     assert proc.returncode == 3, proc.stderr
     lines = proc.stdout.splitlines()
-    run_id = re.fullmatch(r"run (\d{8}-\d{6}-[0-9a-f]{6}): waiting \(exit 3\)", lines[0]).group(1)
-    assert lines[1] == ("waiting for an operator at step 'failover-group': confirm it with --confirm failover-group "
-                        "or an --answers file")
-    assert lines[2:] == [f"notebook: {state}/runs/{run_id}/surfnavi.en.sv1.ipynb",
-                         f"summary: {state}/runs/{run_id}/summary.json"]
+    assert lines[0] == "0-1 Create the failover group: waiting  [manual]"
+    assert lines[-1] == ('Waiting: step 0-1 "Create the failover group" (failover-group) waits for an operator; once it is '
+                         "done, confirm it with --confirm failover-group or an answers file (exit code 3)")
+    run_id = re.fullmatch(rf"Executed notebook: {re.escape(str(state))}/runs/(\d{{8}}-\d{{6}}-[0-9a-f]{{6}})/surfnavi\.en\.sv1\.ipynb",
+                          lines[-3]).group(1)
+    assert lines[-2] == f"Run record: {state}/runs/{run_id}/summary.json"
+    # every later step says why it did not run; the table has them all, in the guide's order
+    assert proc.stdout.count("Not run: an apply stops at the first manual step that waits for an operator (0-1).") == 20
+    table = lines[lines.index("Result on node sv1: waiting") + 1:-3]
+    assert table[0].split() == ["Step", "Title", "How", "Status", "Changes", "Time"]
+    assert [row.split()[0] for row in table[2:]] == ["0-1", "0-2", "A", "B", "C", "D", "E", "F", "G", "H", "I",
+                                                     "2-1", "3-1", "3-2", "3-3", "3-4", "4-1", "4-2", "5-1", "5-2", "5-3"]
     assert not REPR.search(proc.stdout), proc.stdout
 
-    proc = runbook("run", "surfnavi", "--node", "sv1", "--lang", "en", "-i", inv, "--json", state=state)
+    proc = runbook("run", "surfnavi", "--node", "sv1", "--lang", "en", "--apply", "-i", inv, "--json", state=state)
     assert proc.returncode == 3, proc.stderr
     out = json.loads(proc.stdout)
     assert (out["status"], out["exit_code"], out["waiting_at"], out["error"]) == ("waiting", 3, "failover-group", None)

@@ -84,11 +84,25 @@ def _answers(tmp_path: Path, guide, except_: set[str] = frozenset()) -> Path:
 
 @pytest.mark.wine
 def test_a_run_without_confirmations_waits_for_the_operator_at_the_first_manual_step(nb_sandbox):
+    """A dry run waits at the first manual step and still shows the whole procedure: every engine
+    step planned, every later manual step on hold (pending), nothing skipped but what the guide's
+    features leave out."""
     project = nb_sandbox.project
+    guide = project.knowledge.guides["surfnavi"]
     s = run_notebook(project, RunRequest(guide="surfnavi", node="sv1", lang="en", inventory=str(nb_sandbox.inventory)))
     assert s["status"] == "waiting" and s["exit_code"] == 3
     assert s["waiting_at"] == "failover-group"
-    assert all(st["status"] == "skipped" for st in s["steps"][1:])
+    by = {st["step"]: st for st in s["steps"]}
+    assert list(by) == [x.id for x in guide.steps()]
+    used = guide.features_in_use()
+    for x in guide.steps()[1:]:
+        if x.when and x.when not in used:
+            assert by[x.id]["status"] == "skipped"
+        elif x.mode == "manual":
+            assert by[x.id]["status"] == "pending", by[x.id]
+        else:
+            assert by[x.id]["status"] in ("converged", "pending"), by[x.id]
+    assert by["services-manual"]["status"] == "pending" and by["services-manual"]["changes"] > 0
     executed = nbformat.read(s["notebook"], as_version=4)
     shown = json.dumps([c.get("outputs", []) for c in executed.cells], ensure_ascii=False)
     assert "--confirm failover-group" in shown
@@ -163,7 +177,7 @@ def test_the_notebook_runs_unchanged_under_papermill(nb_sandbox, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     nb = nbformat.read(out, as_version=4)
     last = json.dumps(nb.cells[-1].outputs)
-    assert "surfnavi on sv1" in last
+    assert "Result on node <code>sv1</code>" in last  # the summary's table
 
 
 @pytest.mark.wine

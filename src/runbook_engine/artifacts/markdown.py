@@ -32,7 +32,21 @@ def indent(text: str, by: str = "    ") -> str:
 
 
 def admonition(kind: str, title: str, body: str) -> str:
+    """A Material admonition (the site's pages)."""
     return f'!!! {kind} "{title}"\n\n{indent(body)}\n'
+
+
+#: the sign before a quoted admonition's title, per Material admonition type
+QUOTE_SIGNS = {"note": "ℹ", "info": "ℹ", "warning": "⚠", "danger": "⛔"}
+
+
+def quoted_admonition(kind: str, title: str, body: str) -> str:
+    """An admonition as a blockquote with a bold title: what Jupyter (JupyterLab, nbconvert) and
+    Python-Markdown all render, where ``!!!`` shows as literal text (the notebooks' cells, and
+    the site's runbook page that shows them)."""
+    sign = QUOTE_SIGNS.get(kind, "ℹ")
+    lines = [f"> **{sign} {title}**", ">"] + [f"> {line}" if line.strip() else ">" for line in body.strip("\n").splitlines()]
+    return "\n".join(lines) + "\n"
 
 
 def code(text: str) -> str:

@@ -6,6 +6,7 @@ publish/execute.py's job.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -15,15 +16,21 @@ from runbook_engine.model.project import Project
 from runbook_engine.model.rules import LANGS
 from runbook_engine.model.schema import Guide
 from runbook_engine.artifacts.files import write_atomic
+from runbook_engine.artifacts.markdown import ADMONITIONS, quoted_admonition
 from runbook_engine.artifacts.tables import TABLES, render_table
 from runbook_engine.artifacts.templates import environment
 
 
 
 def _tables(project: Project, guide: Guide, step, lang: str) -> list[str]:
-    """The tables the step shows on the site (the same functions; no links: a notebook has no pages)."""
+    """The tables the step shows on the site (the same functions; no links: a notebook has no pages;
+    admonitions as quotes, which Jupyter renders)."""
     kb = project.knowledge
-    return [render_table(kb, guide, name, lang).strip() for name in step.shows if name in TABLES]
+    return [render_table(kb, guide, name, lang, admonition=quoted_admonition).strip()
+            for name in step.shows if name in TABLES]
+
+
+_BLANK_RUNS = re.compile(r"\n{3,}")  # blank lines the templates leave between blocks: one is enough
 
 
 def build_notebook(project: Project, guide: Guide, lang: str) -> nbformat.NotebookNode:
@@ -31,11 +38,12 @@ def build_notebook(project: Project, guide: Guide, lang: str) -> nbformat.Notebo
     env = environment(project.snippets)
     features = {f.id: f.name(lang) for f in guide.meta.features}
     ctx = {"guide": guide, "lang": lang, "L": lambda i: kb.label(i)(lang),
-           "feature_name": lambda f: features.get(f, f)}
+           "feature_name": lambda f: features.get(f, f),
+           "note": lambda n: quoted_admonition(ADMONITIONS[n.kind][0], kb.label("nb-note-" + n.kind)(lang), n.text(lang))}
 
     def md(name: str, cell_id: str, **extra) -> nbformat.NotebookNode:
-        text = env.get_template(f"notebook/{name}.md.j2").render(**ctx, **extra).strip() + "\n"
-        c = new_markdown_cell(text.rstrip("\n"))
+        text = env.get_template(f"notebook/{name}.md.j2").render(**ctx, **extra)
+        c = new_markdown_cell(_BLANK_RUNS.sub("\n\n", text).strip())
         c.id = cell_id
         return c
 

@@ -9,7 +9,8 @@ from typing import Callable, Iterable
 
 from runbook_engine.artifacts import clpcfset as clpcfset_seq
 from runbook_engine.artifacts import dnscmd
-from runbook_engine.artifacts.markdown import admonition, code, table
+from runbook_engine.artifacts.markdown import admonition as material_admonition
+from runbook_engine.artifacts.markdown import code, table
 from runbook_engine.model.schema import Guide, KnowledgeBase, OriginItem, Port, Text
 
 #: link(page, guide_id, anchor) -> href relative to the page being rendered
@@ -19,10 +20,12 @@ Link = Callable[[str, str, str], str]
 class GuideTables:
     """The tables of one language. Registered by the name a step's ``shows:`` uses."""
 
-    def __init__(self, kb: KnowledgeBase, lang: str, link: Link | None = None):
+    def __init__(self, kb: KnowledgeBase, lang: str, link: Link | None = None,
+                 admonition: Callable[[str, str, str], str] = material_admonition):
         self.kb = kb
         self.lang = lang
         self._link = link
+        self.admonition = admonition  # (kind, title, body) -> Markdown: Material's, or a quote for a notebook
 
     def T(self, text: Text | None) -> str:
         return text(self.lang) if text is not None else ""
@@ -92,7 +95,7 @@ class GuideTables:
             rows.append([self.T(r.name), self.resource_type(guide, r.kind), code(r.cluster_name) if r.cluster_name else "—",
                          depends, detail])
             if r.note:
-                notes.append(admonition("warning", self.L("admonition-important"), self.T(r.note)))
+                notes.append(self.admonition("warning", self.L("admonition-important"), self.T(r.note)))
         header = [self.L("resource"), self.L("resource-type"), self.L("cluster-name"), self.L("depends-on"), self.L("detail")]
         out = table(header, rows) + "\n" + "\n".join(notes)
         sources = [x for r in guide.resources for x in r.sources]
@@ -118,7 +121,7 @@ class GuideTables:
             rows.append([f"{self.T(m.name)} ({code(m.id)})", self.resource_type(guide, m.kind, monitor=True),
                          names.get(m.target, "—"), self._recovery(m, names), settings, requires])
             if m.note:
-                notes.append(admonition("note", f"{self.T(m.name)}", self.T(m.note)))
+                notes.append(self.admonition("note", f"{self.T(m.name)}", self.T(m.note)))
             sources += m.sources
         header = [self.L("monitors"), self.L("monitor-type"), self.L("monitor-target"), self.L("recovery-target"),
                   self.L("monitor-settings"), self.L("requires")]
@@ -156,7 +159,7 @@ class GuideTables:
         out = table(header, rows)
         for s in guide.services:
             if s.note:
-                out += "\n" + admonition("warning", self.L("admonition-important"), self.T(s.note))
+                out += "\n" + self.admonition("warning", self.L("admonition-important"), self.T(s.note))
         return out
 
     def ports(self, guide: Guide) -> str:
@@ -203,7 +206,7 @@ class GuideTables:
                 for r in d.records for line in dnscmd.record_lines([r], values)]
         out = self.T(d.intro) + "\n\n" + table(
             [self.L("record"), self.L("dns-owner"), self.L("dns-data"), self.L("detail"), self.L("required")], rows)
-        out += "\n" + self.T(d.note) + "\n\n" + admonition("info", self.L("admonition-related"), self.T(d.reference))
+        out += "\n" + self.T(d.note) + "\n\n" + self.admonition("info", self.L("admonition-related"), self.T(d.reference))
         out += "\n" + self.dnscmd_block(guide)
         if d.sources:
             out += "\n" + self.sources_line(d.sources)
@@ -312,7 +315,7 @@ class GuideTables:
         lines = clpcfset_seq.render_lines(self.kb, guide, values, self.lang)
         lang = "powershell" if fam.os == "windows" else "sh"
         out = [self.L("clpcfset-intro"), "",
-               admonition("warning", self.L("clpcfset-not-run-title"), self.L("clpcfset-not-run"))]
+               self.admonition("warning", self.L("clpcfset-not-run-title"), self.L("clpcfset-not-run"))]
         for d in fam.configuration.delivery:
             if d.id not in clpcfset_seq.TOOL_IDS:
                 continue
@@ -323,7 +326,7 @@ class GuideTables:
                 line += f" ({self.L('clpcfset-guide-versions')}: **{mine}**)"
             out += [line, ""]
             if d.note is not None and d.id in tools:
-                out.append(admonition("info" if d.id == "clpcfset" else "warning", self.T(d.tool), self.T(d.note)))
+                out.append(self.admonition("info" if d.id == "clpcfset" else "warning", self.T(d.tool), self.T(d.note)))
         out += [f'<div class="rb-clpcfset" data-guide="{guide.id}" markdown>', "", f"```{lang}", *lines, "```", "", "</div>", "",
                 self.L("clpcfset-placeholders"), ""]
         name = clpcfset_seq.file_name(self.kb, guide)
@@ -345,5 +348,6 @@ TABLES: dict[str, Callable[[GuideTables, Guide], str]] = {
 }
 
 
-def render_table(kb: KnowledgeBase, guide: Guide, name: str, lang: str, link: Link | None = None) -> str:
-    return TABLES[name](GuideTables(kb, lang, link), guide)
+def render_table(kb: KnowledgeBase, guide: Guide, name: str, lang: str, link: Link | None = None,
+                 admonition: Callable[[str, str, str], str] = material_admonition) -> str:
+    return TABLES[name](GuideTables(kb, lang, link, admonition), guide)

@@ -6,7 +6,7 @@ import sys
 
 from runbook_engine.cli.arguments import engine_steps, inventory_path, known_nodes, known_plan_bundle, known_run
 from runbook_engine.cli.base import EXIT_OK, fail_input, project_of
-from runbook_engine.cli.engine import guide_for, load_inventory_for, show
+from runbook_engine.cli.engine import guide_for, load_inventory_for, messages, show
 from runbook_engine.model.errors import KbInvalid
 
 
@@ -74,7 +74,7 @@ def cmd_import(args) -> int:
         return fail_input(exc.errors)
     except BundleRefused as exc:
         return fail_input([str(exc)])
-    code = show(done.report, args.json)
+    code = show(done.report, args.json, messages(None, project))
     rec = done.record
     journal = f", journal {done.journal}" if done.journal else ""
     print(f"imported {rec.kind} bundle {rec.id} of node {rec.node} (run on computer {done.computer}){journal}",

@@ -6,10 +6,17 @@ import sys
 import time
 from pathlib import Path
 
-from runbook_engine.cli.arguments import BadArgument, engine_steps, inventory_path, known_guide, known_nodes, known_run
+from runbook_engine.cli.arguments import (BadArgument, default_lang, engine_steps, inventory_path, known_guide,
+                                          known_nodes, known_run)
 from runbook_engine.cli.base import fail_input, project_of
+from runbook_engine.cli.display import Display
+from runbook_engine.engine.messages import plain
+from runbook_engine.model.rules import LANGS
 from runbook_engine.model.errors import KbError, KbInvalid, unknown
 from runbook_engine.model.project import Project
+
+LANG_HELP = ("language of the output (default: from the locale, LC_ALL, LC_MESSAGES or LANG: ja for a "
+             "Japanese or a C locale, en for any other)")
 
 
 def load_inventory_for(project: Project, path: str | None):
@@ -29,25 +36,61 @@ def guide_for(kb, guide_id: str | None, inventory, source):
     return known_guide(kb, guide_id or inventory.guide)
 
 
-def print_report(report, stream=None) -> None:
-    """A plain-text table per node: step, target, current -> desired, status (on *stream*, by
-    default the sys.stdout of the moment)."""
+def print_report(report, say, stream=None) -> None:
+    """A plain-text table per node: step, target, current -> desired, status, in *say*'s language
+    (on *stream*, by default the sys.stdout of the moment)."""
     from runbook_engine.engine.report import report_lines
 
     stream = stream if stream is not None else sys.stdout
 
-    for line in report_lines(report):
+    for line in report_lines(report, say):
         print(line, file=stream)
     for note in getattr(report, "notes", []):
-        print(f"note: {note}", file=stream)
+        print(say.L("report-note", note=note), file=stream)
 
 
-def show(report, as_json: bool) -> int:
+def show(report, as_json: bool, say=None) -> int:
+    """The report for a person (in *say*'s language; default: the locale's) or as JSON."""
     if as_json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str))
     else:
-        print_report(report)
+        print_report(report, say or messages(None))
     return report.exit_code
+
+
+def messages(lang: str | None, project: Project | None = None):
+    """The run's texts in *lang* (default: the locale's)."""
+    from runbook_engine.engine.messages import Messages
+
+    project = project or Project.find(None)
+    return Messages(project.knowledge, lang or default_lang())
+
+
+class Progress:
+    """What a run across nodes shows as it goes: each target when it is done with a round trip,
+    each step result as soon as its target's results are final (plain lines, or a progress
+    display on a terminal: cli/display.py). Nothing with --json (stdout is the JSON's)."""
+
+    def __init__(self, say, display: Display):
+        self.say, self.display = say, display
+
+    def start(self, mode: str, total: int) -> None:
+        self.display.start(self.say.run_mode(mode), total)
+
+    def round(self, target: str, done: str) -> None:
+        label = "progress-read" if done == "read" else "progress-changed"
+        self.display.line(plain(self.say.L(label, target=target)))
+
+    def result(self, res) -> None:
+        counts = self.say.L("run-step-changes", n=res.changes)
+        self.display.line(f"  {res.node} [{res.step}] {self.say.status(res.status)} ({counts})")
+        self.display.advance(f"{res.node} {res.step}")
+
+
+def expected_results(runner) -> int:
+    """How many step results a run of *runner* reports (the progress display's total)."""
+    skipped, work = runner.work()
+    return len(skipped) + sum(len(steps) for _, steps in work.values())
 
 
 def secret_errors(project: Project, path: str | None, inventory, steps=None) -> list[KbError]:
@@ -126,12 +169,25 @@ def cmd_engine(args) -> int:
         except ValueError as exc:  # the guide's platform is not the inventory's
             return fail_input([f"error: {exc}"])
         note_interrupted(project, inv.cluster)
+        say = messages(args.lang, project)
         if args.command == "apply" and not args.yes:
-            return confirm_and_apply(runner, args)
-        return show(runner.run(args.command), args.json)
+            return confirm_and_apply(runner, args, say)
+        return show(run_with_progress(runner, args.command, say, args.json), args.json, say)
     finally:
         if executor is not None:
             executor.close()
+
+
+def run_with_progress(runner, mode: str, say, as_json: bool):
+    """*runner*'s run in *mode*, showing each target and step result as it comes."""
+    with Display(quiet=as_json) as display:
+        progress = Progress(say, display)
+        runner.on_result, runner.on_round = progress.result, progress.round
+        progress.start(mode, expected_results(runner))
+        try:
+            return runner.run(mode)
+        finally:
+            runner.on_result = runner.on_round = None
 
 
 def note_interrupted(project: Project, cluster: str) -> None:
@@ -145,30 +201,30 @@ def note_interrupted(project: Project, cluster: str) -> None:
               file=sys.stderr)
 
 
-def confirm_and_apply(runner, args) -> int:
+def confirm_and_apply(runner, args, say) -> int:
     """Plan, show the plan, ask before changing anything. Without a terminal to ask on, refuse
     (exit 2) unless --yes: nothing runs unattended by accident. The notebook's step cells do not
     come here (their manual gates confirm)."""
     if not sys.stdin.isatty():
         return fail_input(["error: apply asks for confirmation and there is no terminal: pass --yes to apply without asking"])
-    plan = runner.run("plan")
-    print_report(plan)
+    plan = run_with_progress(runner, "plan", say, False)
+    print_report(plan, say)
     failed = [r for r in plan.results if r.status in ("error", "unreachable")]
     changes = sum(r.changes for r in plan.results)
     nodes = len({r.node for r in plan.results if r.changes})
     if failed and not changes:
         return plan.exit_code
     if changes == 0:
-        print("nothing to change")
+        print(say.L("apply-nothing"))
         return plan.exit_code
     try:
-        answer = input(f"apply {changes} change(s) on {nodes} node(s)? [y/N] ")
+        answer = input(say.L("apply-ask", changes=changes, nodes=nodes) + " ")
     except EOFError:
         answer = ""
     if answer.strip().lower() not in ("y", "yes"):
-        print("not applied")
+        print(say.L("apply-declined"))
         return 1
-    return show(runner.run("apply"), args.json)
+    return show(run_with_progress(runner, "apply", say, args.json), args.json, say)
 
 
 def cmd_rollback(args) -> int:
@@ -182,6 +238,14 @@ def cmd_rollback(args) -> int:
         inv = load_inventory_for(project, args.inventory)
     except KbInvalid as exc:
         return fail_input(exc.errors)
+    say = messages(args.lang, project)
+
+    def undo(run_id: str, executor):
+        with Display(quiet=args.json) as display:
+            progress = Progress(say, display)
+            progress.start("rollback", None)
+            return rollback(project, inv, run_id, on_result=progress.result, executor=executor)
+
     if args.run_id is not None:
         known_run(project.state, args.run_id)
     else:
@@ -189,16 +253,17 @@ def cmd_rollback(args) -> int:
     executor = executor_for(args, inv, None)
     try:
         if args.run_id is not None:
-            return show(rollback(project, inv, args.run_id, executor=executor), args.json)
-        undo = runs_to_undo(project.state, args.to_before, inv.cluster)
+            return show(undo(args.run_id, executor), args.json, say)
+        runs = runs_to_undo(project.state, args.to_before, inv.cluster)
         code = 0
-        for run in undo:  # newest first: each restores the state before it, down to --to-before's
-            print(f"== rollback {run.run_id} ({run.status}, {run.intents} change(s))")
-            code = show(rollback(project, inv, run.run_id, executor=executor), args.json)
+        for run in runs:  # newest first: each restores the state before it, down to --to-before's
+            if not args.json:
+                print(say.L("rollback-heading", run_id=run.run_id, status=run.status, n=run.intents))
+            code = show(undo(run.run_id, executor), args.json, say)
             if code:
                 break  # an older run's undo assumes the newer ones were undone
-        if not undo:
-            print(f"nothing to roll back: no run since {args.to_before} (included) changed anything that is not rolled back")
+        if not runs:
+            print(say.L("rollback-nothing", run_id=args.to_before))
         return code
     finally:
         if executor is not None:
@@ -245,6 +310,7 @@ def register(sub) -> None:
         e.add_argument("--step", action="append", help="only this step id (repeatable)")
         e.add_argument("--json", action="store_true", help="print the report as JSON")
         executor_options(e)
+        e.add_argument("--lang", choices=list(LANGS), default=None, help=LANG_HELP)
         if name == "apply":
             e.add_argument("--yes", "-y", action="store_true",
                            help="apply without showing the plan and asking first (non-interactive use)")
@@ -257,6 +323,7 @@ def register(sub) -> None:
     r.add_argument("--inventory", "-i", help="inventory YAML (default: the sandbox's)")
     r.add_argument("--json", action="store_true", help="print the report as JSON")
     executor_options(r)
+    r.add_argument("--lang", choices=list(LANGS), default=None, help=LANG_HELP)
     r.set_defaults(func=cmd_rollback)
 
     rs = sub.add_parser("runs", help="the runs of the state folder: finished, interrupted, rolled back")

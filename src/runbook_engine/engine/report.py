@@ -2,11 +2,18 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Iterable
 
+from runbook_engine.engine.messages import Messages, plain
 from runbook_engine.engine.status import RowStatus
 
 STATUS_MARK = {RowStatus.OK: "ok", RowStatus.CHANGE: "CHANGE", RowStatus.CHANGED: "changed", RowStatus.ERROR: "ERROR"}
+
+
+def _width(text: str) -> int:
+    """Columns *text* takes on a terminal (a wide character takes two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def show(value) -> str:
@@ -19,26 +26,32 @@ def show(value) -> str:
     return str(value)
 
 
-def report_lines(report) -> Iterable[str]:
-    yield f"run {report.run_id}  mode={report.mode}  guide={report.guide}"
+def report_lines(report, say: Messages) -> Iterable[str]:
+    """A report for a person, in *say*'s language: per node, each step with its status and
+    counts, then its rows (what would change, what changed), the drift and the summary."""
+    yield plain(say.L("report-header", run_id=report.run_id, mode=say.run_mode(report.mode), guide=report.guide))
     node = None
     for r in report.results:
         if r.node != node:
             node = r.node
             yield ""
-            yield f"== node {node}"
-        yield f"  [{r.step}] {r.action}: {r.status}  ({r.changes} change(s), {r.round_trips} round trip(s), {r.seconds:.2f}s){'  ' + r.message if r.message else ''}"
+            yield plain(say.L("report-node", node=node))
+        counts = say.L("report-step-counts", changes=r.changes, trips=r.round_trips, seconds=f"{r.seconds:.2f}")
+        yield f"  [{r.step}] {r.action}: {say.status(r.status)}  ({counts}){'  ' + r.message if r.message else ''}"
         for row in r.rows:
-            mark = STATUS_MARK.get(row.status, row.status)
+            mark = say.row_status(row.status) if row.status in STATUS_MARK else str(row.status)
             arrow = f"{show(row.current)} -> {show(row.desired)}" if row.status in (RowStatus.CHANGE, RowStatus.CHANGED) else show(row.current)
-            msg = f"  ({row.message})" if row.message else ""
-            yield f"      {mark:8} {row.target}: {arrow}{msg}"
+            msg = f"  ({plain(say.row_message(row))})" if row.message else ""
+            yield f"      {mark}{' ' * max(1, 10 - _width(mark))}{row.target}: {arrow}{msg}"
     for d in getattr(report, "drift", []) or []:
         if d["kind"] == "differs-between-nodes":
-            yield f"DRIFT between nodes: {d['step']} {d['target']}: " + ", ".join(f"{n}={show(v)}" for n, v in d["values"].items())
+            values = ", ".join(f"{n}={show(v)}" for n, v in d["values"].items())
+            yield plain(say.L("report-drift-between", step=d["step"], target=d["target"], values=values))
         else:
-            yield f"DRIFT on {d['node']}: {d['step']} {d['target']}: {show(d['current'])} (guide: {show(d['desired'])})"
+            yield plain(say.L("report-drift-node", node=d["node"], step=d["step"], target=d["target"],
+                              current=show(d["current"]), desired=show(d["desired"])))
     changes = sum(r.changes for r in report.results)
     failed = report.failed_nodes
     yield ""
-    yield f"summary: {changes} change(s), {len(failed)} failed node(s){': ' + ', '.join(failed) if failed else ''}, exit {report.exit_code}"
+    yield plain(say.L("report-summary", changes=changes, failed=len(failed), code=report.exit_code,
+                      names=(": " + ", ".join(failed)) if failed else ""))

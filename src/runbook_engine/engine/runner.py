@@ -151,7 +151,7 @@ class Runner:
                  nodes: list[str] | None = None, steps: list[str] | None = None,
                  state: Path | None = None, on_result: Callable[[StepResult], None] | None = None,
                  run_id: str | None = None, transports: Callable[[Target], Transport] | None = None,
-                 executor: Executor | None = None):
+                 executor: Executor | None = None, on_round: Callable[[str, str], None] | None = None):
         self.project = project
         self.kb: KnowledgeBase = project.knowledge
         self.inventory = inventory
@@ -169,7 +169,11 @@ class Runner:
         for s in self.steps:
             action(s.action)  # KeyError naming the unknown action before any target is touched
         self.state = Path(state or project.state)
+        # progress, called from the targets' threads: each step result as soon as its target's
+        # results are final (an apply: when that target's change round is back; otherwise once
+        # every target's read is back), and each target when it is done with a round trip
         self.on_result = on_result
+        self.on_round = on_round
         self.run_id = run_id
         # how the round trips reach the targets: each target's own transport (native), or another
         # executor's (ansible: one call per round for every node)
@@ -190,10 +194,21 @@ class Runner:
         skipped, work = self.work()
         report.results.extend(self._emit(r) for r in skipped)
         runs = [_TargetRun(self, t, steps) for t, steps in work.values()]
+        final: dict[str, list[StepResult]] = {}  # each target's results, emitted as soon as they are final
+
+        def read(r: _TargetRun) -> None:
+            r.read()
+            self._announce(r.target.name, "read")
+
+        def change(r: _TargetRun) -> None:
+            r.change(journal)
+            final[r.target.name] = [self._emit(x) for x in r.results()]
+            self._announce(r.target.name, "changed")
+
         try:
             with ThreadPoolExecutor(max_workers=max(1, len(runs))) as pool:
                 with self.executor.round([r.target.name for r in runs]) as rnd:  # round trip 1 on every target
-                    list(pool.map(lambda r: _in_round(rnd, r.target.name, r.read), runs))
+                    list(pool.map(lambda r: _in_round(rnd, r.target.name, lambda: read(r)), runs))
                 refusal = self._cluster_check(runs, report)
                 report.refused = refusal
                 if journal and (refusal or report.notes):
@@ -203,12 +218,14 @@ class Runner:
                         r.refuse(refusal)
                 elif mode == "apply":  # round trip 2 where something changes
                     with self.executor.round([r.target.name for r in runs]) as rnd:
-                        list(pool.map(lambda r: _in_round(rnd, r.target.name, lambda: r.change(journal)), runs))
+                        list(pool.map(lambda r: _in_round(rnd, r.target.name, lambda: change(r)), runs))
         finally:
             for r in runs:
                 r.close()
         for r in runs:
-            report.results.extend(self._emit(x) for x in r.results())
+            if r.target.name not in final:  # a plan, a verify, a refused run: final once every read is back
+                final[r.target.name] = [self._emit(x) for x in r.results()]
+            report.results.extend(final[r.target.name])
             if r.transport is not None:
                 report.round_trips[r.target.name] = r.transport.round_trips
                 report.retries[r.target.name] = getattr(r.transport, "retries", 0)
@@ -337,6 +354,11 @@ class Runner:
         if self.on_result:
             self.on_result(res)
         return res
+
+    def _announce(self, target: str, done: str) -> None:
+        """Tell *on_round* that *target* is done with a round trip (``read`` or ``changed``)."""
+        if self.on_round:
+            self.on_round(target, done)
 
 
 def _in_round(rnd, name: str, work: Callable[[], None]) -> None:
@@ -653,10 +675,10 @@ def _answer(rnd, name: str, work: Callable[[], Any]) -> Any:
 
 def rollback(project: Project, inventory: Inventory, run_id: str, state: Path | None = None, *,
              nodes: list[str] | None = None, transports: Callable[[Target], Transport] | None = None,
-             executor: Executor | None = None) -> RunReport:
+             executor: Executor | None = None, on_result: Callable[[StepResult], None] | None = None) -> RunReport:
     """Restore the before-state of every change of *run_id* (only on *nodes* when given): the undo
     commands of its intents in reverse order, sent to each target through its own transport (or
-    the one *transports* makes for it)."""
+    the one *transports* makes for it). *on_result* hears of each target as soon as it is done."""
     state = Path(state or project.state)
     records = Journal.read(state, run_id)
     by_target = rollback_intents(records, nodes)
@@ -693,9 +715,14 @@ def rollback(project: Project, inventory: Inventory, run_id: str, state: Path | 
             res.status, res.message = Status.ERROR, str(exc)
         return res
 
+    def told(res: StepResult) -> StepResult:
+        if on_result is not None:
+            on_result(res)
+        return res
+
     with ThreadPoolExecutor(max_workers=max(1, len(by_target))) as pool:
         with executor.round(list(by_target)) as rnd:
-            done = list(pool.map(lambda kv: _answer(rnd, kv[0], lambda: one(*kv)), by_target.items()))
+            done = list(pool.map(lambda kv: _answer(rnd, kv[0], lambda: told(one(*kv))), by_target.items()))
         for r in done:
             report.results.append(r)
             journal.write("restored", node=r.node, status=str(r.status), message=r.message)

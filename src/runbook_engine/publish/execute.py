@@ -10,6 +10,7 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import nbformat
 from jupyter_client.manager import KernelManager
@@ -18,6 +19,7 @@ from nbformat.v4 import new_code_cell
 from runbook_engine.artifacts.files import write_atomic
 from runbook_engine.artifacts.notebooks import notebook_path
 from runbook_engine.engine.journal import new_run_id
+from runbook_engine.engine.session import RECORD_MIME
 from runbook_engine.model.errors import one_line
 from runbook_engine.model.project import Project
 
@@ -35,7 +37,7 @@ class RunRequest:
     inventory: str | None = None
     confirm: list[str] = field(default_factory=list)
     answers: str | None = None
-    operator: str = ""
+    operator: str = ""  # empty: the session takes $RUNBOOK_OPERATOR, else the OS user
 
 
 def parameter_source(params: dict) -> str:
@@ -54,9 +56,19 @@ def inject_parameters(nb: nbformat.NotebookNode, params: dict) -> nbformat.Noteb
     return nb
 
 
-def run_notebook(project: Project, req: RunRequest) -> dict:
+def step_records(cell) -> list[dict]:
+    """The step records a cell's outputs carry (engine/session.py puts one in each step's output)."""
+    return [o["data"][RECORD_MIME] for o in cell.get("outputs", [])
+            if o.get("output_type") in ("display_data", "execute_result") and RECORD_MIME in o.get("data", {})]
+
+
+def run_notebook(project: Project, req: RunRequest, on_step: Callable[[dict], None] | None = None,
+                 on_start: Callable[[str, int], None] | None = None) -> dict:
     """Execute the guide's notebook for *req* with nbclient; write the executed copy and summary
-    under .runbook/runs/<run_id>/ and return the summary (with exit_code 0 / 1 / 3)."""
+    under .runbook/runs/<run_id>/ and return the summary (with exit_code 0 / 1 / 3).
+
+    *on_start(run_id, steps)* is called before the kernel starts, *on_step(record)* with each
+    step's record as soon as its cell has run (progress for a person at a terminal)."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
@@ -71,6 +83,8 @@ def run_notebook(project: Project, req: RunRequest) -> dict:
               "inventory": req.inventory, "confirm": req.confirm, "answers": req.answers,
               "operator": req.operator, "run_dir": str(run_dir)}
     inject_parameters(nb, params)
+    if on_start is not None:
+        on_start(run_id, sum(1 for c in nb.cells if "runbook" in c.metadata))
     # the kernel inherits this process's environment: say where the project and its state are,
     # and that nobody is at the keyboard (manual steps then wait instead of prompting)
     kernel_env = {"RUNBOOK_NONINTERACTIVE": "1", "RUNBOOK_ROOT": str(project.root), "RUNBOOK_STATE": str(project.state)}
@@ -83,6 +97,8 @@ def run_notebook(project: Project, req: RunRequest) -> dict:
     client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, startup_timeout=STARTUP_TIMEOUT,
                             kernel_name="python3", allow_errors=False, extra_arguments=[KERNEL_NO_COLOR],
                             resources={"metadata": {"path": str(project.root)}})
+    if on_step is not None:
+        client.on_cell_executed = lambda cell, **_: [on_step(r) for r in step_records(cell)]
     error = None
     try:
         client.execute()

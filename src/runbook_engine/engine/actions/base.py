@@ -36,6 +36,10 @@ class Change:
     status: RowStatus = RowStatus.OK
     message: str = ""
     before: dict = field(default_factory=dict)  # what rollback needs (e.g. base64 file content)
+    # the message as a kb/site.yaml label and its fields, shown in the operator's language
+    # (engine/messages.py); ``message`` stays the English text journals and JSON carry
+    message_id: str = ""
+    message_fields: dict = field(default_factory=dict)
 
     @property
     def changes(self) -> bool:

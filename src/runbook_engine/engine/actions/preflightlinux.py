@@ -96,19 +96,31 @@ class PreflightLinux(Action):
         rows = []
         for d in desired:
             check = d.data["check"]
+            said: tuple[str, dict] = ("", {})  # the message as a label (shown in the operator's language)
             if check == "os":
                 current = facts[d.target]
                 ok = current is not None and any(re.search(p, current) for p in d.data["patterns"])
                 message = "" if ok else d.data["message"]
             elif check == "fs":
                 current, ok, message = self._fs(d, facts[d.target])
+                said = self._fs_said(d, facts[d.target]) if ok and message else said
             else:
                 path = facts["commands"][d.data["program"]]
                 current, ok = path or "missing", path is not None
                 message = "" if ok else f"{d.data['program']} not found (the scripts run it)"
             rows.append(Change(action=self.name, node=d.node, target=d.target, current=current, desired=d.value,
-                               status=RowStatus.OK if ok else RowStatus.ERROR, message=message))
+                               status=RowStatus.OK if ok else RowStatus.ERROR, message=message,
+                               message_id=said[0], message_fields=said[1]))
         return rows
+
+    @staticmethod
+    def _fs_said(d: Desired, m: Mount) -> tuple[str, dict]:
+        """What :meth:`_fs` says of a disk that is fine but not mounted here, as a label."""
+        if m.device_fstype is not None:
+            return "row-not-mounted-formatted", {"device": d.data["device"], "fstype": m.device_fstype}
+        if d.data.get("active"):
+            return "row-not-mounted-active-elsewhere", {"node": d.data["active"]}
+        return "row-not-mounted-elsewhere", {}
 
     @staticmethod
     def _fs(d: Desired, m: Mount) -> tuple[Any, bool, str]:

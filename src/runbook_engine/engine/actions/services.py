@@ -69,7 +69,8 @@ class ServicesManual(Action):
                     rows.append(Change(**base, current=None, status=RowStatus.ERROR,
                                        message=f"service '{d.target}' is not installed on {d.node}"))
                 else:
-                    rows.append(Change(**base, current=None, status=RowStatus.OK, message="absent (feature not used)"))
+                    rows.append(Change(**base, current=None, status=RowStatus.OK, message="absent (feature not used)",
+                                       message_id="row-absent-feature-unused"))
                 continue
             current = {"start": st.start, "state": st.state}
             role = d.data.get("role", "install")

@@ -74,7 +74,8 @@ class UnitsManual(Action):
                     rows.append(Change(**base, current=None, status=RowStatus.ERROR,
                                        message=f"unit '{d.target}' is not installed on {d.node}"))
                 else:
-                    rows.append(Change(**base, current=None, status=RowStatus.OK, message="absent (feature not used)"))
+                    rows.append(Change(**base, current=None, status=RowStatus.OK, message="absent (feature not used)",
+                                       message_id="row-absent-feature-unused"))
                 continue
             current = {"enablement": st.enablement, "state": st.active}
             role = d.data.get("role", "install")
