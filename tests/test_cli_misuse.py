@@ -26,7 +26,7 @@ INVENTORY = ("cluster: c1\nguide: surfnavi\nnodes:\n"
              "  - name: sv1\n    transport: wine\n    prefix: /nonexistent/rb-sv1\n"
              "  - name: sv2\n    transport: wine\n    prefix: /nonexistent/rb-sv2\n")
 RUN_ID = "20990101-000000-abcdef"  # a run journaled in the state folder of every case
-COMMANDS = "check, schema, new, build, serve, pdf, plan, apply, verify, rollback, runs, bundle, import, run, sandbox, export"
+COMMANDS = "check, schema, new, build, serve, pdf, report, plan, apply, verify, rollback, runs, bundle, import, run, sandbox, export"
 
 
 def _names(folder: Path, suffix: str = "") -> str:
@@ -128,6 +128,14 @@ CASES = [
      "error: --inventory {inv}: the inventory is for guide 'surfnavi', not 'tomcat-10'"),
     ("pdf-out-is-a-folder", ["pdf", "surfnavi", "--lang", "ja", "--out", "{tmp}"],
      "error: --out {tmp}: a folder, not a file (give the PDF's file name)"),
+    ("report-unknown-run", ["report", "20990101-000000-abcdee", "--lang", "en"],
+     f"error: RUN_ID: unknown run '20990101-000000-abcdee' in {{state}}/runs (known: {RUN_ID}); did you mean '{RUN_ID}'?"),
+    ("report-run-id-with-a-path", ["report", "../runs", "--lang", "en"],
+     re.compile(r"error: RUN_ID '\.\./runs': not a valid run id \(it must match .+\)")),
+    ("report-out-is-a-file", ["report", RUN_ID, "--lang", "en", "--out", "{inv}"],
+     "error: --out {inv}: a file, not a folder (the report's HTML and PDF are written into it)"),
+    ("report-bad-lang", ["report", RUN_ID, "--lang", "de"],
+     "error: runbook report: argument --lang: unknown value 'de' (known: ja, en)"),
     ("schema-out-is-a-file", ["schema", "--out", "{inv}"],
      "error: --out {inv}: a file, not a folder (the *.schema.json files are written into it)"),
     ("export-unknown-guide", ["export", "ansible", "surfnav", "-i", "{inv}"],

@@ -58,6 +58,34 @@ def cmd_pdf(args) -> int:
     return EXIT_OK
 
 
+def cmd_report(args) -> int:
+    project = project_of(args)
+    from runbook_engine.model.errors import unknown
+    from runbook_engine.publish.evidence import UnknownRun, write_report
+    from runbook_engine.publish.pdf import PdfError
+
+    state = project.state
+    out = Path(args.out) if args.out else state / "runs" / args.run_id
+    if out.exists() and not out.is_dir():
+        raise BadArgument(f"--out {out}: a file, not a folder (the report's HTML and PDF are written into it)")
+    try:
+        written = write_report(project.knowledge, state, args.run_id, args.lang, out)
+    except UnknownRun as exc:
+        ids = exc.known
+        raise BadArgument("RUN_ID: " + unknown("run", exc.run_id, ids, where=f"in {state / 'runs'}", limit=5)
+                          + ("" if len(ids) <= 5 else "; `runbook runs` lists them all")) from None
+    except PdfError as exc:
+        print(f"error: {exc}")
+        return EXIT_DRIFT
+    if args.json:
+        print(json.dumps({"run_id": args.run_id, "html": str(written.html), "pdf": str(written.pdf),
+                          "pages": written.pages, "seconds": round(written.seconds, 2)}, indent=2))
+    else:
+        print(f"report of run {args.run_id} ({args.lang}): {written.html}")
+        print(f"pdf: {written.pages} page(s) in {written.seconds:.1f} s -> {written.pdf}")
+    return EXIT_OK
+
+
 def register(sub) -> None:
     p = sub.add_parser("pdf", help="write a guide (or the manual for one cluster) as one PDF: cover, contents, "
                                    "page numbers, figures")
@@ -70,3 +98,12 @@ def register(sub) -> None:
                    help="the PDF to write (default: GUIDE.LANG.pdf, or GUIDE-CLUSTER.LANG.pdf, in the current folder)")
     p.add_argument("--json", action="store_true", help="print the file, its pages and the times as JSON")
     p.set_defaults(func=cmd_pdf)
+    r = sub.add_parser("report", help="write the evidence report of a run (who, when, each step, the changes, the "
+                                      "confirmations, rollbacks) as HTML and PDF, from its journal and confirmations")
+    r.add_argument("run_id", metavar="RUN_ID", help="the run (`runbook runs` lists them)")
+    r.add_argument("--lang", choices=list(LANGS), default=default_lang(),
+                   help="the language of the report (default: from the locale)")
+    r.add_argument("--out", metavar="DIR",
+                   help="the folder to write report.LANG.html and report.LANG.pdf into (default: the run's folder)")
+    r.add_argument("--json", action="store_true", help="print the files written and the PDF's pages as JSON")
+    r.set_defaults(func=cmd_report)

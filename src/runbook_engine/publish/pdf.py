@@ -269,10 +269,10 @@ def _mark_targets(pages: list[PrintedPage], bodies: list[str]) -> list[str]:
 
 def document(*, lang: str, title: str, header: str, cover: str, contents_title: str | None,
              pages: list[PrintedPage] | None = None, body: str = "", stylesheets: list[str] = (),
-             mermaid: str | None = None, numbers: dict[str, int] | None = None) -> str:
+             mermaid: str | None = None, numbers: dict[str, int] | None = None, extra_css: str = "") -> str:
     """A printable HTML document: the cover, the table of contents (when *contents_title*), then
     *pages* (or *body*). *header* is the running header's text; *stylesheets* and *mermaid* are
-    paths relative to the document."""
+    paths relative to the document; *extra_css* is added to the print stylesheet."""
     toc = ""
     if pages is not None:
         by_url = {p.url: p.key for p in pages}
@@ -293,7 +293,7 @@ def document(*, lang: str, title: str, header: str, cover: str, contents_title: 
     else:
         script = "<script>window.rbReady = true;</script>"
     return (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f"{links}<style>{print_css(header)}</style></head>"
+            f"{links}<style>{print_css(header)}{extra_css}</style></head>"
             f'<body data-md-color-scheme="default"><div class="md-typeset">{cover}{toc}{body}</div>{script}</body></html>')
 
 
@@ -357,11 +357,10 @@ def cover_html(title: str, product: str, rows: list[tuple[str, str]], foot: str)
             f'<p class="rb-cover-foot">{html.escape(foot)}</p></section>')
 
 
-def print_document(printer: Printer, folder: Path, make_html, out: Path, *, numbered: bool) -> int:
-    """Write the document *make_html(numbers)* into *folder*, print it to *out*; with *numbered*,
+def print_document(printer: Printer, doc: Path, make_html, out: Path, *, numbered: bool) -> int:
+    """Write the document *make_html(numbers)* to *doc*, print it to *out*; with *numbered*,
     print again with the contents' page numbers until they agree with the print (at most 3
     prints). Returns the number of prints."""
-    doc = folder / "print.html"
     numbers = None
     for prints in range(1, 4):
         doc.write_text(make_html(numbers), encoding="utf-8")
@@ -377,6 +376,26 @@ def print_document(printer: Printer, folder: Path, make_html, out: Path, *, numb
             return prints
         numbers = dests
     return prints
+
+
+def print_html(make_html, doc: Path, out: Path) -> tuple[int, float]:
+    """Write the HTML document *make_html(None)* to *doc* and print it to *out* (both atomically:
+    a partial file renamed); returns the PDF's pages and the seconds it took."""
+    from runbook_engine.artifacts.files import write_atomic
+
+    t0 = time.perf_counter()
+    write_atomic(doc, make_html(None).encode("utf-8"))
+    partial = out.with_name(f".{out.name}.printing")
+    scratch = doc.with_name(f".{doc.name}.printing.html")
+    try:
+        with Printer() as printer:
+            print_document(printer, scratch, make_html, partial, numbered=False)
+        count = pdf_pages(partial)
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+        scratch.unlink(missing_ok=True)
+    return count, time.perf_counter() - t0
 
 
 # --------------------------------------------------------------------------------------------
@@ -427,7 +446,7 @@ def guide_pdf(project: Project, guide_id: str, lang: str, out: Path, *, inventor
         partial = out.with_name(f".{out.name}.printing")
         try:
             with Printer() as printer:
-                prints = print_document(printer, site, make, partial, numbered=True)
+                prints = print_document(printer, site / "print.html", make, partial, numbered=True)
             count = pdf_pages(partial)
             os.replace(partial, out)
         finally:
