@@ -383,3 +383,32 @@ def test_serve_with_an_inventory_rebuilds_the_manual_when_the_inventory_changes(
     assert rebuilder.rebuild([str(inv)]), logged
     procedure = (out / "surfnavi" / "procedure" / "index.html").read_text(encoding="utf-8")
     assert "198.51.100.99" in procedure and "198.51.100.20" not in procedure
+
+
+def test_a_linux_clusters_manual_fills_the_clpcfset_sequence_and_the_exec_resources_paths(tmp_path):
+    """A PostgreSQL cluster (tests/data/inventories/postgresql-db.yaml): the clpcfset sequence
+    creates its cluster with its servers, their addresses on the public LAN, its group and exec
+    resource; the only values left to fill in are the interconnect's addresses, which an
+    inventory does not hold; the exec resource's scripts are where the engine writes them."""
+    from runbook_engine.publish.labels import label
+    from runbook_engine.publish.site import build_site
+
+    project = _project()
+    _mermaid(project)
+    site = build_site(project, tmp_path / "site", inventory=REPO / "tests/data/inventories/postgresql-db.yaml").out
+    for lang, prefix in (("ja", ""), ("en", "en/")):
+        sources = label(project.knowledge, "sources")(lang)
+        procedure = article_text(site / prefix / "postgresql" / "procedure" / "index.html", sources)
+        for line in ("clpcfset create pg-prod", "clpcfset add srv db-a 0", "clpcfset add srv db-b 1",
+                     "clpcfset add device db-b lan 0 203.0.113.32", "clpcfset add grp failover pg-group",
+                     "clpcfset add rsc pg-group exec pg-exec"):
+            assert line in procedure, (lang, line)
+        left = set(re.findall(r"'(<[^'\n]+>)'", procedure))
+        network = "インタコネクト" if lang == "ja" else "Interconnect"
+        assert left and all(network in p and ("db-a" in p or "db-b" in p) for p in left), left
+        scripts = article_text(site / prefix / "postgresql" / "scripts" / "index.html", sources)
+        assert "/opt/clp-config/scripts/pg-group/pg-exec/start.sh" in scripts
+        assert "/opt/nec/clusterpro/scripts/pg-group/pg-exec/stop.sh" in scripts
+        assert not re.search(r"(?<![\w-])pg-primary(?![\w-])", procedure)  # the topology's node names
+    sequence = (site / "downloads" / "postgresql" / "ja" / "clpcfset-postgresql.sh").read_text(encoding="utf-8")
+    assert "clpcfset create pg-prod" in sequence and "clpcfset add rsc pg-group exec pg-exec" in sequence

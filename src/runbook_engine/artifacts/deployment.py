@@ -37,7 +37,7 @@ from runbook_engine.model.schema import Guide, KnowledgeBase
 #: :meth:`Deployment.text_values`), as they are written in each language.
 TEXT_PLACEHOLDERS: dict[str, dict[str, tuple[str, ...]]] = {
     "group": {"ja": ("<グループ名>", "<フェイルオーバーグループ名>"), "en": ("<group>", "<failover group>")},
-    "script-resource": {"ja": ("<スクリプトリソース名>",), "en": ("<script resource>",)},
+    "script-resource": {"ja": ("<スクリプトリソース名>", "<EXEC リソース名>"), "en": ("<script resource>", "<exec resource>")},
     "fip-address": {"ja": ("<FIP アドレス>",), "en": ("<FIP address>",)},
     "fip-fqdn": {"ja": ("<FIP のホスト名>",), "en": ("<FIP host name>",)},
 }
@@ -172,14 +172,16 @@ class Deployment:
         """The clpcfset sequence's values: this cluster's where the inventory has them, the
         placeholders where it has none (a server's address on a second network, for one)."""
         ph = clpcfset.placeholder_values(kb, guide, lang)
-        by_topology = {s.node: s for s in ph.servers}
+        nets = {n.id: n.name(lang) for n in guide.meta.topology.networks}
         servers = []
         for n in self.nodes:
-            base = by_topology.get(n.topology_id or "")
-            addresses = dict(base.addresses) if base else {net: "" for net in clpcfset.networks(guide)}
-            first = clpcfset.networks(guide)[0]
+            # an inventory gives a node one address (its first network's); the others stay
+            # placeholders, named after the inventory's node
+            addresses = {net: "<" + (kb.label("conf-address")(lang).format(node=n.name, network=nets[net]) if net
+                                     else kb.label("conf-address-only")(lang).format(node=n.name)) + ">"
+                         for net in clpcfset.networks(guide)}
             if n.ip:
-                addresses[first] = n.ip
+                addresses[clpcfset.networks(guide)[0]] = n.ip
             servers.append(clpcfset.Server(n.topology_id or n.name, n.hostname or n.name, addresses))
         return clpcfset.ClusterValues(
             cluster=self.cluster, group=self.group or ph.group, fip=self.fip_address or ph.fip,
