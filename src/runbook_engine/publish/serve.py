@@ -147,7 +147,7 @@ def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, out: Path
                           log=functools.partial(print, flush=True))
     with http.server.ThreadingHTTPServer((host, port), handler) as httpd:
         print(f"serving {out} on http://{host}:{httpd.server_address[1]}/ "
-              f"(rebuilt when {', '.join(WATCHED)} change)", flush=True)
+              f"(rebuilt when {', '.join(WATCHED)}{f' or {inventory}' if inventory else ''} change)", flush=True)
         rebuilder.start()
         try:
             with contextlib.suppress(KeyboardInterrupt):
