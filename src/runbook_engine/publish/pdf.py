@@ -292,7 +292,7 @@ def document(*, lang: str, title: str, header: str, cover: str, contents_title: 
                   "</script>")
     else:
         script = "<script>window.rbReady = true;</script>"
-    return (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+    return (f'<!doctype html><html lang="{lang}" dir="ltr"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"{links}<style>{print_css(header)}{extra_css}</style></head>"
             f'<body data-md-color-scheme="default"><div class="md-typeset">{cover}{toc}{body}</div>{script}</body></html>')
 
