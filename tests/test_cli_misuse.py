@@ -26,7 +26,7 @@ INVENTORY = ("cluster: c1\nguide: surfnavi\nnodes:\n"
              "  - name: sv1\n    transport: wine\n    prefix: /nonexistent/rb-sv1\n"
              "  - name: sv2\n    transport: wine\n    prefix: /nonexistent/rb-sv2\n")
 RUN_ID = "20990101-000000-abcdef"  # a run journaled in the state folder of every case
-COMMANDS = "check, schema, new, build, serve, plan, apply, verify, rollback, runs, bundle, import, run, answers, sandbox, export"
+COMMANDS = "check, schema, new, build, serve, pdf, report, plan, apply, verify, rollback, runs, bundle, import, run, answers, sandbox, export"
 
 
 def _names(folder: Path, suffix: str = "") -> str:
@@ -115,6 +115,27 @@ CASES = [
     ("build-out-is-not-a-site", ["build", "--out", "{tmp}/notes"],
      "error: --out {tmp}/notes: a folder that is not a site (no index.html): a build replaces the whole folder, "
      "give an empty or a new one"),
+    ("build-inventory-of-another-platform", ["build", "--inventory", "{tmp}/linux-guide.yaml"],
+     "error: --inventory {tmp}/linux-guide.yaml: guide 'postgresql' is a linux guide, but inventory "
+     "{tmp}/linux-guide.yaml is windows"),
+    ("build-inventory-misspelt", ["build", "--inventory", "{tmp}/inventroy.yaml"],
+     "error: --inventory {tmp}/inventroy.yaml: no such file; did you mean 'inventory.yaml'?"),
+    ("pdf-unknown-guide", ["pdf", "surfnav", "--lang", "ja"],
+     "error: unknown guide 'surfnav' (known: {guides}); did you mean 'surfnavi'?"),
+    ("pdf-bad-lang", ["pdf", "surfnavi", "--lang", "jp"],
+     "error: runbook pdf: argument --lang: unknown value 'jp' (known: ja, en)"),
+    ("pdf-inventory-of-another-guide", ["pdf", "tomcat-10", "--lang", "en", "-i", "{inv}"],
+     "error: --inventory {inv}: the inventory is for guide 'surfnavi', not 'tomcat-10'"),
+    ("pdf-out-is-a-folder", ["pdf", "surfnavi", "--lang", "ja", "--out", "{tmp}"],
+     "error: --out {tmp}: a folder, not a file (give the PDF's file name)"),
+    ("report-unknown-run", ["report", "20990101-000000-abcdee", "--lang", "en"],
+     f"error: RUN_ID: unknown run '20990101-000000-abcdee' in {{state}}/runs (known: {RUN_ID}); did you mean '{RUN_ID}'?"),
+    ("report-run-id-with-a-path", ["report", "../runs", "--lang", "en"],
+     re.compile(r"error: RUN_ID '\.\./runs': not a valid run id \(it must match .+\)")),
+    ("report-out-is-a-file", ["report", RUN_ID, "--lang", "en", "--out", "{inv}"],
+     "error: --out {inv}: a file, not a folder (the report's HTML and PDF are written into it)"),
+    ("report-bad-lang", ["report", RUN_ID, "--lang", "de"],
+     "error: runbook report: argument --lang: unknown value 'de' (known: ja, en)"),
     ("schema-out-is-a-file", ["schema", "--out", "{inv}"],
      "error: --out {inv}: a file, not a folder (the *.schema.json files are written into it)"),
     ("answers-unknown-guide", ["answers", "surfnav"],
@@ -179,6 +200,7 @@ def misuse(tmp_path: Path):
     (tmp_path / "other-cluster.yaml").write_text(INVENTORY.replace("cluster: c1", "cluster: c2"), encoding="utf-8")
     (tmp_path / "transport.yaml").write_text(INVENTORY.replace("transport: wine", "transport: wien", 1), encoding="utf-8")
     (tmp_path / "guide.yaml").write_text(INVENTORY.replace("guide: surfnavi", "guide: surfnav"), encoding="utf-8")
+    (tmp_path / "linux-guide.yaml").write_text(INVENTORY.replace("guide: surfnavi", "guide: postgresql"), encoding="utf-8")
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "todo.txt").write_text("keep me\n", encoding="utf-8")
     state = tmp_path / "state"

@@ -10,10 +10,29 @@ below too, held by the active node (a solid line) and reachable by the standby n
 (dotted: they take it over on a failover). The active node is the highest-priority node that is
 not down. Each network and the disk carry their kind in the figure, so the figure says which is
 which; :func:`legend_rows` gives the same elements with their descriptions.
+
+In a manual for one cluster (a :class:`~runbook_engine.artifacts.deployment.Deployment`), the
+nodes are the inventory's, in its order, each with its IP address; the FIP shows its address.
+A figure's ``down`` nodes are the inventory nodes that stand for them (:func:`deployed_figure`
+says when a figure cannot be drawn for the cluster), and :func:`cluster_mermaid` draws the
+cluster as the inventory says it is now: each node's role from ``cluster_state``.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from runbook_engine.artifacts.deployment import Deployment
 from runbook_engine.model.schema import Figure, Guide, KnowledgeBase
+
+
+@dataclass(frozen=True)
+class _Node:
+    """A box of the figure: its Mermaid id, name, priority and extra lines (an address)."""
+
+    id: str
+    name: str
+    priority: int
+    extra: tuple[str, ...] = ()
 
 #: label id of the words that say, inside a figure, what kind of element a box is
 KIND_LABELS = {"public": "network-public", "interconnect": "network-interconnect", "disk": "shared-disk",
@@ -37,25 +56,75 @@ def active_node(guide: Guide, figure: Figure):
     return None
 
 
+def _ident_node(name: str) -> str:
+    """A Mermaid id for an inventory node (its name may hold '-' or '.')."""
+    return "node_" + name.replace("-", "_").replace(".", "_")
+
+
+def _boxes(guide: Guide, deployment: Deployment | None) -> list[_Node]:
+    """The node boxes in priority order: the topology's, or the inventory's nodes."""
+    if deployment is None:
+        return [_Node(n.id, n.name, n.priority) for n in sorted(guide.meta.topology.nodes, key=lambda n: n.priority)]
+    return [_Node(_ident_node(n.name), n.name, n.priority, (n.ip,) if n.ip else ()) for n in deployment.nodes]
+
+
+def deployed_figure(guide: Guide, figure: Figure, deployment: Deployment) -> bool:
+    """Whether *figure* can be drawn for the cluster: every node it shows down stands for an
+    inventory node, and one node at least is up."""
+    down = [deployment.node_for(t) for t in figure.down]
+    return all(n is not None for n in down) and len(down) < len(deployment.nodes)
+
+
+def _down_ids(figure: Figure, deployment: Deployment | None) -> list[str]:
+    if deployment is None:
+        return list(figure.down)
+    return [_ident_node(n.name) for t in figure.down if (n := deployment.node_for(t)) is not None]
+
+
 def _ident(kind: str, item_id: str) -> str:
     """A Mermaid node id for a network or resource that cannot meet a topology node's id."""
     return f"{kind}_{item_id.replace('-', '_').replace('.', '_')}"
 
 
-def topology_mermaid(kb: KnowledgeBase, guide: Guide, figure: Figure, lang: str) -> str:
-    """The Mermaid source of *figure* in *lang* (without the fence)."""
+def topology_mermaid(kb: KnowledgeBase, guide: Guide, figure: Figure, lang: str,
+                     deployment: Deployment | None = None) -> str:
+    """The Mermaid source of *figure* in *lang* (without the fence); with *deployment*, drawn
+    with the cluster's nodes (see the module's text)."""
+    L = lambda label_id: kb.label(label_id)(lang)  # noqa: E731
+    nodes = _boxes(guide, deployment)
+    down = _down_ids(figure, deployment)
+    active = next((n for n in nodes if n.id not in down), None)
+    states = {n.id: L("down") if n.id in down else L("active") if active is not None and n.id == active.id
+              else L("standby") for n in nodes}
+    return _flowchart(kb, guide, lang, nodes, states, active, down, deployment)
+
+
+def cluster_mermaid(kb: KnowledgeBase, guide: Guide, lang: str, deployment: Deployment) -> str:
+    """The cluster as its inventory says it is now: in the operation phase the failover group's
+    active node (the FIP points at it) and its standbys; before it (install) no node runs the
+    group yet."""
+    L = lambda label_id: kb.label(label_id)(lang)  # noqa: E731
+    nodes = _boxes(guide, deployment)
+    roles = {_ident_node(n.name): n.role for n in deployment.nodes}
+    names = {"active": L("active"), "standby": L("standby"), "install": L("role-install")}
+    states = {n.id: names[roles[n.id]] for n in nodes}
+    active = next((n for n in nodes if roles[n.id] == "active"), None)
+    return _flowchart(kb, guide, lang, nodes, states, active, [], deployment)
+
+
+def _flowchart(kb: KnowledgeBase, guide: Guide, lang: str, nodes: list[_Node], states: dict[str, str],
+               active: _Node | None, down: list[str], deployment: Deployment | None) -> str:
     L = lambda label_id: kb.label(label_id)(lang)  # noqa: E731
     topo = guide.meta.topology
-    nodes = sorted(topo.nodes, key=lambda n: n.priority)
-    active = active_node(guide, figure)
     fip = next((r for r in guide.resources if r.kind == "fip"), None)
     fip_name = fip.name(lang) if fip is not None else "FIP"
+    fip_lines = [fip_name] + ([deployment.fip_address] if deployment is not None and deployment.fip_address else [])
     disks = [r for r in guide.resources if r.kind in DISK_KINDS]
     public = [n for n in topo.networks if n.kind == "public"]
     private = [n for n in topo.networks if n.kind == "interconnect"]
     lines = ["flowchart TB"]
     lines.append(f"    clients({_quote(L('clients'))})")
-    lines.append(f"    fip{{{{{_quote(fip_name)}}}}}")
+    lines.append(f"    fip{{{{{_quote(*fip_lines)}}}}}")
     for net in public:
         lines.append(f"    {_ident('net', net.id)}[[{_quote(net.name(lang), '(' + L(KIND_LABELS[net.kind]) + ')')}]]")
     order = " → ".join(n.name for n in nodes)
@@ -63,14 +132,8 @@ def topology_mermaid(kb: KnowledgeBase, guide: Guide, figure: Figure, lang: str)
     lines.append(f"    subgraph cluster[{title}]")
     lines.append("        direction LR")
     for node in nodes:
-        if node.id in figure.down:
-            state = L("down")
-        elif active is not None and node.id == active.id:
-            state = L("active")
-        else:
-            state = L("standby")
         priority = f"{L('priority')} {node.priority}"
-        lines.append(f"        {node.id}[{_quote(node.name, state, priority)}]")
+        lines.append(f"        {node.id}[{_quote(node.name, *node.extra, states[node.id], priority)}]")
     lines.append("    end")
     for net in private:
         lines.append(f"    {_ident('net', net.id)}[[{_quote(net.name(lang), '(' + L(KIND_LABELS[net.kind]) + ')')}]]")
@@ -93,14 +156,14 @@ def topology_mermaid(kb: KnowledgeBase, guide: Guide, figure: Figure, lang: str)
         for node in nodes:
             if active is not None and node.id == active.id:
                 lines.append(f"    {node.id} === {_ident('disk', disk.id)}")
-            elif node.id not in figure.down:
+            elif node.id not in down:
                 lines.append(f"    {node.id} -.- {_ident('disk', disk.id)}")
     lines.append("    classDef active stroke-width:3px")
     lines.append("    classDef down stroke-dasharray:5 5,opacity:0.5")
     if active is not None:
         lines.append(f"    class {active.id} active")
-    if figure.down:
-        lines.append(f"    class {','.join(figure.down)} down")
+    if down:
+        lines.append(f"    class {','.join(down)} down")
     return "\n".join(lines)
 
 

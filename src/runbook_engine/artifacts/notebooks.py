@@ -15,6 +15,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from runbook_engine.model.project import Project
 from runbook_engine.model.rules import LANGS
 from runbook_engine.model.schema import Guide
+from runbook_engine.artifacts.deployment import Deployment
 from runbook_engine.artifacts.files import write_atomic
 from runbook_engine.artifacts.markdown import ADMONITIONS, quoted_admonition
 from runbook_engine.artifacts.tables import TABLES, render_table
@@ -22,18 +23,20 @@ from runbook_engine.artifacts.templates import environment
 
 
 
-def _tables(project: Project, guide: Guide, step, lang: str) -> list[str]:
+def _tables(project: Project, guide: Guide, step, lang: str, deployment: Deployment | None = None) -> list[str]:
     """The tables the step shows on the site (the same functions; no links: a notebook has no pages;
     admonitions as quotes, which Jupyter renders)."""
     kb = project.knowledge
-    return [render_table(kb, guide, name, lang, admonition=quoted_admonition).strip()
+    return [render_table(kb, guide, name, lang, admonition=quoted_admonition, deployment=deployment).strip()
             for name in step.shows if name in TABLES]
 
 
 _BLANK_RUNS = re.compile(r"\n{3,}")  # blank lines the templates leave between blocks: one is enough
 
 
-def build_notebook(project: Project, guide: Guide, lang: str) -> nbformat.NotebookNode:
+def build_notebook(project: Project, guide: Guide, lang: str, deployment: Deployment | None = None) -> nbformat.NotebookNode:
+    """The runbook notebook of *guide* in *lang*; with *deployment*, its tables carry that
+    cluster's values (:func:`deployment_notebook` does the rest)."""
     kb = project.knowledge
     env = environment(project.snippets)
     features = {f.id: f.name(lang) for f in guide.meta.features}
@@ -59,7 +62,7 @@ def build_notebook(project: Project, guide: Guide, lang: str) -> nbformat.Notebo
     for phase in guide.procedure.phases:
         cells.append(md("phase", f"phase-{phase.id}", phase=phase))
         for step in phase.steps:
-            cells.append(md("step", f"{step.id}-text", step=step, tables=_tables(project, guide, step, lang)))
+            cells.append(md("step", f"{step.id}-text", step=step, tables=_tables(project, guide, step, lang, deployment)))
             c = code("step", f"{step.id}-run", step=step)
             c.metadata["runbook"] = {"step": step.id, "mode": step.mode}
             cells.append(c)
@@ -71,6 +74,31 @@ def build_notebook(project: Project, guide: Guide, lang: str) -> nbformat.Notebo
         "language_info": {"name": "python"},
         "runbook": {"guide": guide.id, "lang": lang, "steps": [s.id for s in guide.steps()]},
     }
+    nbformat.validate(nb)
+    return nb
+
+
+#: the parameters a notebook for one cluster sets, and how (a Python literal of the value)
+_PARAMETER_LINE = re.compile(r"^(node|inventory) = .*$", re.M)
+
+
+def deployment_notebook(nb: nbformat.NotebookNode, deployment: Deployment, guide: Guide, os_: str,
+                        inventory_comment: str) -> nbformat.NotebookNode:
+    """*nb* (built with *deployment*) made the notebook of that cluster: the parameters cell runs
+    on the inventory's first node with the inventory (``node``, ``inventory``; *inventory_comment*
+    says so on the line), and the Markdown cells name the cluster's nodes and values where the
+    guide's texts name placeholders. Only names of environment variables can reach it (the
+    inventory holds no secret)."""
+    lang = nb.metadata["runbook"]["lang"]
+    values = {"node": repr(deployment.nodes[0].name),
+              "inventory": f"{deployment.inventory!r}  # {inventory_comment}"}
+    nb = nbformat.from_dict(nb)  # a copy
+    for cell in nb.cells:
+        if cell.id == "parameters":
+            cell.source = _PARAMETER_LINE.sub(lambda m: f"{m.group(1)} = {values[m.group(1)]}", cell.source)
+        elif cell.cell_type == "markdown":
+            cell.source = deployment.substitute(cell.source, guide, os_, lang)
+    nb.metadata["runbook"]["cluster"] = deployment.cluster
     nbformat.validate(nb)
     return nb
 

@@ -23,6 +23,11 @@ SHELL_SCRIPT_NAMES = ("start.sh", "stop.sh")
 ENCODINGS = SCRIPT_ENCODINGS  # the one home is model/rules.py
 
 
+def script_encoding(os_: str, lang: str) -> str:
+    """The encoding of a script in *lang* for a family on *os_* ("windows" | "linux")."""
+    return (SHELL_SCRIPT_ENCODINGS if os_ == "linux" else SCRIPT_ENCODINGS)[lang]
+
+
 def script_names(kb: KnowledgeBase, guide: Guide) -> tuple[str, ...]:
     """The start and stop scripts' file names for *guide*'s family (start first)."""
     return SHELL_SCRIPT_NAMES if kb.family_of(guide).os == "linux" else SCRIPT_NAMES

@@ -9,6 +9,7 @@ from typing import Callable, Iterable
 
 from runbook_engine.artifacts import clpcfset as clpcfset_seq
 from runbook_engine.artifacts import dnscmd
+from runbook_engine.artifacts.deployment import Deployment
 from runbook_engine.artifacts.markdown import admonition as material_admonition
 from runbook_engine.artifacts.markdown import code, table
 from runbook_engine.model.schema import Guide, KnowledgeBase, OriginItem, Port, Text
@@ -18,17 +19,27 @@ Link = Callable[[str, str, str], str]
 
 
 class GuideTables:
-    """The tables of one language. Registered by the name a step's ``shows:`` uses."""
+    """The tables of one language. Registered by the name a step's ``shows:`` uses. With a
+    *deployment* (a manual for one cluster), the tables print that cluster's values where they
+    print placeholders otherwise."""
 
     def __init__(self, kb: KnowledgeBase, lang: str, link: Link | None = None,
-                 admonition: Callable[[str, str, str], str] = material_admonition):
+                 admonition: Callable[[str, str, str], str] = material_admonition,
+                 deployment: Deployment | None = None):
         self.kb = kb
         self.lang = lang
         self._link = link
         self.admonition = admonition  # (kind, title, body) -> Markdown: Material's, or a quote for a notebook
+        self.deployment = deployment
 
     def T(self, text: Text | None) -> str:
-        return text(self.lang) if text is not None else ""
+        if text is None:
+            return ""
+        d = self.deployment
+        if d is None:
+            return text(self.lang)
+        guide = self.kb.guides[d.guide]
+        return d.substitute(text(self.lang), guide, self.kb.family_of(guide).os, self.lang)
 
     def L(self, label_id: str, **fmt: str) -> str:
         text = self.kb.label(label_id)(self.lang)
@@ -63,10 +74,32 @@ class GuideTables:
                 return f"{self.T(t.name)} ({code(t.type)})"
         return code(kind)
 
+    def cluster_names(self, guide: Guide) -> dict[str, str]:
+        """The resources' names in the cluster configuration: the guide's fixed ones, and in a
+        manual for one cluster the inventory's (``configuration.resources``)."""
+        names = {r.id: r.cluster_name for r in guide.resources if r.cluster_name}
+        if self.deployment is not None:
+            names.update({rid: n for rid, n in self.deployment.resources.items() if any(r.id == rid for r in guide.resources)})
+        return names
+
     def resource_names(self, guide: Guide) -> dict[str, str]:
         """Each resource's name as the tables show it: its name in the cluster configuration
-        where the guide fixes one, else its name in the build language."""
-        return {r.id: (r.cluster_name or self.T(r.name)) for r in guide.resources}
+        where the guide fixes one (or the inventory gives one), else its name in the build
+        language."""
+        fixed = self.cluster_names(guide)
+        return {r.id: (fixed.get(r.id) or self.T(r.name)) for r in guide.resources}
+
+    def _deployed_fields(self, r) -> list[str]:
+        """What a manual for one cluster adds to a resource's detail: the FIP's address and host
+        name, the data drive of a Windows disk (the nodes' ``data_drive``)."""
+        d = self.deployment
+        if d is None:
+            return []
+        if r.kind == "fip" and d.fip_address:
+            return [f"{self.L('conf-fip')}: {code(d.fip_address)}"] + ([f"{self.L('param-fip-fqdn')}: {code(d.fip_fqdn)}"] if d.fip_fqdn else [])
+        if r.kind in ("disk", "md") and self.kb.family_of(d.guide).os == "windows":
+            return [f"{self.L('param-data-drive')}: " + ", ".join(code(x) for x in d.data_drives())]
+        return []
 
     def resources(self, guide: Guide) -> str:
         """The failover group's resources in start order: name, type, the name in the cluster
@@ -74,11 +107,12 @@ class GuideTables:
         rows = []
         notes = []
         names = self.resource_names(guide)
-        fixed = {r.id for r in guide.resources if r.cluster_name}
+        cluster_names = self.cluster_names(guide)
+        fixed = set(cluster_names)
         services = {s.id: s for s in guide.services}
         for r in guide.resources:
             detail = self.T(r.detail)
-            fields = []
+            fields = self._deployed_fields(r)
             if r.key:
                 fields.append(f"{self.L('registry-key')}: {code(r.key)}")
             for f in ("data_partition", "cluster_partition", "file_system", "mount_point"):
@@ -92,8 +126,8 @@ class GuideTables:
             if r.optional:
                 detail += f"<br>({self.L('optional')})"
             depends = ", ".join(code(names[d]) if d in fixed else names[d] for d in r.depends_on) or "—"
-            rows.append([self.T(r.name), self.resource_type(guide, r.kind), code(r.cluster_name) if r.cluster_name else "—",
-                         depends, detail])
+            rows.append([self.T(r.name), self.resource_type(guide, r.kind),
+                         code(cluster_names[r.id]) if r.id in cluster_names else "—", depends, detail])
             if r.note:
                 notes.append(self.admonition("warning", self.L("admonition-important"), self.T(r.note)))
         header = [self.L("resource"), self.L("resource-type"), self.L("cluster-name"), self.L("depends-on"), self.L("detail")]
@@ -200,8 +234,10 @@ class GuideTables:
 
     def dns_records(self, guide: Guide) -> str:
         d = guide.dns
-        # one row per record set the engine sets (the same resolver), values as placeholders
-        values = dnscmd.template_values([n.name for n in guide.meta.topology.nodes])
+        # one row per record set the engine sets (the same resolver), values as placeholders (or
+        # the cluster's, in a manual for one cluster)
+        values = (dnscmd.template_values([n.name for n in guide.meta.topology.nodes]) if self.deployment is None
+                  else self.deployment.dns_values())
         rows = [[r.rtype, code(line.owner), code(line.data), self.T(r.target), self.T(r.required_for) or "—"]
                 for r in d.records for line in dnscmd.record_lines([r], values)]
         out = self.T(d.intro) + "\n\n" + table(
@@ -252,17 +288,23 @@ class GuideTables:
         """The records as the ``dnscmd`` lines the operator runs on every node's Microsoft DNS
         (artifacts/dnscmd.py). Without *values* (the site, the notebooks): a template whose
         ``<...>`` placeholders the operator replaces, run once per node with ``<node>`` = that node."""
-        nodes = guide.meta.topology.nodes
+        nodes = [n.name for n in guide.meta.topology.nodes]
+        if values is None and self.deployment is not None:
+            values = self.deployment.dns_values()
+            nodes = [n.name for n in self.deployment.nodes]
         if values is None:
-            values = dnscmd.template_values([n.name for n in nodes])
+            values = dnscmd.template_values(nodes)
             targets = [dnscmd.placeholder("node")]
         else:
             targets = dnscmd.servers(values)
-        out = [f"**{self.L('dnscmd-heading', nodes=', '.join(n.name for n in nodes))}**", ""]
+        out = [f"**{self.L('dnscmd-heading', nodes=', '.join(nodes))}**", ""]
         for server in targets:
             lines = dnscmd.add_lines(guide.dns.records, values, server)
             out += ['<div class="rb-dnscmd" markdown>', "", "```bat", *lines, "```", "", "</div>", ""]
-        out.append(self.L("dnscmd-placeholders"))
+        if any(r.is_template for r in dnscmd.record_lines(guide.dns.records, values)) or self.deployment is None:
+            out.append(self.L("dnscmd-placeholders"))
+        else:
+            out.append(self.L("dnscmd-deployment"))
         return "\n".join(out) + "\n"
 
 
@@ -272,6 +314,9 @@ class GuideTables:
         out = {k: f"<{self.L(f'conf-{k}')}>" for k in ("folder", "group", "resource")}
         if guide is not None and self.kb.family_of(guide).os == "linux":
             out["resource"] = f"<{self.L('conf-exec-resource')}>"
+        if guide is not None and self.deployment is not None:  # the cluster's own, where the inventory has them
+            words = self.deployment.configuration_words(guide, self.kb.family_of(guide).os)
+            out.update({k: v for k, v in words.items() if v})
         return out
 
     def script_location(self, guide: Guide) -> str:
@@ -302,6 +347,12 @@ class GuideTables:
                 + "\n" + self.L("delivery-guide-versions") + "\n\n"
                 + self.sources_line(sources))
 
+    def clpcfset_values(self, guide: Guide) -> clpcfset_seq.ClusterValues:
+        """The values of the clpcfset sequence: placeholders, or the cluster's in a manual for one."""
+        if self.deployment is not None:
+            return self.deployment.cluster_values(self.kb, guide, self.lang)
+        return clpcfset_seq.placeholder_values(self.kb, guide, self.lang)
+
     def clpcfset(self, guide: Guide, download: str | None = None) -> str:
         """The guide's failover group as the clpcfset command sequence (artifacts/clpcfset.py),
         with the cluster's values as placeholders: which versions use which tool, that it was not
@@ -311,7 +362,7 @@ class GuideTables:
         if not tools:
             return ""
         fam = self.kb.family_of(guide)
-        values = clpcfset_seq.placeholder_values(self.kb, guide, self.lang)
+        values = self.clpcfset_values(guide)
         lines = clpcfset_seq.render_lines(self.kb, guide, values, self.lang)
         lang = "powershell" if fam.os == "windows" else "sh"
         out = [self.L("clpcfset-intro"), "",
@@ -327,8 +378,9 @@ class GuideTables:
             out += [line, ""]
             if d.note is not None and d.id in tools:
                 out.append(self.admonition("info" if d.id == "clpcfset" else "warning", self.T(d.tool), self.T(d.note)))
+        left = "<" in "\n".join(lines)  # a value the inventory does not give (or no inventory)
         out += [f'<div class="rb-clpcfset" data-guide="{guide.id}" markdown>', "", f"```{lang}", *lines, "```", "", "</div>", "",
-                self.L("clpcfset-placeholders"), ""]
+                self.L("clpcfset-placeholders") if left else self.L("clpcfset-deployment"), ""]
         name = clpcfset_seq.file_name(self.kb, guide)
         target = f"[{name}]({download}){{ download=\"{name}\" }}" if download else code(name)
         out += [f"**{self.L('clpcfset-download')}**: {target}", ""]
@@ -349,5 +401,6 @@ TABLES: dict[str, Callable[[GuideTables, Guide], str]] = {
 
 
 def render_table(kb: KnowledgeBase, guide: Guide, name: str, lang: str, link: Link | None = None,
-                 admonition: Callable[[str, str, str], str] = material_admonition) -> str:
-    return TABLES[name](GuideTables(kb, lang, link, admonition), guide)
+                 admonition: Callable[[str, str, str], str] = material_admonition,
+                 deployment: Deployment | None = None) -> str:
+    return TABLES[name](GuideTables(kb, lang, link, admonition, deployment), guide)

@@ -1,4 +1,4 @@
-"""The ``runbook`` command: check, schema, build, serve, plan, apply, verify, rollback, bundle, import, run, sandbox, export.
+"""The ``runbook`` command: check, schema, build, serve, pdf, report, plan, apply, verify, rollback, bundle, import, run, sandbox, export.
 
 One module per group of commands, each with a ``register(subparsers)``; this module only
 assembles them. Exit codes: 0 converged / success, 1 drift or a failed change, 2 bad input (one line on
@@ -10,13 +10,13 @@ import argparse
 import os
 import sys
 
-from runbook_engine.cli import bundle, engine, export, kb, run, sandbox, site
+from runbook_engine.cli import bundle, engine, export, kb, printed, run, sandbox, site
 from runbook_engine.cli.arguments import BadArgument, Parser, argument_errors
 from runbook_engine.cli.base import EXIT_DRIFT, EXIT_INPUT, EXIT_OK, EXIT_WAITING, check_project, fail_input
 from runbook_engine.model.errors import KbInvalid
 
 #: the command modules, in the order `runbook --help` lists them
-COMMANDS = (kb, site, engine, bundle, run, sandbox, export)
+COMMANDS = (kb, site, printed, engine, bundle, run, sandbox, export)
 
 __all__ = ["EXIT_DRIFT", "EXIT_INPUT", "EXIT_OK", "EXIT_WAITING", "check_project", "main", "parser"]
 

@@ -1,4 +1,6 @@
-"""`runbook build` and `runbook serve`: notebooks and the bilingual site."""
+"""`runbook build` and `runbook serve`: notebooks and the bilingual site, or with ``--inventory``
+the manual for that cluster (the guide's pages with the cluster's values and a parameter sheet,
+in a folder of its own: ``site-<cluster>/`` by default)."""
 from __future__ import annotations
 
 import argparse
@@ -36,12 +38,31 @@ def build_json(written: list[Path], report) -> dict:
                           for b in report.languages.values()}}
 
 
+def deployment_lines(deployment, report) -> list[str]:
+    """What `runbook build --inventory` says: the cluster's manual, each language."""
+    lines = [f"manual for cluster {deployment.cluster} (guide {deployment.guide}) from {deployment.inventory}"]
+    lines += [f"site ({b.lang}): {b.pages} pages in {b.seconds:.1f} s -> {b.site_dir}" for b in report.languages.values()]
+    return lines
+
+
+def cluster_manual(project, inventory: str):
+    """The values of the manual for the cluster of *inventory* (a bad inventory: one line, exit 2)."""
+    from runbook_engine.publish.deployment import DeploymentError, load_deployment
+
+    try:
+        return load_deployment(project, inventory)
+    except DeploymentError as exc:
+        raise BadArgument(f"--inventory {inventory}: {exc}") from None
+
+
 def cmd_build(args) -> int:
     project = project_of(args)
-    out = site_folder(args.out, project.root / "site")
     errors = check_project(project)
     if errors:
         return fail_input(errors)
+    if args.inventory:
+        return build_manual(args, project)
+    out = site_folder(args.out, project.root / "site")
     from runbook_engine.publish.build import build_all
     from runbook_engine.publish.site import SiteBuildError
 
@@ -56,9 +77,31 @@ def cmd_build(args) -> int:
     return EXIT_OK
 
 
+def build_manual(args, project) -> int:
+    """`runbook build --inventory INV`: the manual for that cluster, atomically, into --out or
+    site-<cluster>/ (the notebooks of runbooks/ are not touched: the manual has its own)."""
+    from runbook_engine.publish.build import build_site
+    from runbook_engine.publish.site import SiteBuildError
+
+    deployment = cluster_manual(project, args.inventory)
+    out = site_folder(args.out, project.root / f"site-{deployment.cluster}")
+    try:
+        report = build_site(project, out, inventory=Path(args.inventory))
+    except SiteBuildError as exc:
+        return fail_input([f"error: {exc}"])
+    if args.json:
+        print(json.dumps({**build_json([], report), "cluster": deployment.cluster, "guide": deployment.guide,
+                          "inventory": deployment.inventory}, ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(deployment_lines(deployment, report)))
+    return EXIT_OK
+
+
 def cmd_serve(args) -> int:
     project = project_of(args)
-    out = site_folder(args.out, project.state / "site")
+    deployment = cluster_manual(project, args.inventory) if args.inventory else None
+    default = project.state / (f"site-{deployment.cluster}" if deployment else "site")
+    out = site_folder(args.out, default)
     listening_address(args.host, args.port)
     errors = check_project(project)
     if errors:
@@ -66,9 +109,12 @@ def cmd_serve(args) -> int:
     from runbook_engine.artifacts.notebooks import write_notebooks
     from runbook_engine.publish.site import SiteBuildError, serve
 
-    write_notebooks(project)
+    prepare = write_notebooks if deployment is None else None  # a cluster's manual has its own notebooks
+    if prepare is not None:
+        prepare(project)
     try:
-        serve(project, host=args.host, port=args.port, out=out, prepare=write_notebooks)
+        serve(project, host=args.host, port=args.port, out=out, prepare=prepare,
+              inventory=Path(args.inventory) if args.inventory else None)
     except SiteBuildError as exc:
         return fail_input([f"error: {exc}"])
     except OSError as exc:  # the address is taken (or went away while the site was built)
@@ -108,9 +154,14 @@ def register(sub) -> None:
     b = sub.add_parser("build", help="build notebooks and the bilingual site (atomic)")
     b.add_argument("--out", help="site folder, replaced as a whole (default: site/)")
     b.add_argument("--json", action="store_true", help="print the notebooks written and each language's pages as JSON")
+    b.add_argument("--inventory", "-i", metavar="INV",
+                   help="build the manual for this inventory's cluster instead (its values in the guide's pages, "
+                        "a parameter sheet; default folder: site-CLUSTER/)")
     b.set_defaults(func=cmd_build)
     sv = sub.add_parser("serve", help="build, then serve the site on 127.0.0.1, rebuilding it when kb/, snippets/ or docs/ change")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     sv.add_argument("--port", type=port_number, default=8000, help="port (default: 8000; 0: any free port, printed)")
     sv.add_argument("--out", help="site folder, replaced as a whole (default: the state folder's site/)")
+    sv.add_argument("--inventory", "-i", metavar="INV",
+                    help="serve the manual for this inventory's cluster (rebuilt when the inventory changes too)")
     sv.set_defaults(func=cmd_serve)

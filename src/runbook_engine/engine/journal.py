@@ -4,10 +4,15 @@ Every change is written (and fsynced) as an ``intent`` with its before-state and
 before it is applied, then a ``done`` record with the after-state. ``runbook rollback RUN_ID``
 replays the undo commands of the intents in reverse order. Secrets never enter the journal:
 commands carry no credentials, and DNS keys are read from the environment at the moment of use.
+
+A run starts with a ``run`` record (mode, guide, cluster, nodes, steps, who runs it: the
+operator) and ends with one ``result`` record per step and target (its status, changes, message
+and what it read: the evidence ``runbook report`` prints) and the ``end`` record.
 """
 from __future__ import annotations
 
 import fcntl
+import getpass
 import json
 import os
 import secrets
@@ -19,6 +24,23 @@ from typing import Any, Iterator
 
 def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+#: who runs the engine, when the command line or the notebook does not say
+OPERATOR_ENV = "RUNBOOK_OPERATOR"
+
+
+def operator_name(given: str | None = None) -> str:
+    """Who runs the engine, as the journal records it: *given*, else $RUNBOOK_OPERATOR, else the
+    login name of this process (never a made-up name)."""
+    if given and given.strip():
+        return given.strip()
+    if os.environ.get(OPERATOR_ENV, "").strip():
+        return os.environ[OPERATOR_ENV].strip()
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry: the user id says who
+        return f"uid {os.getuid()}"
 
 
 def rollback_run_id(run_id: str) -> str:

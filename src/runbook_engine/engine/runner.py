@@ -38,7 +38,7 @@ from runbook_engine.engine.executors import Executor
 from runbook_engine.engine.facts.base import COMMAND_NOT_FOUND, Fact, FactFailed, gather, read_batch
 from runbook_engine.engine.facts.cluster import ActiveNode, ActiveNodeSh
 from runbook_engine.engine.inventory import Inventory
-from runbook_engine.engine.journal import Journal, NodeBusy, intents, node_lock, rollback_run_id
+from runbook_engine.engine.journal import Journal, NodeBusy, intents, node_lock, operator_name, rollback_run_id
 from runbook_engine.engine.status import FAILED, RowStatus, Status
 from runbook_engine.engine.targets import Target, all_targets
 from runbook_engine.engine.transports import open_transport, transport_class
@@ -151,8 +151,10 @@ class Runner:
                  nodes: list[str] | None = None, steps: list[str] | None = None,
                  state: Path | None = None, on_result: Callable[[StepResult], None] | None = None,
                  run_id: str | None = None, transports: Callable[[Target], Transport] | None = None,
-                 executor: Executor | None = None, on_round: Callable[[str, str], None] | None = None):
+                 executor: Executor | None = None, on_round: Callable[[str, str], None] | None = None,
+                 operator: str | None = None):
         self.project = project
+        self.operator = operator_name(operator)  # who runs it, as the journal records it
         self.kb: KnowledgeBase = project.knowledge
         self.inventory = inventory
         gid = guide_id or inventory.guide
@@ -190,7 +192,8 @@ class Runner:
         if journal:
             journal.write("run", mode=mode, guide=self.guide.id, cluster=self.inventory.cluster,
                           nodes=[n.name for n in self.nodes], steps=[s.id for s in self.steps],
-                          executor=self.executor.name, engine=ident(os.getpid()))  # a run without an end whose engine is gone was interrupted
+                          executor=self.executor.name, operator=self.operator,
+                          engine=ident(os.getpid()))  # a run without an end whose engine is gone was interrupted
         skipped, work = self.work()
         report.results.extend(self._emit(r) for r in skipped)
         runs = [_TargetRun(self, t, steps) for t, steps in work.values()]
@@ -237,6 +240,11 @@ class Runner:
         report.results.sort(key=lambda r: (node_order.get(r.node, 99), r.node, order.get(r.step, 99)))
         report.seconds = time.perf_counter() - t0
         if journal:
+            for r in report.results:  # the evidence of each step (runbook report)
+                journal.write("result", node=r.node, step=r.step, action=r.action, status=str(r.status),
+                              changes=r.changes, message=r.message,
+                              rows=[{"target": x.target, "status": str(x.status), "current": x.current,
+                                     "desired": x.desired, "message": x.message} for x in r.rows])
             journal.write("end", exit_code=report.exit_code, failed_nodes=report.failed_nodes)
             journal.close()
         return report

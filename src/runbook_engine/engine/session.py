@@ -20,7 +20,6 @@ Nothing secret passes through here: credentials stay in the environment of the t
 """
 from __future__ import annotations
 
-import getpass
 import html
 import json
 import os
@@ -33,7 +32,7 @@ import yaml
 
 from runbook_engine.engine.actions import step_scope
 from runbook_engine.engine.inventory import load_inventory
-from runbook_engine.engine.journal import new_run_id
+from runbook_engine.engine.journal import new_run_id, operator_name
 from runbook_engine.engine.messages import EARLIER, Messages, plain
 from runbook_engine.engine.report import show
 from runbook_engine.engine.runner import Runner
@@ -45,12 +44,6 @@ CONFIRMED = "confirmed"
 PENDING = "pending"  # an automated step with changes to make (plan), or a manual step on hold
 #: the MIME type of a step's record in its cell's output (read by publish/execute.py)
 RECORD_MIME = "application/vnd.runbook.step+json"
-
-
-def operator_name(given: str | None = None) -> str:
-    """Who runs the runbook: *given* (the parameter, ``--operator``), else $RUNBOOK_OPERATOR, else
-    the user this process runs as. Never a made-up name: the record says who it was."""
-    return (given or "").strip() or os.environ.get("RUNBOOK_OPERATOR", "").strip() or getpass.getuser()
 
 
 @dataclass
@@ -258,7 +251,7 @@ class Session:
 
     def _automated(self, step, t0) -> View:
         runner = Runner(self.project, self.inventory, guide_id=self.guide.id,
-                        nodes=[self.node], steps=[step.id], run_id=self.run_id)
+                        nodes=[self.node], steps=[step.id], run_id=self.run_id, operator=self.operator)
         report = runner.run(self.mode)
         results = report.results
         statuses = {r.status for r in results}

@@ -3,6 +3,9 @@
 Japanese goes to ``out/``, English to ``out/en/``. Everything is built into a temporary folder
 beside ``out`` and swapped in only when both languages built: a failed build leaves the previous
 site untouched and raises.
+
+With an inventory, the same build makes the manual for that cluster (publish/config.py,
+publish/deployment.py); the notebooks in runbooks/ are not touched (the manual has its own).
 """
 from __future__ import annotations
 
@@ -48,18 +51,29 @@ class _Collect(logging.Handler):
         self.messages.append(" ".join(record.getMessage().split()))
 
 
-def _build_language(project: Project, lang: str, site_dir: Path, config_file: Path | None) -> LanguageBuild:
+def build_language(project: Project, lang: str, site_dir: Path, config_file: Path | None = None,
+                   inventory: Path | None = None, content: dict | None = None) -> LanguageBuild:
+    """One language's site into *site_dir* (not atomic: :func:`build_site` is). With *content*,
+    each page's HTML body (MkDocs' ``page_content``: the page's Markdown rendered, without the
+    theme) is kept there by its path under docs/, with its title and url (publish/pdf.py prints
+    them)."""
     from mkdocs.commands.build import build
 
     start = time.perf_counter()
-    cfg = language_config(project, lang, site_dir, config_file)
+    cfg = language_config(project, lang, site_dir, config_file, inventory)
     pages: list[str] = []
 
     def count_pages(html, page, config):  # noqa: ARG001 - MkDocs event signature
         pages.append(page.file.src_uri)
         return html
 
+    def keep_content(html, page, config, files):  # noqa: ARG001 - MkDocs event signature
+        content[page.file.src_uri] = {"html": html, "title": page.title, "url": page.url}
+        return html
+
     cfg.plugins.events["post_page"].append(count_pages)
+    if content is not None:
+        cfg.plugins.events["page_content"].append(keep_content)
     collect = _Collect()
     loggers = [logging.getLogger("mkdocs"), logging.getLogger("mkdocs_macros")]
     for lg in loggers:
@@ -75,8 +89,10 @@ def _build_language(project: Project, lang: str, site_dir: Path, config_file: Pa
     return LanguageBuild(lang, time.perf_counter() - start, len(pages), site_dir)
 
 
-def build_site(project: Project, out: Path, *, config_file: Path | None = None) -> BuildReport:
-    """Build Japanese into *out* and English into *out*/en, atomically.
+def build_site(project: Project, out: Path, *, config_file: Path | None = None,
+               inventory: Path | None = None) -> BuildReport:
+    """Build Japanese into *out* and English into *out*/en, atomically (with *inventory*: the
+    manual for that cluster).
 
     Both languages are built into a temporary folder beside *out*; only when both succeeded is it
     renamed into place (the previous *out* is renamed away first, then removed). On any error the
@@ -92,7 +108,7 @@ def build_site(project: Project, out: Path, *, config_file: Path | None = None) 
         # Japanese first: a build cleans its site_dir, so en/ is built after the root.
         for lang in LANGS:
             site_dir = staging / LANG_DIRS[lang] if LANG_DIRS[lang] else staging
-            built = _build_language(project, lang, site_dir, config_file)
+            built = build_language(project, lang, site_dir, config_file, inventory)
             languages[lang] = LanguageBuild(lang, built.seconds, built.pages, out / LANG_DIRS[lang])
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

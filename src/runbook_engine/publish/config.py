@@ -5,16 +5,27 @@ comes from kb/: mkdocs.yml lists no page (the hook sets the nav with :func:`site
 The search options live here only: mkdocs.yml names the search plugin without options, so a plain
 `mkdocs build` uses Material's default separator; `runbook build` and `runbook serve` (through
 :func:`language_config`) use the ones below.
+
+The manual for one cluster (``runbook build --inventory``) is a build with the inventory's path in
+``extra`` (:data:`INVENTORY_KEY`): its site name names the cluster, its nav holds that guide only
+(home, the guide's pages, the parameter sheet), and the hook and the macros read the inventory
+through :func:`deployment_of_config`.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from runbook_engine.artifacts.deployment import Deployment
 from runbook_engine.model.project import Project
 from runbook_engine.model.rules import LANGS
 from runbook_engine.model.schema import KnowledgeBase
+from runbook_engine.publish.deployment import load_deployment
+from runbook_engine.publish.labels import label
 from runbook_engine.publish.pages import PAGES, guide_pages_of
+
+#: the key of ``extra`` that holds the inventory of a manual for one cluster
+INVENTORY_KEY = "runbook_inventory"
 
 #: Where each language lives below the site root.
 LANG_DIRS = {"ja": "", "en": "en"}
@@ -45,12 +56,31 @@ def config_lang(config: Any) -> str:
     return lang if lang in LANGS else "ja"
 
 
-def site_nav(kb: KnowledgeBase, lang: str) -> list:
+def deployment_of_config(project: Project, config: Any) -> Deployment | None:
+    """The cluster a build's manual is for (None: the site of every guide, with placeholders)."""
+    path = (config.get("extra") or {}).get(INVENTORY_KEY)
+    return load_deployment(project, path) if path else None
+
+
+def site_name(project: Project, lang: str, deployment: Deployment | None = None) -> str:
+    """The site's name: kb/site.yaml's, or for one cluster its guide's product and the cluster."""
+    kb = project.knowledge
+    if deployment is None:
+        return kb.site.site_name(lang)
+    product = kb.guides[deployment.guide].meta.product(lang)
+    return label(kb, "deploy-site-name")(lang).format(product=product, cluster=deployment.cluster)
+
+
+def site_nav(kb: KnowledgeBase, lang: str, deployment: Deployment | None = None) -> list:
     """The nav of a *lang* build: home, compatibility, the example inventories, then per guide of
     kb/ a section titled by its product name holding the pages it has data for (publish/pages.py's
     GUIDE_PAGES). Pages are listed by path: their titles are their first headings, from kb/, but
     the home page's: its heading is the site name, which the sidebar already shows as its own
     title (and the mobile drawer as its header), so its entry is titled "Home"."""
+    if deployment is not None:  # the manual for one cluster: its guide only
+        guide = kb.guides[deployment.guide]
+        pages = [PAGES[p.id].format(guide=guide.id) for p in guide_pages_of(guide, deployment=True)]
+        return [{kb.label("home")(lang): PAGES["home"]}, {guide.meta.product(lang): pages}]
     nav: list = [{kb.label("home")(lang): PAGES["home"]}, PAGES["compatibility"], PAGES["inventories"]]
     for gid, guide in kb.guides.items():
         nav.append({guide.meta.product(lang): [PAGES[p.id].format(guide=gid) for p in guide_pages_of(guide)]})
@@ -86,8 +116,10 @@ def _alternates(lang: str) -> list[dict[str, str]]:
     return alts
 
 
-def language_config(project: Project, lang: str, site_dir: Path, config_file: Path | None = None):
-    """The MkDocs configuration of one language build (mkdocs.yml plus per-language keys)."""
+def language_config(project: Project, lang: str, site_dir: Path, config_file: Path | None = None,
+                    inventory: Path | None = None):
+    """The MkDocs configuration of one language build (mkdocs.yml plus per-language keys); with
+    *inventory*, of the manual for that cluster."""
     from mkdocs.config import load_config
 
     config_file = config_file or project.root / "mkdocs.yml"
@@ -103,12 +135,16 @@ def language_config(project: Project, lang: str, site_dir: Path, config_file: Pa
     extra = dict(raw.get("extra") or {})
     extra["alternate"] = _alternates(lang)
     extra["build_lang"] = lang
+    deployment = None
+    if inventory is not None:
+        extra[INVENTORY_KEY] = str(Path(inventory).resolve())
+        deployment = load_deployment(project, extra[INVENTORY_KEY])
     overrides: dict[str, Any] = {
         "theme": theme,
         "plugins": plugins,
         "extra": extra,
         "site_dir": str(site_dir),
-        "site_name": project.knowledge.site.site_name(lang),
+        "site_name": site_name(project, lang, deployment),
     }
     return load_config(config_file=str(config_file), **overrides)
 

@@ -16,6 +16,11 @@ further dependency, and the project already has this hook for its generated down
 * ``on_template_context`` gives the 404 page (overrides/404.html) its texts and its language's
   root as base url.
 
+For the manual of one cluster (publish/config.py: the inventory in ``extra``) the nav holds its
+guide only, the site's pages about every guide are left out, and the parameter sheet comes last in
+the files: MkDocs renders the pages in that order, and the sheet says where the pages before it
+use each value.
+
 MkDocs loads hook files by path, outside the package, so every import here is absolute.
 """
 from __future__ import annotations
@@ -24,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from runbook_engine.model.project import Project
-from runbook_engine.publish.config import LANG_DIRS, config_lang, site_nav
-from runbook_engine.publish.files import TEMPLATES_DIR, SiteBuildError, generated_files, guide_pages
+from runbook_engine.publish.config import LANG_DIRS, config_lang, deployment_of_config, site_nav
+from runbook_engine.publish.files import SITE_ONLY_PAGES, TEMPLATES_DIR, SiteBuildError, generated_files, guide_pages
+from runbook_engine.publish.pages import PAGES
 from runbook_engine.publish.labels import label
 
 
@@ -35,7 +41,8 @@ def _project(config: Any) -> Project:
 
 def on_config(config: Any) -> Any:
     """The nav: home, compatibility, then one section per guide of kb/ (see site_nav)."""
-    config["nav"] = site_nav(_project(config).knowledge, config_lang(config))
+    project = _project(config)
+    config["nav"] = site_nav(project.knowledge, config_lang(config), deployment_of_config(project, config))
     return config
 
 
@@ -45,14 +52,16 @@ def on_files(files: Any, config: Any) -> Any:
     from mkdocs.structure.files import File, Files, file_sort_key
 
     project = _project(config)
+    deployment = deployment_of_config(project, config)
     try:
         generated: dict[str, str | bytes | Path] = {
-            **guide_pages(project, Path(config["docs_dir"])),
-            **generated_files(project, config_lang(config)),
+            **guide_pages(project, Path(config["docs_dir"]), deployment),
+            **generated_files(project, config_lang(config), deployment),
         }
     except SiteBuildError as exc:
         raise PluginError(str(exc)) from None
-    for file in [f for f in files if f.src_uri.startswith(TEMPLATES_DIR + "/")]:
+    dropped = SITE_ONLY_PAGES if deployment is not None else ()
+    for file in [f for f in files if f.src_uri.startswith(TEMPLATES_DIR + "/") or f.src_uri in dropped]:
         files.remove(file)
     for src_uri, content in generated.items():
         if files.get_file_from_path(src_uri) is not None:
@@ -61,8 +70,10 @@ def on_files(files: Any, config: Any) -> Any:
             files.append(File.generated(config, src_uri, abs_src_path=str(content)))
         else:
             files.append(File.generated(config, src_uri, content=content))
-    # in the order MkDocs lists docs/ (the search index follows it), as if the pages were files
-    return Files(sorted(files, key=file_sort_key))
+    # in the order MkDocs lists docs/ (the search index follows it), as if the pages were files;
+    # the parameter sheet last (see the module's text)
+    last = PAGES["parameters"].format(guide=deployment.guide) if deployment is not None else None
+    return Files(sorted(files, key=lambda f: (f.src_uri == last, file_sort_key(f))))
 
 
 def on_template_context(context: Any, template_name: str, config: Any) -> Any:

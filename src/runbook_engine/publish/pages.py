@@ -3,6 +3,11 @@ methods are the macros the page templates in docs/ call (registered by publish/m
 
 Pages hold structure and macro calls only; every visible text comes from kb/ through the methods
 below, in the language of the build. Tables, admonitions and diagrams are returned as Markdown.
+
+A :class:`Site` with a :class:`~runbook_engine.artifacts.deployment.Deployment` renders the manual
+for one cluster (``runbook build --inventory``): the same pages with the cluster's values where
+the guide's pages print placeholders (publish/deployment.py reads them from the inventory), the
+engine's own script bytes, the notebook's parameters set to the inventory, and the parameter sheet.
 """
 from __future__ import annotations
 
@@ -13,10 +18,11 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from runbook_engine.artifacts.clpcfset import applies as clpcfset_applies, file_name as clpcfset_file_name
-from runbook_engine.artifacts.diagrams import legend_rows, topology_mermaid
+from runbook_engine.artifacts.deployment import Deployment
+from runbook_engine.artifacts.diagrams import cluster_mermaid, deployed_figure, legend_rows, topology_mermaid
 from runbook_engine.artifacts.markdown import ADMONITIONS, admonition, code, indent, table
-from runbook_engine.artifacts.notebooks import build_notebook
-from runbook_engine.artifacts.scripts import render_scripts, script_names
+from runbook_engine.artifacts.notebooks import build_notebook, deployment_notebook
+from runbook_engine.artifacts.scripts import Script, render_scripts, script_names, script_encoding
 from runbook_engine.artifacts.tables import TABLES, GuideTables
 from runbook_engine.batch.cases import case_variables, format_call, merge_cases
 from runbook_engine.batch.shcases import declared_cases
@@ -26,6 +32,7 @@ from runbook_engine.model.loader import INVENTORIES_DIR as INVENTORY_DIR
 from runbook_engine.model.project import Project
 from runbook_engine.model.schema import Admonition, Guide, KnowledgeBase, Step, Text
 from runbook_engine.publish.caseruns import Ref, shared_runs
+from runbook_engine.publish.deployment import Parameter, RenderedPages, find_uses, parameter_rows
 from runbook_engine.publish.labels import label
 
 @dataclass(frozen=True)
@@ -38,6 +45,7 @@ class GuidePage:
     id: str
     template: str
     shown: Callable[[Guide], bool] = lambda guide: True
+    deployment_only: bool = False  # a page of the manual for one cluster only
 
 
 #: The pages of a guide, in nav order: the one list the nav, the guide index and the links follow.
@@ -52,6 +60,7 @@ GUIDE_PAGES: tuple[GuidePage, ...] = (
     GuidePage("ports", "ports", lambda g: bool(g.meta.ports)),
     GuidePage("errata", "errata", lambda g: g.errata is not None),
     GuidePage("runbook", "runbook"),
+    GuidePage("parameters", "parameters", deployment_only=True),
 )
 
 #: Page id → path under docs/ (``{guide}`` is the guide id).
@@ -63,9 +72,10 @@ PAGES = {
 }
 
 
-def guide_pages_of(guide: Guide) -> list[GuidePage]:
-    """The pages *guide* has data for, in nav order."""
-    return [p for p in GUIDE_PAGES if p.shown(guide)]
+def guide_pages_of(guide: Guide, deployment: bool = False) -> list[GuidePage]:
+    """The pages *guide* has data for, in nav order (with *deployment*: the pages of the manual
+    for one cluster, the parameter sheet included)."""
+    return [p for p in GUIDE_PAGES if p.shown(guide) and (deployment or not p.deployment_only)]
 
 
 def guide_of_page(src_uri: str, kb: KnowledgeBase) -> str | None:
@@ -80,15 +90,23 @@ def guide_of_page(src_uri: str, kb: KnowledgeBase) -> str | None:
 
 
 class Site:
-    def __init__(self, project: Project, lang: str, page_path=lambda: "index.md"):
+    def __init__(self, project: Project, lang: str, page_path=lambda: "index.md",
+                 deployment: Deployment | None = None, rendered: RenderedPages | None = None):
         self.project = project
         self.kb: KnowledgeBase = project.knowledge
         self.lang = lang
         self._page_path = page_path
+        self.deployment = deployment
+        self.rendered = rendered or RenderedPages()
 
     # ---- language and links --------------------------------------------------------------
     def T(self, text: Text | None) -> str:
-        return text(self.lang) if text is not None else ""
+        if text is None:
+            return ""
+        d = self.deployment
+        if d is None:
+            return text(self.lang)
+        return d.substitute(text(self.lang), self.guide(d.guide), self.family_os(d.guide), self.lang)
 
     def L(self, label_id: str, **fmt: str) -> str:
         text = label(self.kb, label_id)(self.lang)
@@ -114,6 +132,9 @@ class Site:
 
     # ---- home and compatibility ----------------------------------------------------------
     def site_name(self) -> str:
+        d = self.deployment
+        if d is not None:
+            return self.L("deploy-site-name", product=self.T(self.guide(d.guide).meta.product), cluster=d.cluster)
         return self.T(self.kb.site.site_name)
 
     def site_intro(self) -> str:
@@ -273,10 +294,22 @@ class Site:
 
     def topology_figures(self, guide_id: str) -> str:
         g = self.guide(guide_id)
+        d = self.deployment
         out = []
-        for i, fig in enumerate(g.meta.topology.figures, start=1):
+        figures = list(g.meta.topology.figures)
+        if d is not None:
+            # this cluster as the inventory has it now, then the guide's figures it can show
+            out.append(f"**{self.L('figure')} 1. {self.L('deploy-figure-cluster', cluster=d.cluster)}**\n")
+            out.append("```mermaid\n" + cluster_mermaid(self.kb, g, self.lang, d) + "\n```\n")
+            out.append(self.L(f"deploy-figure-{d.phase}") + "\n")
+            left = [f for f in figures if not deployed_figure(g, f, d)]
+            figures = [f for f in figures if deployed_figure(g, f, d)]
+            if left:
+                out.append(admonition("note", self.L("admonition-note"), self.L(
+                    "deploy-figures-left", figures=self.L("list-separator").join(self.T(f.caption) for f in left))))
+        for i, fig in enumerate(figures, start=2 if d is not None else 1):
             out.append(f"**{self.L('figure')} {i}. {self.T(fig.caption)}**\n")
-            out.append("```mermaid\n" + topology_mermaid(self.kb, g, fig, self.lang) + "\n```\n")
+            out.append("```mermaid\n" + topology_mermaid(self.kb, g, fig, self.lang, d) + "\n```\n")
             out.append(self.T(fig.description) + "\n")
         legend = legend_rows(self.kb, g, self.lang)
         if g.meta.topology.figures and legend:
@@ -290,6 +323,12 @@ class Site:
 
     def priority_order(self, guide_id: str) -> str:
         topology = self.guide(guide_id).meta.topology
+        if self.deployment is not None:
+            out = "\n".join(f"{n.priority}. {n.name}" + (f" ({n.ip})" if n.ip else "") for n in self.deployment.nodes) + "\n"
+            unmatched = self.deployment.unmatched_topology(self.guide(guide_id))
+            if unmatched:
+                out += "\n" + self.L("deploy-unmatched-nodes", nodes=self.L("list-separator").join(unmatched)) + "\n"
+            return out + ("\n" + self.tables().sources_line(topology.sources) if topology.sources else "")
         nodes = sorted(topology.nodes, key=lambda n: n.priority)
         out = "\n".join(f"{n.priority}. {n.name}" for n in nodes) + "\n"
         return out + ("\n" + self.tables().sources_line(topology.sources) if topology.sources else "")
@@ -338,6 +377,10 @@ class Site:
             facts.append(self.L("planned-action", action=step.planned_action))
         if step.when:
             facts.append(f"**{self.L('only-when')}**: {self.L('when-feature', feature=self.feature_name(guide_id, step.when))}")
+        if self.deployment is not None and step.id in self.deployment.step_targets:
+            targets = self.deployment.step_targets[step.id]
+            facts.append(f"**{self.L('deploy-step-targets')}**: "
+                         + (", ".join(code(t) for t in targets) if targets else self.L("deploy-no-targets")))
         out = ['<div class="rb-step-mode" markdown>', "<br>\n".join(facts), "</div>", "", self.T(step.text), ""]
         if step.substeps:
             out += [f"- {self.T(s.text)}" for s in step.substeps] + [""]
@@ -390,7 +433,7 @@ class Site:
         return out + f"{self.T(o.intro)}\n\n" + self.tables().origin(g)
 
     def tables(self) -> GuideTables:
-        return GuideTables(self.kb, self.lang, self.page_link)
+        return GuideTables(self.kb, self.lang, self.page_link, self.deployment)
 
     def ports_tables(self, guide_id: str) -> str:
         return self.tables().ports(self.guide(guide_id))
@@ -422,9 +465,10 @@ class Site:
 
     def notebook_link(self, guide_id: str) -> str:
         """Download link of the guide's runbook notebook (copied into the site when it exists in
-        runbooks/; until then its name only, so that the build has no broken link)."""
+        runbooks/; until then its name only, so that the build has no broken link). A manual for
+        one cluster always has its own notebook (its parameters set to the inventory)."""
         name = f"{guide_id}.{self.lang}.ipynb"
-        if (self.project.runbooks / name).is_file():
+        if self.deployment is not None or (self.project.runbooks / name).is_file():
             target = f"[{name}]({self.link('runbooks/' + name)}){{ download=\"{name}\" }}"
         else:
             target = code(name)
@@ -434,7 +478,7 @@ class Site:
         """The runbook notebook of this language, rendered as a page: Markdown cells as they are
         (headings one level down), code cells as Python blocks. Generated by the same function
         that writes runbooks/, so the page and the notebook cannot differ."""
-        nb = build_notebook(self.project, self.guide(guide_id), self.lang)
+        nb = self.notebook(guide_id)
         out = []
         for c in nb.cells:
             if c.cell_type == "markdown":
@@ -444,19 +488,115 @@ class Site:
                 out.append("```python\n" + c.source + "\n```")
         return "\n\n".join(out) + "\n"
 
+    def notebook(self, guide_id: str):
+        """The guide's notebook in this language (for one cluster: its parameters set to the inventory)."""
+        g = self.guide(guide_id)
+        if self.deployment is None:
+            return build_notebook(self.project, g, self.lang)
+        return deployment_notebook(build_notebook(self.project, g, self.lang, self.deployment), self.deployment,
+                                   g, self.family_os(guide_id), self.L("deploy-nb-inventory"))
+
     def run_commands(self, guide_id: str) -> str:
-        """How to run the guide's notebook on its first node: plan, apply, confirm a manual step."""
+        """How to run the guide's notebook on its first node: plan, apply, confirm a manual step
+        (for one cluster: on the inventory's first node, with the inventory)."""
         g = self.guide(guide_id)
         run = f"runbook run {guide_id} --node {g.meta.topology.nodes[0].id} --lang {self.lang}"
+        if self.deployment is not None:
+            run = (f"runbook run {guide_id} --node {self.deployment.nodes[0].name} --lang {self.lang} "
+                   f"--inventory {self.deployment.inventory}")
         cmds = [run, f"{run} --apply --answers answers.yaml"]
         first_manual = next((s.id for s in g.steps() if s.mode == "manual"), None)
         if first_manual is not None:
             cmds.append(f"{run} --apply --confirm {first_manual}")
         return "```bash\n" + "\n".join(cmds) + "\n```\n"
 
+    # ---- the manual for one cluster: its home and the parameter sheet ----------------------
+    def deployment_intro(self) -> str:
+        """The home of a manual for one cluster: what it is made from, for which cluster."""
+        d = self.deployment
+        if d is None:
+            return ""
+        g = self.guide(d.guide)
+        nodes = self.L("list-separator").join(n.name for n in d.nodes)
+        return (self.L("deploy-intro", guide=self.T(g.meta.title), cluster=d.cluster, nodes=nodes) + "\n\n"
+                + admonition("warning", self.L("admonition-important"), self.L("deploy-secrets")))
+
+    def deployment_contents(self) -> str:
+        """Links to the pages of the manual for one cluster, in nav order."""
+        d = self.deployment
+        if d is None:
+            return ""
+        g = self.guide(d.guide)
+        items = []
+        for p in guide_pages_of(g, deployment=True):
+            title = self.T(g.meta.title) if p.id == "guide" else self.L(p.id)
+            items.append(f"- [{title}]({self.page_link(p.id, d.guide)})")
+        return "\n".join(items) + "\n"
+
+    def parameters_intro(self, guide_id: str) -> str:
+        d = self.deployment
+        if d is None:
+            return ""
+        return self.L("parameters-intro", inventory=code(d.inventory), cluster=d.cluster) + "\n"
+
+    def parameter_sheet(self, guide_id: str) -> str:
+        """Every value of the inventory the manual uses, by section: what it is, its key in the
+        inventory, its value and where the manual uses it (found in the pages rendered before
+        this one: publish/deployment.py's find_uses)."""
+        d = self.deployment
+        if d is None:
+            return ""
+        here = self._page_path()
+        found = self.rendered.sections(exclude=here)
+        titles = self.rendered.titles()
+        out = []
+        rows_by: dict[str, list[Parameter]] = {}
+        for p in parameter_rows(d, self.guide(guide_id), self.kb):
+            rows_by.setdefault(p.section, []).append(p)
+        for section, params in rows_by.items():
+            rows = []
+            for p in params:
+                name = self.L(p.label) + (f" ({p.node})" if p.node and p.label != "param-node-name" else "")
+                value = "<br>".join(code(v) for v in p.value.split("\n")) if p.value else "—"
+                if p.default:
+                    value += f"<br>({self.L(p.default)})"
+                rows.append([name, code(p.key), value, self._uses(p, found, titles)])
+            out.append(f"## {self.L('param-section-' + section)} {{ #{section} }}\n\n"
+                       f'<div class="rb-parameters" data-section="{section}" markdown>\n\n'
+                       + table([self.L("param-item"), self.L("param-key"), self.L("param-value"), self.L("param-used-in")], rows)
+                       + "\n</div>\n")
+        return "\n".join(out)
+
+    def _uses(self, p: Parameter, found, titles: dict[str, str]) -> str:
+        """Where the manual uses *p*: per page, linked, the sections that hold its value."""
+        if p.search is None:
+            return self.L(p.use) if p.use else "—"
+        by_page: dict[str, list] = {}
+        for s in find_uses(p.search, found):
+            by_page.setdefault(s.page, []).append(s)
+        if not by_page:
+            return self.L("param-unused")
+        parts = []
+        for page, secs in by_page.items():
+            head = f"[{titles.get(page, page)}]({self.link(page)})"
+            anchors = [f"[{_short(s.title)}]({self.link(page + '#' + s.anchor)})" for s in secs if s.anchor]
+            parts.append(head + (f" ({', '.join(anchors)})" if anchors else ""))
+        return "<br>".join(parts)
+
     # ---- scripts page --------------------------------------------------------------------
-    def scripts(self, guide_id: str):
-        return render_scripts(self.kb, self.guide(guide_id), self.lang, self.project.snippets)
+    def scripts(self, guide_id: str) -> dict[str, Script]:
+        """The guide's scripts in this language; for one cluster, the bytes the engine writes
+        there (in the configuration node's language)."""
+        d = self.deployment
+        if d is None:
+            return render_scripts(self.kb, self.guide(guide_id), self.lang, self.project.snippets)
+        os_ = self.family_os(guide_id)
+        out = {}
+        for name, data in d.scripts.items():
+            encoding = script_encoding(os_, d.scripts_lang)
+            kind = "start" if name.lower().startswith("start") else "stop"
+            out[name] = Script(guide_id, name, kind, d.scripts_lang, data.decode(encoding), encoding)
+        return out
 
     def script_tabs(self, guide_id: str) -> str:
         out = []
@@ -468,7 +608,23 @@ class Site:
         return "\n".join(out)
 
     def script_directory(self, guide_id: str) -> str:
-        return f"**{self.L('script-directory')}**\n\n" + self.tables().script_location(self.guide(guide_id))
+        out = f"**{self.L('script-directory')}**\n\n" + self.tables().script_location(self.guide(guide_id))
+        d = self.deployment
+        if d is None:
+            return out
+        rows = []
+        if d.configuration_scripts:
+            rows += [[code(d.configuration_node), self.L("deploy-in-configuration"), code(path)]
+                     for path in d.configuration_scripts.values()]
+        rows += [[code(n.name), self.L("deploy-installed"), code(path)]
+                 for n in d.nodes for path in n.installed_scripts.values()]
+        lang = self.L(f"lang-{d.scripts_lang}")
+        out += "\n" + self.L("deploy-scripts-bytes", lang=lang) + "\n"
+        if rows:
+            out += "\n" + table([self.L("deploy-node"), self.L("deploy-where"), self.L("deploy-path")], rows)
+        else:
+            out += "\n" + admonition("warning", self.L("admonition-important"), self.L("deploy-no-paths"))
+        return out
 
     def variables_table(self, guide_id: str) -> str:
         rows = []
@@ -667,6 +823,12 @@ class Site:
         if self.guide(guide_id).errata is None:
             return ""
         return f"{self.L('errata-see')}: [{self.L('errata')}]({self.page_link('errata', guide_id)})\n"
+
+
+def _short(title: str) -> str:
+    """A section's heading as a short link text: its label ("3-1", "(3)") when it has one."""
+    m = re.match(r"^(\(?[0-9A-Za-z]+(?:-[0-9A-Za-z]+)*\)?)[.)]?\s", title)
+    return m.group(1) if m else title
 
 
 def _shared_anchor(script: str, n: int) -> str:

@@ -33,9 +33,14 @@ POLL_SECONDS = 1.0
 Prepare = Callable[[Project], object]
 
 
-def sources_state(root: Path) -> dict[str, tuple[int, int]]:
-    """Path → (mtime_ns, size) of every file the site is built from."""
+def sources_state(root: Path, extra: tuple[Path, ...] = ()) -> dict[str, tuple[int, int]]:
+    """Path → (mtime_ns, size) of every file the site is built from (and of the files *extra*:
+    the inventory of a cluster's manual)."""
     state: dict[str, tuple[int, int]] = {}
+    for path in extra:
+        with contextlib.suppress(OSError):
+            st = path.stat()
+            state[str(path)] = (st.st_mtime_ns, st.st_size)
     for name in WATCHED:
         top = root / name
         for path in [top] if top.is_file() else sorted(top.rglob("*")) if top.is_dir() else []:
@@ -55,15 +60,18 @@ class Rebuilder(threading.Thread):
     """Polls the project's sources and rebuilds *out* when they change (see the module doc)."""
 
     def __init__(self, project: Project, out: Path, *, prepare: Prepare | None = None,
-                 interval: float = POLL_SECONDS, log: Callable[[str], object] = print):
+                 interval: float = POLL_SECONDS, log: Callable[[str], object] = print,
+                 inventory: Path | None = None):
         super().__init__(name="site-rebuilder", daemon=True)
         self.project, self.out, self.prepare, self.interval, self.log = project, out, prepare, interval, log
+        self.inventory = inventory
+        self.extra = (inventory,) if inventory is not None else ()
         self.stopped = threading.Event()
-        self.state = sources_state(project.root)
+        self.state = sources_state(project.root, self.extra)
 
     def run(self) -> None:
         while not self.stopped.wait(self.interval):
-            now = sources_state(self.project.root)
+            now = sources_state(self.project.root, self.extra)
             if now != self.state:
                 changed = sorted(set(now.items()) ^ set(self.state.items()))
                 self.state = now
@@ -77,7 +85,7 @@ class Rebuilder(threading.Thread):
         try:
             if self.prepare is not None:
                 self.prepare(project)
-            build_site(project, self.out)
+            build_site(project, self.out, inventory=self.inventory)
         except Exception as exc:  # noqa: BLE001 - any error: keep serving the last good site
             self.log(f"rebuild failed ({what} changed), still serving the last good site: {_one_line(exc)}")
             return False
@@ -125,20 +133,21 @@ def site_handler(out: Path):
 
 
 def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, out: Path | None = None,
-          *, prepare: Prepare | None = None) -> None:
+          *, prepare: Prepare | None = None, inventory: Path | None = None) -> None:
     """Build the site, then serve it with http.server until interrupted, rebuilding it when kb/,
     snippets/, docs/, overrides/ or mkdocs.yml change. *prepare* runs before every rebuild (the
-    command line writes the notebooks with it)."""
+    command line writes the notebooks with it). With *inventory*: the manual for that cluster,
+    rebuilt when the inventory changes too."""
     out = Path(out).resolve() if out else project.state / "site"
-    report = build_site(project, out)
+    report = build_site(project, out, inventory=inventory)
     for b in report.languages.values():
         print(f"{b.lang}: {b.pages} pages in {b.seconds:.2f} s → {b.site_dir}", flush=True)
     handler = site_handler(out)
-    rebuilder = Rebuilder(project, out, prepare=prepare,
+    rebuilder = Rebuilder(project, out, prepare=prepare, inventory=inventory,
                           log=functools.partial(print, flush=True))
     with http.server.ThreadingHTTPServer((host, port), handler) as httpd:
         print(f"serving {out} on http://{host}:{httpd.server_address[1]}/ "
-              f"(rebuilt when {', '.join(WATCHED)} change)", flush=True)
+              f"(rebuilt when {', '.join(WATCHED)}{f' or {inventory}' if inventory else ''} change)", flush=True)
         rebuilder.start()
         try:
             with contextlib.suppress(KeyboardInterrupt):

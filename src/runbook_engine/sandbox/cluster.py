@@ -117,20 +117,7 @@ def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int | None = N
         install_clusterpro(root, prefixes[n], {SANDBOX_GROUP: active} if phase == "operation" else None)
     if phase == "operation":
         _stop_on_standby(guide, {n: prefixes[n] for n in names if n != active})
-    inventory: dict = {
-        "cluster": "sandbox",
-        "guide": guide_id,
-        "fip": {"address": SANDBOX_FIP["address"], "hostname": guide_id, **SANDBOX_FIP},
-        "nodes": [{"name": n, "transport": "wine", "lang": "ja", "hostname": n,
-                   "ip": f"192.0.2.{10 + i}", "prefix": str(prefixes[n])}
-                  for i, n in enumerate(names, start=1)],
-        "dns": [],
-    }
-    inventory["cluster_state"] = ({"phase": "operation", "group": SANDBOX_GROUP, "active": active}
-                                  if phase == "operation" else {"phase": "install", "group": SANDBOX_GROUP})
-    inventory["configuration"] = {
-        "node": names[0], "folder": SANDBOX_CONFIGURATION,
-        "resources": {r.id: SANDBOX_RESOURCE_NAMES[r.kind] for r in guide.resources if r.kind in SANDBOX_RESOURCE_NAMES}}
+    inventory = windows_inventory(guide, names, {n: str(p) for n, p in prefixes.items()}, phase=phase, active=active)
     if dns and guide.dns is not None:  # (a guide without DNS records needs no DNS servers)
         try:
             inventory["dns"] = _start_dns(root)
@@ -139,6 +126,27 @@ def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int | None = N
     text = "# written by `runbook sandbox create`: the embedded Wine sandbox cluster\n" + yaml.safe_dump(
         inventory, sort_keys=False, allow_unicode=True)
     return write_atomic(root / "inventory.yaml", text.encode("utf-8"))
+
+
+def windows_inventory(guide: Guide, names: list[str], prefixes: dict[str, str], *, phase: str = "install",
+                      active: str | None = None) -> dict:
+    """The Wine sandbox's inventory (without DNS servers) for *guide*: *names* are its nodes, each a
+    Wine prefix of *prefixes*; see :func:`create_cluster`."""
+    inventory: dict = {
+        "cluster": "sandbox",
+        "guide": guide.id,
+        "fip": {"address": SANDBOX_FIP["address"], "hostname": guide.id, **SANDBOX_FIP},
+        "nodes": [{"name": n, "transport": "wine", "lang": "ja", "hostname": n,
+                   "ip": f"192.0.2.{10 + i}", "prefix": prefixes[n]}
+                  for i, n in enumerate(names, start=1)],
+        "dns": [],
+    }
+    inventory["cluster_state"] = ({"phase": "operation", "group": SANDBOX_GROUP, "active": active}
+                                  if phase == "operation" else {"phase": "install", "group": SANDBOX_GROUP})
+    inventory["configuration"] = {
+        "node": names[0], "folder": SANDBOX_CONFIGURATION,
+        "resources": {r.id: SANDBOX_RESOURCE_NAMES[r.kind] for r in guide.resources if r.kind in SANDBOX_RESOURCE_NAMES}}
+    return inventory
 
 
 def resource_names(guide: Guide) -> dict[str, str]:
