@@ -225,7 +225,7 @@ class EvidenceReport:
         return html.escape(step_id or "—")
 
     def status(self, value: str | None) -> str:
-        key = f"status-{value}"
+        key = f"record-status-{value}"
         if value and key in self.kb.site.labels:
             return self.E(key)
         return html.escape(value or "—")
