@@ -370,6 +370,35 @@ def test_site_case_tables_equal_the_simulators_traces(built_site, site_pages, pr
     assert set(covered) == set(traces) and set(covered.values()) == {1}
 
 
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("name", ["START.BAT", "STOP.BAT"])
+def test_site_case_tables_show_what_the_guides_data_declares(site_pages, project, lang, name):
+    """Each row of a case table, its shared runs expanded, shows for every environment it covers
+    the calls batch/intent.py declares from the guide's data (the services, their flags and
+    order, the message of that case); with the test above, the script the site ships does what
+    the site says it must."""
+    from plugins.browser import case_table
+    from runbook_engine.batch.cases import case_variables
+    from runbook_engine.batch.intent import declared_cases
+
+    kb = project.knowledge
+    family = kb.family_of(GUIDE)
+    variables = case_variables(family)
+    kind = "start" if name == "START.BAT" else "stop"
+    declared = {tuple(env.get(n) for n in variables): o for env, o in declared_cases(family, kb.guides[GUIDE], kind, lang)}
+    any_cell, unset_cell = f"({kb.label('any-value')(lang)})", f"({kb.label('unset-value')(lang)})"
+    covered = []
+    for row in case_table(_page(site_pages, lang, f"{GUIDE}/scripts/index.html"), name, lang).rows:
+        envs = [()]
+        for var, cell in zip(variables, row.values):
+            envs = [e + (v,) for e in envs for v in (variables[var] if cell == any_cell else [None] if cell == unset_cell else [cell])]
+        for env in envs:
+            assert row.calls == [_format_call(c) for c in declared[env].calls], (name, env, declared[env].messages)
+            assert row.last == "—", (name, env)
+        covered += envs
+    assert sorted(covered, key=repr) == sorted(declared, key=repr)
+
+
 # --------------------------------------------------------------------------------------------
 # Sandbox fixtures (module scope: the plan is taken before anything is applied)
 # --------------------------------------------------------------------------------------------
