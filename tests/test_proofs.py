@@ -259,6 +259,35 @@ def test_site_dns_table_is_the_engines_dns_records_plan(fresh_plan, site_pages, 
         assert got == engine, server
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_site_dns_table_is_the_engines_records_for_an_example_inventory_of_every_topology_node(site_pages, project, tmp_path, lang):
+    """Without a sandbox: kb/inventories/windows-ssh.yaml with a node for each node of the
+    guide's topology (a real inventory file, loaded as `runbook plan` loads it) fills the site's
+    placeholders; the rows are then exactly the records the engine's DNS step sets
+    (guide_records, what DnsRecords.desired reads), type, owner and data, none twice."""
+    import yaml
+
+    from runbook_engine.engine.actions.dns import guide_records
+    from runbook_engine.engine.inventory import load_inventory
+
+    kb = project.knowledge
+    guide = kb.guides[GUIDE]
+    raw = yaml.safe_load((REPO / "kb" / "inventories" / "windows-ssh.yaml").read_text(encoding="utf-8"))
+    first = raw["nodes"][0]
+    raw["nodes"] = [{**first, "name": n.id, "hostname": n.id, "host": f"192.0.2.{21 + i}", "ip": f"192.0.2.{21 + i}"}
+                    for i, n in enumerate(guide.meta.topology.nodes)]
+    raw["fip"]["mx_preference"] = 20
+    path = tmp_path / "inventory.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    inv = load_inventory(path)
+    rows = _site_dns_rows(site_pages, kb, lang)
+    site = [(t, _fill(o, inv, guide).lower(), _fill(d, inv, guide).lower()) for t, o, d in rows]
+    engine = [(r.rtype, r.name, r.value) for r in guide_records(guide, inv)]
+    assert len(site) == len(set(site)) and sorted(site) == sorted(engine)
+    assert {t for t, _, _ in site} == {r.rtype for r in guide.dns.records}
+    assert sum(1 for t, _, _ in site if t == "PTR") > len(guide.meta.topology.nodes)  # the FIP's and every node's
+
+
 @pytest.mark.wine
 @pytest.mark.named
 def test_scripts_the_engine_wrote_on_a_node_are_the_sites_downloads_byte_for_byte(applied_scripts, built_site, sandbox):
