@@ -19,8 +19,16 @@ found exactly once, new text, description, selection) is applied, its selection 
 file restored. A mutation is caught when pytest reports failed tests (exit code 1) or an
 interrupted session (exit code 2, e.g. a collection error).
 
-Run all: ``.venv/bin/python tests/mutation_harness.py`` (``--only ID`` for one, ``--keep`` to keep
-the copy). In the test suite: ``tests/test_proofs.py::test_every_mutation_is_caught``.
+A mutation may name its ``class`` (the kind of slip it stands for: ``declared-outcomes``, a
+script that does the wrong thing consistently; ``tables``, a table compared with nothing ...) and
+``regenerate: [notebooks]``: the committed notebooks are then rebuilt from the mutated copy
+before its selection runs (and put back after), so that the slip is consistent everywhere, as a
+maintainer who ran ``runbook build`` would commit it, and a stale notebook cannot be what
+catches it.
+
+Run all: ``.venv/bin/python tests/mutation_harness.py`` (``--only ID`` for one, ``--class NAME``
+for one class, ``--list`` to list them, ``--keep`` to keep the copy). In the test suite:
+``tests/test_proofs.py::test_every_mutation_is_caught``.
 """
 from __future__ import annotations
 
@@ -48,6 +56,8 @@ class Mutation:
     new: str
     description: str
     select: list[str]
+    kind: str = ""  # the class of slip (mutations.yaml: class)
+    regenerate: tuple[str, ...] = ()  # committed artefacts rebuilt from the mutated copy: "notebooks"
 
 
 @dataclass
@@ -99,11 +109,51 @@ def load_mutations(path: Path = MUTATIONS) -> list[Mutation]:
     out = []
     for item in data["mutations"]:
         select = item["select"]
+        regenerate = tuple(item.get("regenerate", ()))
+        unknown = set(regenerate) - set(REGENERATE)
+        assert not unknown, f"{item['id']}: unknown regenerate {sorted(unknown)} (known: {sorted(REGENERATE)})"
         out.append(Mutation(id=item["id"], file=item["file"], old=item["old"], new=item["new"],
-                            description=item["description"], select=[select] if isinstance(select, str) else list(select)))
+                            description=item["description"], select=[select] if isinstance(select, str) else list(select),
+                            kind=item.get("class", ""), regenerate=regenerate))
     ids = [m.id for m in out]
     assert len(ids) == len(set(ids)), f"duplicate mutation ids in {path}"
     return out
+
+
+#: What ``regenerate`` may rebuild: the folder of committed artefacts, and the Python code (run in
+#: the copy, with its src/ first on the path) that rewrites them from the copy's sources.
+REGENERATE: dict[str, tuple[str, str]] = {
+    "notebooks": ("runbooks", "import sys\n"
+                  "from pathlib import Path\n"
+                  "from runbook_engine.model.project import Project\n"
+                  "from runbook_engine.artifacts.notebooks import write_notebooks\n"
+                  "print(len(write_notebooks(Project(Path(sys.argv[1])))))\n"),
+}
+
+
+def regenerate(root: Path, what: str, python: str = sys.executable) -> dict[Path, bytes]:
+    """Rebuild *what* (a key of :data:`REGENERATE`) in the copy at *root*; returns the folder's
+    files as they were before, for :func:`restore`. Raises if the rebuild fails."""
+    folder, code = REGENERATE[what]
+    before = {p: p.read_bytes() for p in (root / folder).rglob("*") if p.is_file()}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "RUNBOOK_")) and k != "PYTHONPATH"}
+    env.update({"PYTHONPATH": str(root / "src"), "PYTHONDONTWRITEBYTECODE": "1"})
+    proc = subprocess.run([python, "-c", code, str(root)], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=RUN_TIMEOUT, check=False)
+    if proc.returncode != 0:
+        restore(root, folder, before)
+        raise RuntimeError(f"regenerate {what} failed (rc {proc.returncode}): {_tail(proc.stderr)}")
+    return before
+
+
+def restore(root: Path, folder: str, before: dict[Path, bytes]) -> None:
+    """Put the files of *folder* back as *before* holds them (and remove any new one)."""
+    for p in (root / folder).rglob("*"):
+        if p.is_file() and p not in before:
+            p.unlink()
+    for p, data in before.items():
+        if not p.exists() or p.read_bytes() != data:
+            p.write_bytes(data)
 
 
 def check_applies(root: Path, m: Mutation) -> str:
@@ -224,11 +274,21 @@ def run_all(mutations: list[Mutation] | None = None, *, keep: bool = False, pyth
         for m in mutations:
             path = root / m.file
             path.write_text(originals[m.id].replace(m.old, m.new, 1), encoding="utf-8")
+            saved: dict[str, dict[Path, bytes]] = {}
+            regenerate_error = ""
             try:
+                for what in m.regenerate:
+                    saved[what] = regenerate(root, what, python)
                 rc, output, imported, seconds = run_pytest(root, m.select, python)
+            except RuntimeError as exc:  # the mutated copy does not even build: no test judged it
+                rc, output, imported, seconds, regenerate_error = -2, "", "", 0.0, str(exc)
             finally:
                 path.write_text(originals[m.id], encoding="utf-8")
-            if rc not in (0, 1, 2):
+                for what, before in saved.items():
+                    restore(root, REGENERATE[what][0], before)
+            if regenerate_error:
+                error = regenerate_error
+            elif rc not in (0, 1, 2):
                 error = f"pytest exit code {rc} (timeout, internal error, usage error or no tests collected)"
             elif imported or rc == 0:
                 error = _wrong_import(root, imported)
@@ -262,6 +322,9 @@ def pytest_sessionstart(session) -> None:  # noqa: ARG001 - pytest hook signatur
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", action="append", help="run only this mutation id (repeatable)")
+    ap.add_argument("--class", dest="kinds", action="append", metavar="NAME",
+                    help="run only the mutations of this class (repeatable; mutations.yaml: class)")
+    ap.add_argument("--list", action="store_true", help="list the mutations (id, class, selection) and exit")
     ap.add_argument("--keep", action="store_true", help="keep the temporary copy")
     args = ap.parse_args(argv)
     mutations = load_mutations()
@@ -270,6 +333,16 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             ap.error(f"unknown mutation id(s): {', '.join(sorted(unknown))}")
         mutations = [m for m in mutations if m.id in args.only]
+    if args.kinds:
+        known = {m.kind for m in load_mutations() if m.kind}
+        unknown = set(args.kinds) - known
+        if unknown:
+            ap.error(f"unknown class(es): {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+        mutations = [m for m in mutations if m.kind in args.kinds]
+    if args.list:
+        for m in mutations:
+            print(f"{m.id}\t{m.kind or '-'}\t{' '.join(m.select)}")
+        return 0
     report = run_all(mutations, keep=args.keep)
     print(report.summary())
     for o in report.survivors:

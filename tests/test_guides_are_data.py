@@ -105,7 +105,7 @@ def test_new_guide_as_data_only_builds_pages_nav_and_search_in_both_languages(gu
         titles = " ".join(d["title"] for d in index["docs"] if d["location"].startswith(f"{gid}/"))
         assert guide.meta.title(lang) in titles or guide.meta.product(lang) in titles
         # a Windows guide's commands (besides ARMLOAD / ARMKILL) are in its scripts' case tables,
-        # found by the simulator like every other program the script runs
+        # declared from its data (batch/intent.py) like every other program the script runs
         if guide.scripts is not None and guide.scripts.commands and guide.scripts.features:
             scripts_page = (out / prefix / gid / "scripts" / "index.html").read_text(encoding="utf-8")
             for name, kind in (("START.BAT", "start"), ("STOP.BAT", "stop")):

@@ -198,6 +198,91 @@ def test_errata_defects_are_what_the_seed_prints(seed):
     assert [w for w in kills if w.startswith(("EM", "SNV"))][:14] == em  # stopped in the start order
 
 
+#: The seed's broadcast texts (as its samples print them) and the ids of the guide's messages that
+#: say the same (scripts.yaml words them anew).
+SEED_MESSAGES = {
+    "最高プライオリティサーバで起動中です": "start-home",
+    "プライオリティサーバ以外で起動中です": "start-other",
+    "最高プライオリティサーバで起動中です(フェイルオーバー後)": "failover-home",
+    "プライオリティサーバ以外で起動中です(フェイルオーバー後)": "failover-other",
+    "Server の復旧が終了しました": "recovered",
+    "最高プライオリティサーバで終了中です": "stop-home",
+    "プライオリティサーバ以外で終了です": "stop-other",
+    "最高プライオリティサーバで終了中です(フェイルオーバー後)": "stop-failover-home",
+    "プライオリティサーバ以外で終了中です(フェイルオーバー後)": "stop-failover-other",
+    "切替パーティションの接続に失敗しました": "disk-error",
+    "CLUSTERPRO Server が動作状態にありません": "not-running",
+}
+
+
+def _seed_samples(seed: str) -> dict[str, str]:
+    """The seed's START.BAT and STOP.BAT samples: the text of their code blocks, joined."""
+    start, stop = seed.split("### スタートスクリプト(START.BAT)", 1)[1].split("## ストップスクリプト(STOP.BAT)", 1)
+    stop = stop.split("## 注意事項", 1)[0]
+    code = lambda text: "\n".join(part.strip("\n") for i, part in enumerate(text.split("```")) if i % 2)  # noqa: E731
+    return {"START.BAT": code(start), "STOP.BAT": code(stop)}
+
+
+def _comparable(calls, message_ids) -> list[tuple[str, ...]]:
+    """Calls with service names in upper case and each broadcast as the id of its message."""
+    ids = iter(message_ids)
+    out = []
+    for c in calls:
+        if c[0] == "ARMBCAST":
+            out.append(("ARMBCAST", next(ids)))
+        elif c[0] == "ARMLOAD":
+            out.append((c[0], c[1].upper(), *c[2:-1], c[-1].upper()))
+        else:
+            out.append((c[0], *(a.upper() for a in c[1:])))
+    return out
+
+
+def test_the_declared_outcomes_are_what_the_seed_samples_do_except_where_the_errata_fix_them(kb, seed):
+    """batch/intent.py against the original: the seed's own START.BAT and STOP.BAT samples, run in
+    the simulator in every case, start the same services with the same flags in the same order,
+    and broadcast the message of the same meaning, wherever errata.yaml does not say ours differ:
+    a disk failure broadcasts one message (start-disk-error-fallthrough), STOP.BAT acts on a
+    failover (stop-goto-label) and stops in the exact reverse of the start (stop-order)."""
+    from runbook_engine.batch.intent import declared_cases
+    from runbook_engine.batch.simulator import simulate
+
+    guide = kb.guides["surfnavi"]
+    family = kb.family_of(guide)
+    assert {e.id for e in guide.errata.items} == {"stop-goto-label", "start-disk-error-fallthrough", "stop-order"}
+    samples = _seed_samples(seed)
+    compared = 0
+    for name, kind in (("START.BAT", "start"), ("STOP.BAT", "stop")):
+        for env, o in declared_cases(family, guide, kind, "ja"):
+            trace = simulate(samples[name], env)
+            seed_ids = [SEED_MESSAGES[c[2].strip()] for c in trace.calls if c[0] == "ARMBCAST"]
+            theirs = _comparable(trace.calls, seed_ids)
+            ours = _comparable(o.calls, o.messages)
+            event, disk = env.get("CLP_EVENT"), env.get("CLP_DISK")
+            acting = event in ("START", "FAILOVER")
+            if name == "START.BAT" and acting and disk == "FAILURE":  # start-disk-error-fallthrough
+                assert theirs == [("ARMBCAST", "disk-error"), ("ARMBCAST", "not-running")] and ours == theirs[:1], env
+            elif name == "STOP.BAT" and event == "FAILOVER":  # stop-goto-label: the seed stops nothing
+                assert trace.aborted and theirs == [], env
+                want = next(x for e, x in declared_cases(family, guide, kind, "ja")
+                            if e == {**env, "CLP_EVENT": "START"})
+                assert [c[0] for c in ours] == [c[0] for c in _comparable(want.calls, want.messages)], env
+                assert o.messages == (("disk-error",) if disk == "FAILURE" else
+                                      (f"stop-failover-{env['CLP_SERVER'].lower()}",)), env
+            elif name == "STOP.BAT" and acting and disk != "FAILURE":  # stop-order
+                assert trace.aborted is None and ours[0] == next(c for c in theirs if c[0] == "ARMBCAST"), env
+                started = next(x for e, x in declared_cases(family, guide, "start", "ja") if e == env)
+                loads = [c[1] for c in _comparable(started.calls, started.messages) if c[0] == "ARMLOAD"]
+                assert [c[1] for c in ours[1:]] == loads[::-1], env
+                assert sorted(ours[1:]) == sorted(c for c in theirs if c[0] == "ARMKILL"), env
+            else:
+                assert trace.aborted is None and ours == theirs, (name, env)
+            compared += 1
+    assert compared == 32
+    # ICPFSrv: commented out in both samples, never started or stopped by ours
+    assert "rem ARMKILL SNVICPF" in samples["STOP.BAT"]
+    assert all("SNVICPF" not in c for _, o in declared_cases(family, guide, "stop", "ja") for c in o.calls)
+
+
 # --- translations ----------------------------------------------------------------------------------
 
 def _texts(node, path=()):

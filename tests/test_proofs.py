@@ -259,6 +259,35 @@ def test_site_dns_table_is_the_engines_dns_records_plan(fresh_plan, site_pages, 
         assert got == engine, server
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_site_dns_table_is_the_engines_records_for_an_example_inventory_of_every_topology_node(site_pages, project, tmp_path, lang):
+    """Without a sandbox: kb/inventories/windows-ssh.yaml with a node for each node of the
+    guide's topology (a real inventory file, loaded as `runbook plan` loads it) fills the site's
+    placeholders; the rows are then exactly the records the engine's DNS step sets
+    (guide_records, what DnsRecords.desired reads), type, owner and data, none twice."""
+    import yaml
+
+    from runbook_engine.engine.actions.dns import guide_records
+    from runbook_engine.engine.inventory import load_inventory
+
+    kb = project.knowledge
+    guide = kb.guides[GUIDE]
+    raw = yaml.safe_load((REPO / "kb" / "inventories" / "windows-ssh.yaml").read_text(encoding="utf-8"))
+    first = raw["nodes"][0]
+    raw["nodes"] = [{**first, "name": n.id, "hostname": n.id, "host": f"192.0.2.{21 + i}", "ip": f"192.0.2.{21 + i}"}
+                    for i, n in enumerate(guide.meta.topology.nodes)]
+    raw["fip"]["mx_preference"] = 20
+    path = tmp_path / "inventory.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    inv = load_inventory(path)
+    rows = _site_dns_rows(site_pages, kb, lang)
+    site = [(t, _fill(o, inv, guide).lower(), _fill(d, inv, guide).lower()) for t, o, d in rows]
+    engine = [(r.rtype, r.name, r.value) for r in guide_records(guide, inv)]
+    assert len(site) == len(set(site)) and sorted(site) == sorted(engine)
+    assert {t for t, _, _ in site} == {r.rtype for r in guide.dns.records}
+    assert sum(1 for t, _, _ in site if t == "PTR") > len(guide.meta.topology.nodes)  # the FIP's and every node's
+
+
 @pytest.mark.wine
 @pytest.mark.named
 def test_scripts_the_engine_wrote_on_a_node_are_the_sites_downloads_byte_for_byte(applied_scripts, built_site, sandbox):
@@ -368,6 +397,35 @@ def test_site_case_tables_equal_the_simulators_traces(built_site, site_pages, pr
             assert row.calls == [_format_call(c) for c in trace.calls], (name, env)
             assert row.last == (trace.aborted or "—"), (name, env)
     assert set(covered) == set(traces) and set(covered.values()) == {1}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("name", ["START.BAT", "STOP.BAT"])
+def test_site_case_tables_show_what_the_guides_data_declares(site_pages, project, lang, name):
+    """Each row of a case table, its shared runs expanded, shows for every environment it covers
+    the calls batch/intent.py declares from the guide's data (the services, their flags and
+    order, the message of that case); with the test above, the script the site ships does what
+    the site says it must."""
+    from plugins.browser import case_table
+    from runbook_engine.batch.cases import case_variables
+    from runbook_engine.batch.intent import declared_cases
+
+    kb = project.knowledge
+    family = kb.family_of(GUIDE)
+    variables = case_variables(family)
+    kind = "start" if name == "START.BAT" else "stop"
+    declared = {tuple(env.get(n) for n in variables): o for env, o in declared_cases(family, kb.guides[GUIDE], kind, lang)}
+    any_cell, unset_cell = f"({kb.label('any-value')(lang)})", f"({kb.label('unset-value')(lang)})"
+    covered = []
+    for row in case_table(_page(site_pages, lang, f"{GUIDE}/scripts/index.html"), name, lang).rows:
+        envs = [()]
+        for var, cell in zip(variables, row.values):
+            envs = [e + (v,) for e in envs for v in (variables[var] if cell == any_cell else [None] if cell == unset_cell else [cell])]
+        for env in envs:
+            assert row.calls == [_format_call(c) for c in declared[env].calls], (name, env, declared[env].messages)
+            assert row.last == "—", (name, env)
+        covered += envs
+    assert sorted(covered, key=repr) == sorted(declared, key=repr)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Proofs of the generated scripts: the simulator against Wine's real cmd.exe in every case,
-the lint, the two defect fixtures of the original samples, and the errata page.
+"""Proofs of the generated scripts: Wine's real cmd.exe and the simulator against each other and
+against what the guide's data declares (batch/intent.py) in every case, the lint, the two defect
+fixtures of the original samples, and the errata page.
 
 The Wine tests run each script in a fresh sandbox node (``wine_node``: skips locally without
 Wine, FAILS under CI=true) with one warm wineserver, for every combination of the case
@@ -24,6 +25,7 @@ from runbook_engine.sandbox.scriptproof import (
 )
 from runbook_engine.engine.transports.wine import WineTransport
 from runbook_engine.model.project import Project
+from runbook_engine.batch.intent import declared_cases, program_name
 from runbook_engine.batch.lint import ALL_EVENTS, ServiceUse, lint_script
 from runbook_engine.artifacts.scripts import Script, render_scripts
 
@@ -33,11 +35,69 @@ GUIDE = "surfnavi"
 LANGS = ("ja", "en")
 #: The locale each language's scripts run under: a Japanese node (CP932) and an English one.
 NODE_LOCALES = {"ja": "ja_JP.UTF-8", "en": "en_US.UTF-8"}
+#: The fixture guide (tests/data/guides/): settings with a space, a command whose exit code is
+#: ignored (appctl start) and checked ones (sqlcmd in START.BAT, appctl stop in STOP.BAT).
+COMMAND_GUIDE = "webportal"
+#: A negative exit code: what an unhandled .NET exception gives (0xE0434352 as a signed int).
+DOTNET_CRASH = -532462766
+
+
+def _windows_script_guides() -> list[str]:
+    """Every guide of kb/ with START.BAT / STOP.BAT, and the fixture guide whose scripts run programs."""
+    kb = Project.find(REPO).knowledge
+    return [gid for gid, g in kb.guides.items()
+            if g.scripts is not None and kb.family_of(g).os == "windows"] + [COMMAND_GUIDE]
+
+
+WINDOWS_SCRIPT_GUIDES = _windows_script_guides()
 
 
 @pytest.fixture(scope="module")
 def project() -> Project:
     return Project.find(REPO)
+
+
+@pytest.fixture(scope="module")
+def command_project(tmp_path_factory) -> Project:
+    """This project with the fixture guide dropped into a copy of kb/ (the rest linked)."""
+    root = tmp_path_factory.mktemp("wincmd") / "proj"
+    root.mkdir()
+    for entry in ("snippets", "docs", "mkdocs.yml", "overrides"):
+        if (REPO / entry).exists():
+            (root / entry).symlink_to(REPO / entry)
+    shutil.copytree(REPO / "kb", root / "kb")
+    shutil.copytree(REPO / "tests" / "data" / "guides" / COMMAND_GUIDE, root / "kb" / "guides" / COMMAND_GUIDE)
+    return Project(root)
+
+
+def exit_code_settings(guide) -> list[dict[str, int]]:
+    """The exit codes a guide's scripts are proved with: every program succeeding; then each
+    program of a checked command (one with a ``failure`` message) failing with 1 and crashing
+    with a negative code; then each other program failing with 1 (which must change nothing)."""
+    out: list[dict[str, int]] = [{}]
+    commands = guide.scripts.commands
+    for name in dict.fromkeys(program_name(c.argv[0]) for c in commands if c.failure is not None):
+        out += [{name: 1}, {name: DOTNET_CRASH}]
+    for name in dict.fromkeys(program_name(c.argv[0]) for c in commands if c.failure is None):
+        if {name: 1} not in out:
+            out.append({name: 1})
+    return out
+
+
+def _against_intent(kb, guide, script: Script, lang: str, codes: dict[str, int], runs) -> list[str]:
+    """Each (environment, calls) of *runs* against what the guide's data declares for that case
+    (batch/intent.py): one line per case that differs, naming the message ids declared."""
+    want = dict((tuple(sorted(env.items())), o) for env, o in
+                declared_cases(kb.family_of(guide), guide, script.kind, lang, codes))
+    assert len(want) == len(runs), (len(want), len(runs))
+    bad = []
+    for env, calls in runs:
+        o = want[tuple(sorted(env.items()))]
+        if [list(c) for c in calls] != [list(c) for c in o.calls]:
+            bad.append(f"  {lang}/{script.name} {codes or ''} {env}: declared messages {list(o.messages)}, "
+                       f"services {list(o.services)}\n    got      {[list(c) for c in calls]}\n"
+                       f"    declared {[list(c) for c in o.calls]}")
+    return bad
 
 
 def _transport(prefix: Path, lang: str) -> WineTransport:
@@ -77,39 +137,86 @@ def test_case_variables_are_the_case_tables_and_the_lints(project: Project) -> N
 
 
 @pytest.mark.wine
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("gid", WINDOWS_SCRIPT_GUIDES)
 def test_generated_scripts_run_in_wine_exactly_as_simulated_in_every_case(
-        wine_node: Path, project: Project, capsys: pytest.CaptureFixture[str]) -> None:
-    kb = project.knowledge
-    guide = kb.guides[GUIDE]
-    variables = case_variables(kb.family_of("surfnavi"))
+        wine_node: Path, command_project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        gid: str, lang: str) -> None:
+    """Wine's cmd.exe runs each generated script of the guide in every case of the grid (with
+    every exit-code setting of its programs, see :func:`exit_code_settings`): it records exactly
+    the calls the simulator predicts, never aborts, and does what the guide's data declares
+    (batch/intent.py: services, order, flags, message ids), which the simulator alone could not
+    say (a consistent slip in a template fools both)."""
+    from runbook_engine.sandbox.wine import install_command_stubs
+
+    kb = command_project.knowledge
+    guide = kb.guides[gid]
+    variables = case_variables(kb.family_of(gid))
+    if guide.scripts.programs():
+        install_command_stubs(tmp_path / "natives", wine_node, guide.scripts.programs())
+    settings = exit_code_settings(guide)
+    transport = _transport(wine_node, lang)
     failures: list[str] = []
     runs = 0
     retried: list[str] = []
     seconds = 0.0
     began = time.perf_counter()
-    for lang in LANGS:
-        transport = _transport(wine_node, lang)
-        for name, script in render_scripts(kb, guide, lang, project.snippets).items():
-            results = differential(transport, script, variables)
+    for name, script in render_scripts(kb, guide, lang, command_project.snippets).items():
+        for codes in settings:
+            results = differential(transport, script, variables, exit_codes=codes)
             assert [r.env for r in results] == cases(variables)
             runs += len(results)
-            retried += [f"{lang}/{name} {r.case()}" for r in results if r.retried]
+            retried += [f"{name} {codes or ''} {r.case()}" for r in results if r.retried]
             seconds += sum(r.seconds for r in results)
-            bad = [r for r in results if not r.equal or r.wine_aborted or r.sim_aborted
-                   or r.cmd_stderr]
+            bad = [r for r in results if not r.equal or r.wine_aborted or r.sim_aborted or r.cmd_stderr]
             if bad:
                 detail = "\n".join(
                     f"  {r.case()}: wine={r.wine} sim={r.simulated} stderr={r.stderr.strip()!r}"
                     for r in bad)
-                failures.append(_report(f"{lang}/{name}", results) + "\n" + detail)
+                failures.append(_report(f"{lang}/{name} {codes or ''}", results) + "\n" + detail)
+            failures += _against_intent(kb, guide, script, lang, codes, [(r.env, r.wine) for r in results])
     wall = time.perf_counter() - began
     with capsys.disabled():
-        print(f"\n[differential] {runs} Wine runs (16 cases x 2 scripts x 2 languages), warm: "
-              f"{seconds:.2f} s in cmd.exe ({seconds / runs * 1000:.0f} ms a run), "
+        print(f"\n[differential] {gid}/{lang}: {runs} Wine runs (16 cases x 2 scripts x {len(settings)} "
+              f"exit-code settings), warm: {seconds:.2f} s in cmd.exe ({seconds / runs * 1000:.0f} ms a run), "
               f"{wall:.2f} s with the simulator and file writes; "
               f"{len(retried)} case(s) run twice{': ' + ', '.join(retried) if retried else ''}")
-    assert runs == 64
+    assert runs == 16 * 2 * len(settings)
     assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("gid", WINDOWS_SCRIPT_GUIDES)
+def test_simulated_scripts_do_in_every_case_what_the_guides_data_declares(
+        command_project: Project, gid: str, lang: str) -> None:
+    """The simulator's trace of each generated script, in every case and with every exit-code
+    setting of its programs, is what the guide's data declares (batch/intent.py); and the
+    declaration is not empty: every scripted service is started and stopped in some case, and
+    every message the scripts broadcast is declared somewhere."""
+    from runbook_engine.batch.simulator import simulate
+
+    kb = command_project.knowledge
+    guide = kb.guides[gid]
+    family = kb.family_of(gid)
+    failures: list[str] = []
+    seen: dict[str, set[str]] = {"start": set(), "stop": set()}
+    messages: set[str] = set()
+    for name, script in render_scripts(kb, guide, lang, command_project.snippets).items():
+        for codes in exit_code_settings(guide):
+            runs = []
+            for env in cases(case_variables(family)):
+                trace = simulate(script.text, env, script=name, exit_codes=codes)
+                assert trace.aborted is None, (name, env, trace.aborted)
+                runs.append((env, trace.calls))
+            failures += _against_intent(kb, guide, script, lang, codes, runs)
+            for _, o in declared_cases(family, guide, script.kind, lang, codes):
+                seen[script.kind].update(o.services)
+                messages.update(o.messages)
+    assert not failures, "\n".join(failures)
+    scripted = {s.id for s in guide.scripted_services()}
+    killable = {s.id for s in guide.scripted_services() if not s.forbid_kill}
+    assert scripted and seen["start"] == scripted and seen["stop"] == killable
+    assert messages == {m.id for m in guide.scripts.messages}
 
 
 def test_generated_scripts_pass_the_lint(project: Project) -> None:
@@ -120,30 +227,6 @@ def test_generated_scripts_pass_the_lint(project: Project) -> None:
 
 # --------------------------------------------------------------------------------------------
 # Commands from data: a Windows fixture guide whose scripts run programs besides ARMLOAD/ARMKILL
-
-#: The fixture guide (tests/data/guides/): settings with a space, a command whose exit code is
-#: ignored (appctl start) and checked ones (sqlcmd in START.BAT, appctl stop in STOP.BAT).
-COMMAND_GUIDE = "webportal"
-#: A negative exit code: what an unhandled .NET exception gives (0xE0434352 as a signed int).
-DOTNET_CRASH = -532462766
-
-
-@pytest.fixture(scope="module")
-def command_project(tmp_path_factory) -> Project:
-    """This project with the fixture guide dropped into a copy of kb/ (the rest linked)."""
-    root = tmp_path_factory.mktemp("wincmd") / "proj"
-    root.mkdir()
-    for entry in ("snippets", "docs", "mkdocs.yml", "overrides"):
-        if (REPO / entry).exists():
-            (root / entry).symlink_to(REPO / entry)
-    shutil.copytree(REPO / "kb", root / "kb")
-    shutil.copytree(REPO / "tests" / "data" / "guides" / COMMAND_GUIDE, root / "kb" / "guides" / COMMAND_GUIDE)
-    return Project(root)
-
-
-def _message_row(guide, msg_id: str, lang: str) -> list[str]:
-    return ["ARMBCAST", "/MSG", guide.message(msg_id)(lang), "/A"]
-
 
 def test_command_lines_quote_a_space_and_name_settings_as_variables(command_project: Project) -> None:
     kb = command_project.knowledge
@@ -189,58 +272,46 @@ def test_a_windows_token_with_percent_or_a_quote_is_refused_and_a_space_is_not()
     assert cmd_program_problem("appctl") is None
 
 
-@pytest.mark.wine
-def test_commands_of_a_windows_guide_run_in_wine_exactly_as_simulated(
-        wine_node: Path, command_project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from runbook_engine.sandbox.wine import install_command_stubs
-
+def test_the_declared_outcomes_of_the_command_guide_run_its_commands_in_place(command_project: Project) -> None:
+    """The oracle itself, checked by hand on the fixture guide (its Wine and simulator runs are
+    judged by the oracle in the tests above): START.BAT runs appctl and sqlcmd after the common
+    ARMLOADs and before the priority message, a failing sqlcmd broadcasts attach-failed and ends
+    the script, a failing appctl start changes nothing; STOP.BAT runs appctl stop after the
+    priority message and before the ARMKILLs, and a failing one ends it after stop-failed."""
     kb = command_project.knowledge
     guide = kb.guides[COMMAND_GUIDE]
+    family = kb.family_of(COMMAND_GUIDE)
     assert guide.scripts.programs() == ["appctl", "sqlcmd"]
-    install_command_stubs(tmp_path / "natives", wine_node, guide.scripts.programs())
-    variables = case_variables(kb.family_of(COMMAND_GUIDE))
     app_home = "C:\\Program Files\\WebPortal"
-    # (script, exit codes): every command succeeds; the checked one fails (1, then a negative code)
-    runs_of = [("START.BAT", {}), ("START.BAT", {"SQLCMD": 1}), ("START.BAT", {"SQLCMD": DOTNET_CRASH}),
-               ("STOP.BAT", {}), ("STOP.BAT", {"APPCTL": 1}), ("STOP.BAT", {"APPCTL": DOTNET_CRASH}),
-               ("START.BAT", {"APPCTL": 1})]  # appctl start is not checked: its failure changes nothing
-    failures: list[str] = []
-    runs = 0
-    began = time.perf_counter()
+    appctl_start = ("APPCTL", "start", app_home)
+    sqlcmd = ("SQLCMD", "-E", "-d", "portal", "-i", app_home + "\\sql\\attach.sql")
+    appctl_stop = ("APPCTL", "stop", app_home, "--timeout=30")
     for lang in LANGS:
-        transport = _transport(wine_node, lang)
-        scripts = render_scripts(kb, guide, lang, command_project.snippets)
-        for name, codes in runs_of:
-            results = differential(transport, scripts[name], variables, exit_codes=codes)
-            runs += len(results)
-            bad = [r for r in results if not r.ok or r.wine_aborted or r.sim_aborted or r.cmd_stderr]
-            if bad:
-                failures.append(_report(f"{lang}/{name} {codes}", results) + "\n" + "\n".join(
-                    f"  {r.case()}: wine={r.wine} sim={r.simulated} stderr={r.stderr.strip()!r}" for r in bad))
-                continue
-            for r in results:
-                if r.env.get("CLP_EVENT") not in ("START", "FAILOVER") or r.env["CLP_DISK"] != "SUCCESS":
-                    assert not any(row[0] in ("APPCTL", "SQLCMD") for row in r.wine), r
+        msg = lambda i: ("ARMBCAST", "/MSG", guide.message(i)(lang), "/A")  # noqa: E731
+        loads = [("ARMLOAD", "WPWEB", "/S", "/M", "WPWebSvc"), ("ARMLOAD", "WPSEARCH", "/S", "/M", "WPSearch")]
+        for codes in ({}, {"SQLCMD": 1}, {"SQLCMD": DOTNET_CRASH}, {"APPCTL": 1}):
+            for env, o in declared_cases(family, guide, "start", lang, codes):
+                event, disk, server = env.get("CLP_EVENT"), env.get("CLP_DISK"), env.get("CLP_SERVER")
+                if event not in ("START", "FAILOVER") or disk == "FAILURE":
+                    assert not any(c[0] in ("APPCTL", "SQLCMD") for c in o.calls), (env, o)
                     continue
-                if name == "START.BAT":
-                    assert ["APPCTL", "start", app_home] in r.wine, r
-                    assert r.wine[3] == ["SQLCMD", "-E", "-d", "portal", "-i", app_home + "\\sql\\attach.sql"], r
-                    if "SQLCMD" in codes:  # broadcast, then nothing more (no priority message, no late ARMLOAD)
-                        assert r.wine[4:] == [_message_row(guide, "attach-failed", lang)], r
-                    else:
-                        assert r.wine[-1] == ["ARMLOAD", "WPSCHED", "/S", "/M", "WPSched"], r
+                assert list(o.calls[:4]) == [*loads, appctl_start, sqlcmd], (env, codes)
+                if "SQLCMD" in codes:
+                    assert list(o.calls[4:]) == [msg("attach-failed")] and o.messages == ("attach-failed",), (env, codes)
                 else:
-                    assert r.wine[1] == ["APPCTL", "stop", app_home, "--timeout=30"], r
-                    if codes:
-                        assert r.wine[2:] == [_message_row(guide, "stop-failed", lang)], r
-                    else:
-                        assert [row[:2] for row in r.wine[2:]] == [["ARMKILL", "WPSCHED"], ["ARMKILL", "WPSEARCH"],
-                                                                     ["ARMKILL", "WPWEB"]], r
-    with capsys.disabled():
-        print(f"\n[differential, commands] {runs} Wine runs of {COMMAND_GUIDE} (16 cases x {len(runs_of)} script/exit-code "
-              f"settings x 2 languages) in {time.perf_counter() - began:.2f} s")
-    assert runs == 16 * len(runs_of) * 2
-    assert not failures, "\n\n".join(failures)
+                    prefix = "start" if event == "START" else "failover"
+                    assert list(o.calls[4:]) == [msg(f"{prefix}-{server.lower()}"),
+                                                 ("ARMLOAD", "WPSCHED", "/S", "/M", "WPSched")], (env, codes)
+        for codes in ({}, {"APPCTL": 1}, {"APPCTL": DOTNET_CRASH}):
+            for env, o in declared_cases(family, guide, "stop", lang, codes):
+                if env.get("CLP_EVENT") not in ("START", "FAILOVER") or env["CLP_DISK"] == "FAILURE":
+                    assert o.commands == () and len(o.calls) == 1, (env, o)
+                    continue
+                assert o.calls[1] == appctl_stop, env
+                if codes:
+                    assert list(o.calls[2:]) == [msg("stop-failed")], (env, codes)
+                else:
+                    assert list(o.calls[2:]) == [("ARMKILL", "WPSCHED"), ("ARMKILL", "WPSEARCH"), ("ARMKILL", "WPWEB")]
 
 
 # --------------------------------------------------------------------------------------------

@@ -372,3 +372,40 @@ def test_site_case_tables_of_every_guide_show_the_models_cases_and_only_what_dif
     assert repeated == {}
     if gid == "surfnavi":  # the 16 ARMLOADs / ARMKILLs the issue saw in every row: in one block
         assert max(map(len, cases.runs.values())) >= 14, name
+
+
+def _notebook_tables(project, gid: str, lang: str) -> dict[str, list[tuple[list[str], list[list[str]]]]]:
+    """Each step's tables in the committed notebook (its text cell, rendered from Markdown as a
+    notebook viewer renders it), by step id."""
+    import json
+
+    import markdown
+
+    from plugins.browser import parse_html
+    from runbook_engine.artifacts.notebooks import notebook_path
+
+    nb = json.loads(notebook_path(project, gid, lang).read_text(encoding="utf-8"))
+    out = {}
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown" and cell["id"].endswith("-text"):
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            html = markdown.markdown(source, extensions=["tables", "md_in_html", "attr_list", "admonition"])
+            out[cell["id"][:-len("-text")]] = [(t.header, t.rows) for t in parse_html(html).tables]
+    return out
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("gid", _guide_ids())
+def test_notebook_tables_equal_the_tables_the_procedure_page_shows_for_the_same_step(site_pages, project, lang, gid):
+    """Each step of the committed notebook carries exactly the tables the site's procedure page
+    shows under that step (header and every cell, links read as their text): a notebook's table is
+    compared with the site's, not with the function that printed both."""
+    guide = project.knowledge.guides[gid]
+    page = _page(site_pages, lang, f"{gid}/procedure/index.html")
+    notebook = _notebook_tables(project, gid, lang)
+    shown = 0
+    for step in guide.steps():
+        site = [(t.header, t.rows) for t in page.tables if t.heading == step.id]
+        assert notebook[step.id] == site, step.id
+        shown += len(site)
+    assert shown >= sum(1 for s in guide.steps() for name in s.shows if name != "scripts"), gid

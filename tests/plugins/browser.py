@@ -53,6 +53,7 @@ class Table:
     context: dict[str, str]  # attributes of the nearest enclosing div with a data-* attribute or rb-* class
     header: list[str]
     rows: list[list[str]]
+    heading: str = ""  # id of the last heading before it ("" before the first)
 
 
 @dataclass
@@ -118,7 +119,7 @@ class _PageParser(html.parser.HTMLParser):
             self.divs.append(a)
         elif tag == "table":
             ctx = next((d for d in reversed(self.divs) if any(k.startswith("data-") for k in d) or "rb-" in d.get("class", "")), {})
-            self.table = Table(dict(ctx), [], [])
+            self.table = Table(dict(ctx), [], [], self.page.headings[-1].id if self.page.headings else "")
         elif tag == "tr" and self.table is not None:
             self.row = []
         elif tag in ("td", "th") and self.row is not None:
@@ -211,9 +212,14 @@ def case_table(page: ParsedPage, script: str, lang: str) -> CaseTable:
 
 
 def parse_page(root: Path, path: Path) -> ParsedPage:
-    page = ParsedPage(path.relative_to(root))
+    return parse_html(path.read_text(encoding="utf-8"), path.relative_to(root))
+
+
+def parse_html(text: str, path: Path = Path("")) -> ParsedPage:
+    """HTML text parsed as a built page is (a notebook cell's Markdown rendered, for example)."""
+    page = ParsedPage(path)
     parser = _PageParser(page)
-    parser.feed(path.read_text(encoding="utf-8"))
+    parser.feed(text)
     parser.close()
     return page
 

@@ -22,6 +22,14 @@ DEFAULT_GRID: dict[str, tuple[str | None, ...]] = {
 }
 ALL_EVENTS: tuple[str | None, ...] = DEFAULT_GRID["CLP_EVENT"]
 
+#: The message a start or stop script gives for the event it acts on, by script kind and event:
+#: (the id on the highest-priority server, CLP_SERVER HOME; the id on any other). One home for
+#: the Windows scripts' oracle (batch/intent.py) and the Linux one (batch/shcases.py).
+EVENT_MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
+    "start": {"START": ("start-home", "start-other"), "FAILOVER": ("failover-home", "failover-other")},
+    "stop": {"START": ("stop-home", "stop-other"), "FAILOVER": ("stop-failover-home", "stop-failover-other")},
+}
+
 
 def case_variables(family: Any) -> dict[str, list[str | None]]:
     """The environments a script is checked for: each documented value of the family's script

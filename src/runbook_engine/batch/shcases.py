@@ -18,15 +18,9 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from runbook_engine.batch.cases import case_variables
+from runbook_engine.batch.cases import EVENT_MESSAGES, case_variables
 from runbook_engine.batch.simulator import cases
 from runbook_engine.model.schema import Family, Guide, ScriptCommand, ScriptConfig
-
-#: script kind -> event -> (message id on CLP_SERVER HOME, message id otherwise)
-EVENT_MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
-    "start": {"START": ("start-home", "start-other"), "FAILOVER": ("failover-home", "failover-other")},
-    "stop": {"START": ("stop-home", "stop-other"), "FAILOVER": ("stop-failover-home", "stop-failover-other")},
-}
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ from runbook_engine.artifacts.notebooks import build_notebook, deployment_notebo
 from runbook_engine.artifacts.scripts import Script, render_scripts, script_names, script_encoding
 from runbook_engine.artifacts.tables import TABLES, GuideTables
 from runbook_engine.batch.cases import case_variables, format_call, merge_cases
+from runbook_engine.batch import intent
 from runbook_engine.batch.shcases import declared_cases
-from runbook_engine.batch.simulator import simulate_all
 from runbook_engine.engine.inventory import load_inventory
 from runbook_engine.model.loader import INVENTORIES_DIR as INVENTORY_DIR
 from runbook_engine.model.project import Project
@@ -705,16 +705,20 @@ class Site:
         return "\n".join(out)
 
     def case_table(self, guide_id: str, name: str) -> str:
-        """What the script does for every combination of CLP_EVENT / CLP_DISK / CLP_SERVER, found
-        by simulating the rendered script (engine.batchsim). Rows whose outcome does not depend
-        on a variable show that variable as "any"."""
+        """What the script must do for every combination of CLP_EVENT / CLP_DISK / CLP_SERVER,
+        as the guide's data declares it (batch/intent.py for START.BAT / STOP.BAT,
+        batch/shcases.py for start.sh / stop.sh), never read from the script: the tests run the
+        script (the simulator and Wine's cmd.exe, or bash) and compare. Rows whose outcome does
+        not depend on a variable show that variable as "any"."""
         if self.family_os(guide_id) == "linux":
             return self._declared_case_table(guide_id, name)
-        script = self.scripts(guide_id)[name]
-        # the same cases the Wine differential proof runs (engine/scriptproof.py)
-        variables = case_variables(self.kb.family_of(guide_id))
-        results = simulate_all(script.text, variables)
-        rows = [(values, trace.calls, trace.aborted or "—") for values, trace in merge_cases(variables, results)]
+        g = self.guide(guide_id)
+        family = self.kb.family_of(g)
+        kind = self.scripts(guide_id)[name].kind
+        # the same cases the Wine differential proof runs (sandbox/scriptproof.py)
+        variables = case_variables(family)
+        declared = merge_cases(variables, intent.declared_cases(family, g, kind, self.lang))
+        rows = [(values, outcome.calls, outcome.aborted or "—") for values, outcome in declared]
         return self._case_table(name, variables, rows, self.L("aborted"), self.L("case-table-intro", script=name))
 
     def _declared_case_table(self, guide_id: str, name: str) -> str:
