@@ -433,7 +433,7 @@ class Site:
         return out + f"{self.T(o.intro)}\n\n" + self.tables().origin(g)
 
     def tables(self) -> GuideTables:
-        return GuideTables(self.kb, self.lang, self.page_link, self.deployment)
+        return GuideTables(self.kb, self.lang, self.page_link, deployment=self.deployment)
 
     def ports_tables(self, guide_id: str) -> str:
         return self.tables().ports(self.guide(guide_id))
