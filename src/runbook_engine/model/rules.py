@@ -55,7 +55,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "server-name": re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$"),
     # an absolute POSIX path with no `.` or `..` component and nothing a shell would read
     "posix-path": re.compile(r"^/(?:(?!\.\.?(?:/|$))[A-Za-z0-9_.+-]+/?)*$"),
-    # a systemd unit a guide names (postgresql-15.service, tomcat@main.service)
+    # a systemd unit a guide names (myapp.service, myapp@main.service)
     "unit": re.compile(r"^[A-Za-z0-9][A-Za-z0-9:_.@-]{0,200}\.(?:service|socket|timer|target|mount|path)$"),
     # an nftables table of ours (runbook_<guide id>): a bare identifier in nft's grammar
     "nft-name": re.compile(r"^[a-z][a-z0-9_]{0,63}$"),

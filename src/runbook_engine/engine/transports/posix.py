@@ -4,7 +4,7 @@
 Each command runs in a subshell with stdin from ``/dev/null``::
 
     printf '%s\\n' '::rb:begin:0'
-    ( systemctl show -p UnitFileState -- 'postgresql-15.service' ) </dev/null
+    ( systemctl show -p UnitFileState -- 'myapp.service' ) </dev/null
     printf '\\n::rb:end:0:%s\\n' "$?"
 
 * The subshell keeps one command's ``exit``, ``cd`` or ``set`` from reaching the next one.
