@@ -127,3 +127,34 @@ class Action:
 
     def plan(self, desired: list[Desired], facts: dict[str, Any]) -> list[Change]:
         raise NotImplementedError
+
+
+def phase_data(ctx: Context) -> dict:
+    """Where the target stands in the cluster's phase (the inventory's ``cluster_state``): its role
+    (``install``, ``active`` or ``standby``), the active node and the failover group."""
+    inv = ctx.inventory
+    cs = inv.cluster_state if inv is not None else None
+    return {"role": inv.role(ctx.target.name) if inv is not None else "install",
+            "active": cs.active if cs else None, "group": cs.group if cs else None}
+
+
+def absent_row(base: dict, d: Desired, error: str | None, what: str) -> Change:
+    """The row of a service or unit (*what*) the node does not have: an error where reading failed
+    or its feature is used, else correct."""
+    if error:
+        return Change(**base, current=None, status=RowStatus.ERROR, message=error)
+    if d.data["feature_used"]:
+        return Change(**base, current=None, status=RowStatus.ERROR,
+                      message=f"{what} '{d.target}' is not installed on {d.node}")
+    return Change(**base, current=None, status=RowStatus.OK, message="absent (feature not used)",
+                  message_id="row-absent-feature-unused")
+
+
+def running_on_standby_row(base: dict, d: Desired, current: Any, what: str) -> Change:
+    """The row of a service or unit (*what*) found running on a standby node in operation: an
+    error, never a stop (the cluster monitors it)."""
+    group = f" '{d.data['group']}'" if d.data.get("group") else ""
+    return Change(**base, current=current, status=RowStatus.ERROR, message=(
+        f"running on standby node {d.node} while the group{group} is active on {d.data['active']}: "
+        f"the cluster or an operator started it; check with clpstat (the engine never stops "
+        f"a {what} the cluster monitors)"))

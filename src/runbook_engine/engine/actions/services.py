@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from runbook_engine.engine.actions import register_action
-from runbook_engine.engine.actions.base import Action, Change, Context, Desired
+from runbook_engine.engine.actions.base import (Action, Change, Context, Desired, absent_row, phase_data,
+                                                  running_on_standby_row)
 from runbook_engine.engine.cmdline import arg
 from runbook_engine.engine.facts.services import ServicesConfig, ServiceState
 from runbook_engine.engine.status import RowStatus
@@ -39,11 +40,8 @@ class ServicesManual(Action):
 
     def desired(self, ctx: Context) -> list[Desired]:
         enabled = ctx.guide.features_in_use()
-        inv = ctx.inventory
-        role = inv.role(ctx.target.name) if inv is not None else "install"
-        cs = inv.cluster_state if inv is not None else None
-        state = CLUSTER_STATE if role == "active" else "STOPPED"
-        data = {"role": role, "active": cs.active if cs else None, "group": cs.group if cs else None}
+        data = phase_data(ctx)
+        state = CLUSTER_STATE if data["role"] == "active" else "STOPPED"
         return [Desired(ctx.target.name, s.service, {"start": "demand", "state": state},
                         {"feature_used": s.feature in enabled, **data})
                 for s in ctx.guide.manual_services()]
@@ -63,23 +61,12 @@ class ServicesManual(Action):
             st: ServiceState = facts["services"][d.target]
             base = dict(action=self.name, node=d.node, target=d.target, desired=d.value)
             if not st.exists:
-                if st.error:
-                    rows.append(Change(**base, current=None, status=RowStatus.ERROR, message=st.error))
-                elif d.data["feature_used"]:
-                    rows.append(Change(**base, current=None, status=RowStatus.ERROR,
-                                       message=f"service '{d.target}' is not installed on {d.node}"))
-                else:
-                    rows.append(Change(**base, current=None, status=RowStatus.OK, message="absent (feature not used)",
-                                       message_id="row-absent-feature-unused"))
+                rows.append(absent_row(base, d, st.error, "service"))
                 continue
             current = {"start": st.start, "state": st.state}
             role = d.data.get("role", "install")
             if role == "standby" and st.state not in _STOPPED:
-                group = f" '{d.data['group']}'" if d.data.get("group") else ""
-                rows.append(Change(**base, current=current, status=RowStatus.ERROR, message=(
-                    f"running on standby node {d.node} while the group{group} is active on {d.data['active']}: "
-                    "the cluster or an operator started it; check with clpstat (the engine never stops "
-                    "a service the cluster monitors)")))
+                rows.append(running_on_standby_row(base, d, current, "service"))
                 continue
             q = arg(d.target, "service")
             cmds, undo = [], []

@@ -21,7 +21,8 @@ from __future__ import annotations
 from typing import Any
 
 from runbook_engine.engine.actions import register_action
-from runbook_engine.engine.actions.base import Action, Change, Context, Desired
+from runbook_engine.engine.actions.base import (Action, Change, Context, Desired, absent_row, phase_data,
+                                                  running_on_standby_row)
 from runbook_engine.engine.facts.units import UnitState, UnitStates
 from runbook_engine.engine.status import RowStatus
 from runbook_engine.engine.transports.posix import q
@@ -45,11 +46,8 @@ class UnitsManual(Action):
     def desired(self, ctx: Context) -> list[Desired]:
         ctx.require_shell("sh", self.name)
         enabled = ctx.guide.features_in_use()
-        inv = ctx.inventory
-        role = inv.role(ctx.target.name) if inv is not None else "install"
-        cs = inv.cluster_state if inv is not None else None
-        state = CLUSTER_STATE if role == "active" else "inactive"
-        data = {"role": role, "active": cs.active if cs else None, "group": cs.group if cs else None}
+        data = phase_data(ctx)
+        state = CLUSTER_STATE if data["role"] == "active" else "inactive"
         return [Desired(ctx.target.name, s.service, {"enablement": "masked" if s.mask else "disabled", "state": state},
                         {"feature_used": s.feature in enabled, "mask": s.mask, **data})
                 for s in ctx.guide.manual_services()]
@@ -68,23 +66,12 @@ class UnitsManual(Action):
             st: UnitState = facts["units"][d.target]
             base = dict(action=self.name, node=d.node, target=d.target, desired=d.value)
             if not st.exists:
-                if st.error:
-                    rows.append(Change(**base, current=None, status=RowStatus.ERROR, message=st.error))
-                elif d.data["feature_used"]:
-                    rows.append(Change(**base, current=None, status=RowStatus.ERROR,
-                                       message=f"unit '{d.target}' is not installed on {d.node}"))
-                else:
-                    rows.append(Change(**base, current=None, status=RowStatus.OK, message="absent (feature not used)",
-                                       message_id="row-absent-feature-unused"))
+                rows.append(absent_row(base, d, st.error, "unit"))
                 continue
             current = {"enablement": st.enablement, "state": st.active}
             role = d.data.get("role", "install")
             if role == "standby" and st.active not in _NOT_RUNNING:
-                group = f" '{d.data['group']}'" if d.data.get("group") else ""
-                rows.append(Change(**base, current=current, status=RowStatus.ERROR, message=(
-                    f"running on standby node {d.node} while the group{group} is active on {d.data['active']}: "
-                    "the cluster or an operator started it; check with clpstat (the engine never stops "
-                    "a unit the cluster monitors)")))
+                rows.append(running_on_standby_row(base, d, current, "unit"))
                 continue
             if st.enablement not in _CHANGED:
                 rows.append(Change(**base, current=current, status=RowStatus.ERROR, message=(
