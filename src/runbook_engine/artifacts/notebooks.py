@@ -17,7 +17,7 @@ from runbook_engine.model.rules import LANGS
 from runbook_engine.model.schema import Guide
 from runbook_engine.artifacts.deployment import Deployment
 from runbook_engine.artifacts.files import write_atomic
-from runbook_engine.artifacts.markdown import ADMONITIONS, quoted_admonition
+from runbook_engine.artifacts.markdown import ADMONITIONS, quoted_admonition, table
 from runbook_engine.artifacts.tables import TABLES, render_table
 from runbook_engine.artifacts.templates import environment
 
@@ -29,6 +29,13 @@ def _tables(project: Project, guide: Guide, step, lang: str, deployment: Deploym
     kb = project.knowledge
     return [render_table(kb, guide, name, lang, admonition=quoted_admonition, deployment=deployment).strip()
             for name in step.shows if name in TABLES]
+
+
+def steps_table(kb, guide: Guide, lang: str) -> str:
+    """The procedure's steps with their modes: the list the notebook's title cell opens with."""
+    L = lambda i: kb.label(i)(lang)  # noqa: E731
+    return table([L("step"), L("mode")], [[f"{s.label} {s.title(lang)}", L("mode-" + s.mode)] for s in guide.steps()],
+                 source="steps")
 
 
 _BLANK_RUNS = re.compile(r"\n{3,}")  # blank lines the templates leave between blocks: one is enough
@@ -58,7 +65,7 @@ def build_notebook(project: Project, guide: Guide, lang: str, deployment: Deploy
             c.metadata["tags"] = tags
         return c
 
-    cells = [md("title", "title"), code("parameters", "parameters", tags=["parameters"]), code("setup", "setup")]
+    cells = [md("title", "title", steps_table=steps_table(kb, guide, lang)), code("parameters", "parameters", tags=["parameters"]), code("setup", "setup")]
     for phase in guide.procedure.phases:
         cells.append(md("phase", f"phase-{phase.id}", phase=phase))
         for step in phase.steps:

@@ -131,7 +131,7 @@ class GuideTables:
             if r.note:
                 notes.append(self.admonition("warning", self.L("admonition-important"), self.T(r.note)))
         header = [self.L("resource"), self.L("resource-type"), self.L("cluster-name"), self.L("depends-on"), self.L("detail")]
-        out = table(header, rows) + "\n" + "\n".join(notes)
+        out = table(header, rows, source="resources") + "\n" + "\n".join(notes)
         sources = [x for r in guide.resources for x in r.sources]
         if sources:
             out += "\n" + self.sources_line(list(dict.fromkeys(sources)))
@@ -159,7 +159,7 @@ class GuideTables:
             sources += m.sources
         header = [self.L("monitors"), self.L("monitor-type"), self.L("monitor-target"), self.L("recovery-target"),
                   self.L("monitor-settings"), self.L("requires")]
-        out = f"**{self.L('monitors')}**\n\n" + table(header, rows) + "\n" + "\n".join(notes)
+        out = f"**{self.L('monitors')}**\n\n" + table(header, rows, source="monitors") + "\n" + "\n".join(notes)
         if sources:
             out += "\n" + self.sources_line(list(dict.fromkeys(sources)))
         return out
@@ -190,7 +190,7 @@ class GuideTables:
             if by_resource:
                 row.append(code(by_resource[s.id]) if s.id in by_resource else "—")
             rows.append(row + [self.feature_name(guide, s.feature), where])
-        out = table(header, rows)
+        out = table(header, rows, source="services")
         for s in guide.services:
             if s.note:
                 out += "\n" + self.admonition("warning", self.L("admonition-important"), self.T(s.note))
@@ -209,13 +209,13 @@ class GuideTables:
             rows = [self._port_row(guide, p) for p in chosen]
             out.append(f"**{self.L(side_label)}: {self.L(direction)}**\n")
             out.append('<div class="rb-ports" data-direction="' + direction + '" markdown>\n\n'
-                       + table(header, rows) + "\n</div>\n")
+                       + table(header, rows, source="ports", key=direction) + "\n</div>\n")
         if guide.meta.app_ports:
             header = [self.L("protocol"), self.L("direction"), self.L("local-port"), self.L("purpose"), self.L("peer")]
             rows = [[p.protocol.upper(), self.L("in"), str(p.port), self.T(p.purpose), self.T(p.peer)]
                     for p in guide.meta.app_ports]
             out.append(f"**{self.L('app-ports')}**\n")
-            out.append('<div class="rb-app-ports" markdown>\n\n' + table(header, rows) + "\n</div>\n")
+            out.append('<div class="rb-app-ports" markdown>\n\n' + table(header, rows, source="app-ports") + "\n</div>\n")
             out.append(self.sources_line(list(dict.fromkeys(x for p in guide.meta.app_ports for x in p.sources))))
         return "\n".join(out)
 
@@ -241,7 +241,8 @@ class GuideTables:
         rows = [[r.rtype, code(line.owner), code(line.data), self.T(r.target), self.T(r.required_for) or "—"]
                 for r in d.records for line in dnscmd.record_lines([r], values)]
         out = self.T(d.intro) + "\n\n" + table(
-            [self.L("record"), self.L("dns-owner"), self.L("dns-data"), self.L("detail"), self.L("required")], rows)
+            [self.L("record"), self.L("dns-owner"), self.L("dns-data"), self.L("detail"), self.L("required")], rows,
+            source="dns-records")
         out += "\n" + self.T(d.note) + "\n\n" + self.admonition("info", self.L("admonition-related"), self.T(d.reference))
         out += "\n" + self.dnscmd_block(guide)
         if d.sources:
@@ -278,7 +279,7 @@ class GuideTables:
             if step.id not in mapped:
                 rows.append(["—", "—", self.L("origin-added"), self.step_ref(guide, step)])
         header = [self.L("origin-section"), self.L("origin-number"), self.L("origin-content"), self.L("origin-steps")]
-        return '<div class="rb-origin" markdown>\n\n' + table(header, rows) + "\n</div>\n"
+        return '<div class="rb-origin" markdown>\n\n' + table(header, rows, source="origin") + "\n</div>\n"
 
     def step_ref(self, guide: Guide, step) -> str:
         """A step as the procedure page titles it, linked to it where there are pages."""
@@ -343,7 +344,7 @@ class GuideTables:
             rows.append([versions, self.T(d.tool), self.T(d.text), cmds])
         sources = sorted({s for d in conf.delivery for s in d.sources} | set(conf.sources))
         return (self.script_location(guide) + "\n"
-                + table([self.L("versions"), self.L("tool"), self.L("what-to-do"), self.L("operator-commands")], rows)
+                + table([self.L("versions"), self.L("tool"), self.L("what-to-do"), self.L("operator-commands")], rows, source="delivery")
                 + "\n" + self.L("delivery-guide-versions") + "\n\n"
                 + self.sources_line(sources))
 

@@ -190,11 +190,11 @@ class Site:
         for fid, fam in self.kb.families.items():
             rows = self.compatibility_rows(fid)
             if rows:
-                out.append(f"## {self.T(fam.name)} {{ #{fid} }}\n\n" + table(header, rows))
+                out.append(f"## {self.T(fam.name)} {{ #{fid} }}\n\n" + table(header, rows, source="compatibility", key=fid))
                 versions = [[v.name, v.internal or "—", html.escape(v.source, quote=False) if v.source else self.L("seed-source")]
                             for v in sorted(fam.versions, key=lambda v: v.order)]
                 out.append(f"**{self.L('family-versions', family=self.T(fam.name))}**\n\n"
-                           + table([self.L("version"), self.L("internal-version"), self.L("sources")], versions))
+                           + table([self.L("version"), self.L("internal-version"), self.L("sources")], versions, source="family-versions", key=fid))
         return "\n".join(out)
 
     def related_guides(self) -> str:
@@ -252,7 +252,7 @@ class Site:
                 self.L("supported") if ed.supported else self.L("not-supported"),
                 "<br>".join(self.T(t) for t in (*ed.conditions, *ed.reasons)),
             ])
-        return table(header, rows)
+        return table(header, rows, source="editions")
 
     def applies_to(self, guide_id: str) -> str:
         g = self.guide(guide_id)
@@ -286,7 +286,8 @@ class Site:
         g = self.guide(guide_id)
         if not g.meta.features:
             return ""
-        return table([self.L("feature"), self.L("detail")], [[self.T(f.name), self.T(f.description)] for f in g.meta.features])
+        return table([self.L("feature"), self.L("detail")], [[self.T(f.name), self.T(f.description)] for f in g.meta.features],
+                     source="features")
 
     def operation_mode(self, guide_id: str) -> str:
         t = self.guide(guide_id).meta.topology
@@ -314,7 +315,7 @@ class Site:
         legend = legend_rows(self.kb, g, self.lang)
         if g.meta.topology.figures and legend:
             out.append(f"**{self.L('figure-legend')}**\n\n" + '<div class="rb-legend" markdown>\n\n'
-                       + table([self.L("figure-element"), self.L("detail")], legend) + "\n</div>\n")
+                       + table([self.L("figure-element"), self.L("detail")], legend, source="figure-legend") + "\n</div>\n")
         return "\n".join(out)
 
     def client_access(self, guide_id: str) -> str:
@@ -341,7 +342,7 @@ class Site:
             [self.L("protocol"), e.protocol],
             [self.L("file-system"), e.file_system],
         ]
-        out = self.T(e.text) + "\n\n" + table([self.L("detail"), self.L("value")], rows)
+        out = self.T(e.text) + "\n\n" + table([self.L("detail"), self.L("value")], rows, source="environment")
         return out + ("\n" + self.tables().sources_line(e.sources) if e.sources else "")
 
     def functional_scope(self, guide_id: str) -> str:
@@ -563,7 +564,8 @@ class Site:
                 rows.append([name, code(p.key), value, self._uses(p, found, titles)])
             out.append(f"## {self.L('param-section-' + section)} {{ #{section} }}\n\n"
                        f'<div class="rb-parameters" data-section="{section}" markdown>\n\n'
-                       + table([self.L("param-item"), self.L("param-key"), self.L("param-value"), self.L("param-used-in")], rows)
+                       + table([self.L("param-item"), self.L("param-key"), self.L("param-value"), self.L("param-used-in")], rows,
+                               source="parameters", key=section)
                        + "\n</div>\n")
         return "\n".join(out)
 
@@ -621,7 +623,7 @@ class Site:
         lang = self.L(f"lang-{d.scripts_lang}")
         out += "\n" + self.L("deploy-scripts-bytes", lang=lang) + "\n"
         if rows:
-            out += "\n" + table([self.L("deploy-node"), self.L("deploy-where"), self.L("deploy-path")], rows)
+            out += "\n" + table([self.L("deploy-node"), self.L("deploy-where"), self.L("deploy-path")], rows, source="script-paths")
         else:
             out += "\n" + admonition("warning", self.L("admonition-important"), self.L("deploy-no-paths"))
         return out
@@ -631,7 +633,7 @@ class Site:
         for v in self.kb.family_of(guide_id).script_variables:
             values = "<br>".join(f"{code(val)}: {self.T(meaning)}" for val, meaning in map(value_pair, v.values))
             rows.append([code(v.name), self.T(v.description), values])
-        return table([self.L("variable-name"), self.L("detail"), self.L("variable-value")], rows)
+        return table([self.L("variable-name"), self.L("detail"), self.L("variable-value")], rows, source="script-variables")
 
     def arm_commands(self, guide_id: str) -> str:
         commands = self.kb.family_of(guide_id).arm_commands
@@ -640,12 +642,14 @@ class Site:
         out = [table(
             [self.L("arm-commands"), self.L("synopsis"), self.L("detail")],
             [[code(c.name), code(c.synopsis), self.T(c.description)] for c in commands],
+            source="arm-commands",
         )]
         for c in commands:
             if not c.options:
                 continue
             rows = [[code(o.flag), self.T(o.meaning), self.L("recommended") if o.recommended else self.L("not-recommended")] for o in c.options]
-            out.append(f"\n**{c.name}**\n\n" + table([self.L("flags"), self.L("option-meaning"), self.L("recommended")], rows))
+            out.append(f"\n**{c.name}**\n\n" + table([self.L("flags"), self.L("option-meaning"), self.L("recommended")], rows,
+                                                             source="arm-options", key=c.name))
             for o in c.options:
                 if o.note:
                     out.append("\n" + admonition("warning", f"{o.flag}: {self.L('not-recommended') if not o.recommended else self.L('admonition-note')}", self.T(o.note)))
@@ -658,7 +662,7 @@ class Site:
         """The settings at the top of a guide's scripts: variable, value, what it is."""
         sc = self.guide(guide_id).scripts
         rows = [[code(s.name), code(s.value), self.T(s.text)] for s in sc.settings]
-        return table([self.L("setting-name"), self.L("value"), self.L("detail")], rows)
+        return table([self.L("setting-name"), self.L("value"), self.L("detail")], rows, source="script-settings")
 
     def script_commands(self, guide_id: str) -> str:
         """The commands of a guide's scripts, in order: script, events, what it does, the
@@ -678,7 +682,7 @@ class Site:
         header = [self.L("scripts"), self.L("script-events"), self.L("detail"), self.L("commands"),
                   self.L("run-as"), self.L("on-failure")]
         sources = [x for c in sc.commands for x in c.sources] + [x for s in sc.settings for x in s.sources] + list(sc.sources)
-        out = table(header, rows)
+        out = table(header, rows, source="script-commands")
         if sources:
             out += "\n" + self.tables().sources_line(list(dict.fromkeys(sources)))
         return out
@@ -753,7 +757,7 @@ class Site:
                     "```text", *run, "```", "", "</div>", ""]
         out_rows = [self._case_row(name, values, items, factored.runs, last)
                     for (values, _, last), items in zip(rows, factored.rows)]
-        out += [table([*variables, self.L("commands"), last_header], out_rows), "</div>", ""]
+        out += [table([*variables, self.L("commands"), last_header], out_rows, source="cases", key=name), "</div>", ""]
         return "\n".join(out)
 
     def _case_row(self, name: str, values, items, runs, last: str) -> list[str]:
