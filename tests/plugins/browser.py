@@ -15,7 +15,9 @@ served on 127.0.0.1, Material's own search worker run under node, and Debian's C
 * ``screenshot_dir``: ``test-artifacts/screenshots/`` at the repository root (created on demand).
 
 Parsed pages also carry their headings (``.headings``: level, id, text without the permalink) and
-the text of ``rb-*`` blocks with the id of the heading they follow (``.blocks``).
+the text of ``rb-*`` blocks with the id of the heading they follow (``.blocks``). Each table has the
+source (and key) its producer named (``<!-- rb-table: SOURCE [KEY] -->`` before it:
+artifacts/markdown.py's ``table``); a marker that no table follows is kept in ``.stray_markers``.
 
 Node and Chromium are real components: missing, they skip locally and fail under CI=true.
 """
@@ -25,6 +27,7 @@ import html.parser
 import http.server
 import json
 import os
+import re
 import subprocess
 import threading
 from dataclasses import dataclass, field
@@ -54,6 +57,12 @@ class Table:
     header: list[str]
     rows: list[list[str]]
     heading: str = ""  # id of the last heading before it ("" before the first)
+    source: str = ""  # the data it mirrors, as its marker names it ("" for a table without a marker)
+    key: str = ""  # which table of its source's producer (a direction, a family, a script ...)
+
+
+#: The comment line artifacts/markdown.py's ``table`` puts before every table.
+TABLE_MARKER = re.compile(r"^\s*rb-table: (\S+)(?: (\S+))?\s*$")
 
 
 @dataclass
@@ -81,6 +90,7 @@ class ParsedPage:
     alternates: list[tuple[str, str]] = field(default_factory=list)  # (hreflang, href) of the switch
     headings: list[Heading] = field(default_factory=list)
     blocks: list[Block] = field(default_factory=list)
+    stray_markers: list[str] = field(default_factory=list)  # table markers no table followed
 
     def tables_with(self, **context: str) -> list[Table]:
         return [t for t in self.tables if all(t.context.get(k) == v for k, v in context.items())]
@@ -100,6 +110,7 @@ class _PageParser(html.parser.HTMLParser):
         self.heading: tuple[int, str, list[str]] | None = None
         self.headerlink = 0  # depth inside <a class="headerlink"> (the permalink sign)
         self.blocks: list[tuple[int, str, str, list[str], dict, list[str]]] = []  # (div depth, class, heading, text, attrs, code)
+        self.marker: tuple[str, str] | None = None  # the table marker waiting for its table
 
     def handle_starttag(self, tag, attrs):
         a = {k: (v or "") for k, v in attrs}
@@ -119,7 +130,9 @@ class _PageParser(html.parser.HTMLParser):
             self.divs.append(a)
         elif tag == "table":
             ctx = next((d for d in reversed(self.divs) if any(k.startswith("data-") for k in d) or "rb-" in d.get("class", "")), {})
-            self.table = Table(dict(ctx), [], [], self.page.headings[-1].id if self.page.headings else "")
+            source, key = self.marker or ("", "")
+            self.marker = None
+            self.table = Table(dict(ctx), [], [], self.page.headings[-1].id if self.page.headings else "", source, key)
         elif tag == "tr" and self.table is not None:
             self.row = []
         elif tag in ("td", "th") and self.row is not None:
@@ -162,6 +175,20 @@ class _PageParser(html.parser.HTMLParser):
             self.code = None
         elif tag == "pre":
             self.pre = max(0, self.pre - 1)
+
+    def handle_comment(self, data):
+        m = TABLE_MARKER.match(data)
+        if m is None:
+            return
+        if self.marker is not None:
+            self.page.stray_markers.append(" ".join(filter(None, self.marker)))
+        self.marker = (m.group(1), m.group(2) or "")
+
+    def close(self):
+        super().close()
+        if self.marker is not None:
+            self.page.stray_markers.append(" ".join(filter(None, self.marker)))
+            self.marker = None
 
     def handle_data(self, data):
         if self.heading is not None and not self.headerlink:
