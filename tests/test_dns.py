@@ -14,6 +14,7 @@ import dns.update
 import pytest
 
 from plugins.named import FORWARD_ZONE, REVERSE_ZONE, NamedServer
+from runbook_engine.engine.tsig import TsigSecret
 from runbook_engine.engine.dns import (
     Change,
     DnsUpdateError,
@@ -28,6 +29,7 @@ from runbook_engine.engine.dns import (
 )
 
 SECRET_ENV = "RB_TEST_TSIG_SECRET"
+SECRET = TsigSecret(env=SECRET_ENV)
 
 
 @pytest.fixture
@@ -132,7 +134,7 @@ def test_signed_update_adds_records_and_is_idempotent(
 
     caplog.set_level(logging.DEBUG)
     t0 = time.perf_counter()
-    zones = apply_plan(host, port, signed.zones, plan, signed.key_name, SECRET_ENV)
+    zones = apply_plan(host, port, signed.zones, plan, signed.key_name, SECRET)
     elapsed = time.perf_counter() - t0
     assert zones == [FORWARD_ZONE, REVERSE_ZONE]
     assert signed.secret not in caplog.text
@@ -150,7 +152,7 @@ def test_signed_update_adds_records_and_is_idempotent(
     moved = fip_records("fip.example.test.", "192.0.2.101", ttl=300)
     plan2 = plan_records(read_records(host, port, moved), moved)
     assert [(c.action, c.key[1]) for c in plan2] == [("replace", "A"), ("add", "PTR")]
-    apply_plan(host, port, signed.zones, plan2, signed.key_name, SECRET_ENV)
+    apply_plan(host, port, signed.zones, plan2, signed.key_name, SECRET)
     assert read_records(host, port, moved)[("fip.example.test.", "A")] == ["192.0.2.101"]
     assert plan_records(read_records(host, port, moved), moved) == []
 
@@ -159,10 +161,10 @@ def test_signed_update_adds_records_and_is_idempotent(
 def test_add_with_stale_plan_fails_on_prerequisite(signed: NamedServer) -> None:
     rec = Record("race.example.test.", "A", "192.0.2.50", 300)
     plan = plan_records({}, [rec])
-    apply_changes(signed.host, signed.port, FORWARD_ZONE, plan, signed.key_name, SECRET_ENV)
+    apply_changes(signed.host, signed.port, FORWARD_ZONE, plan, signed.key_name, SECRET)
     other = [Change("add", rec.key, (Record("race.example.test.", "A", "192.0.2.51", 300),))]
     with pytest.raises(DnsUpdateError, match="YXRRSET"):
-        apply_changes(signed.host, signed.port, FORWARD_ZONE, other, signed.key_name, SECRET_ENV)
+        apply_changes(signed.host, signed.port, FORWARD_ZONE, other, signed.key_name, SECRET)
 
 
 @pytest.mark.named
@@ -176,7 +178,7 @@ def test_wrong_secret_fails_clearly_without_the_secret(
     with pytest.raises(DnsUpdateError) as ei:
         apply_changes(
             named_server.host, named_server.port, FORWARD_ZONE, plan, named_server.key_name,
-            SECRET_ENV,
+            SECRET,
         )
     msg = str(ei.value)
     print(f"\nwrong secret -> {msg}")
@@ -193,7 +195,7 @@ def test_wrong_secret_fails_clearly_without_the_secret(
 def test_unknown_key_name_fails_clearly(signed: NamedServer) -> None:
     plan = plan_records({}, [Record("badkey.example.test.", "A", "192.0.2.79", 300)])
     with pytest.raises(DnsUpdateError, match="BADKEY"):
-        apply_changes(signed.host, signed.port, FORWARD_ZONE, plan, "no-such-key", SECRET_ENV)
+        apply_changes(signed.host, signed.port, FORWARD_ZONE, plan, "no-such-key", SECRET)
 
 
 @pytest.mark.named
@@ -204,10 +206,10 @@ def test_secret_env_missing_or_malformed(
     args = (named_server.host, named_server.port, FORWARD_ZONE, plan, named_server.key_name)
     monkeypatch.delenv(SECRET_ENV, raising=False)
     with pytest.raises(DnsUpdateError, match=SECRET_ENV):
-        apply_changes(*args, SECRET_ENV)
+        apply_changes(*args, SECRET)
     monkeypatch.setenv(SECRET_ENV, "not base64 !!")
     with pytest.raises(DnsUpdateError, match="base64") as ei:
-        apply_changes(*args, SECRET_ENV)
+        apply_changes(*args, SECRET)
     assert "not base64 !!" not in str(ei.value)
 
 
@@ -215,7 +217,7 @@ def test_secret_env_missing_or_malformed(
 def test_change_outside_zone_rejected(signed: NamedServer) -> None:
     plan = plan_records({}, [Record("fip.example.test.", "A", "192.0.2.10", 300)])
     with pytest.raises(ValueError, match="zone"):
-        apply_changes(signed.host, signed.port, REVERSE_ZONE, plan, signed.key_name, SECRET_ENV)
+        apply_changes(signed.host, signed.port, REVERSE_ZONE, plan, signed.key_name, SECRET)
 
 
 # -- the dns-records action through the rfc2136 connector, on a real named -------------------
