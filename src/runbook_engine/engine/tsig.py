@@ -156,7 +156,7 @@ class TsigSecret:
         secret = _KEY_SECRET.search(body)
         raw = _decode(secret.group(1)) if secret else None
         if raw is None:
-            raise TsigSecretError(f"{what}: key '{name}' has no valid base64 secret")
+            raise TsigSecretError(f"{what} holds key '{name}' with no valid base64 secret")
         if not raw:
-            raise TsigSecretError(f"{what}: key '{name}' has an empty secret")
+            raise TsigSecretError(f"{what} holds key '{name}' with an empty secret")
         return raw
