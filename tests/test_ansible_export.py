@@ -174,10 +174,12 @@ def test_a_tsig_key_file_is_a_file_lookup_on_the_controller_never_its_value(tmp_
 
 
 @pytest.mark.named
-def test_the_dns_play_takes_the_secret_from_a_bind_key_file_and_converges_on_named(named_server, tmp_path, monkeypatch):
+@pytest.mark.parametrize("form", ["base64", "bind-statement"])
+def test_the_dns_play_takes_the_secret_from_a_key_file_and_converges_on_named(named_server, tmp_path, monkeypatch, form):
     """The modules flavour's DNS play (--tags dns-records) on the real named, the TSIG secret in a
-    key file as tsig-keygen prints it and no variable set: it changes the records, a second run
-    changes nothing, and the engine then plans no change (the records are the engine's)."""
+    key file (the base64 secret and a newline, or the key as tsig-keygen prints it) and no
+    variable set: it changes the records, a second run changes nothing, and the engine then plans
+    no change (the records are the engine's)."""
     from runbook_engine.engine.inventory import load_inventory
     from runbook_engine.engine.runner import Runner
     from runbook_engine.model.project import Project
@@ -188,14 +190,16 @@ def test_the_dns_play_takes_the_secret_from_a_bind_key_file_and_converges_on_nam
     work = tmp_path / "kf"
     work.mkdir()
     key = work / "tsig.key"
-    key.write_text(f'key "{srv.key_name}" {{\n\talgorithm {srv.algorithm};\n\tsecret "{srv.secret}";\n}};\n')
+    key.write_text(srv.secret + "\n" if form == "base64" else
+                   f'key "{srv.key_name}" {{\n\talgorithm {srv.algorithm};\n\tsecret "{srv.secret}";\n}};\n')
     key.chmod(0o600)
     # names of their own on the session's named (other tests there own example.test.'s MX and 192.0.2.11's PTR)
+    n, domain = {"base64": (210, "kf1"), "bind-statement": (220, "kf2")}[form]
     text = (WINDOWS_INVENTORY
             .replace("fip: {address: 192.0.2.10, hostname: surfnavi, domain: example.test,",
-                     "fip: {address: 192.0.2.210, hostname: surfnavi, domain: kf.example.test,")
-            .replace("hostname: sv1, ip: 192.0.2.11", "hostname: sv1, ip: 192.0.2.211")
-            .replace("hostname: sv2, ip: 192.0.2.12", "hostname: sv2, ip: 192.0.2.212")
+                     f"fip: {{address: 192.0.2.{n}, hostname: surfnavi, domain: {domain}.example.test,")
+            .replace("hostname: sv1, ip: 192.0.2.11", f"hostname: sv1, ip: 192.0.2.{n + 1}")
+            .replace("hostname: sv2, ip: 192.0.2.12", f"hostname: sv2, ip: 192.0.2.{n + 2}")
             .replace("server: 192.0.2.53, key_name: runbook, key_secret_env: RB_TEST_TSIG",
                      f"server: {srv.host}, port: {srv.port}, key_name: {srv.key_name}, key_secret_file: tsig.key"))
     out, inv_path = export(work, text, ("modules",))
