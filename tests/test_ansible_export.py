@@ -154,6 +154,66 @@ def test_secrets_are_environment_lookups_never_values(exported, monkeypatch, tmp
     assert [n["key_secret"] for n in nsupdate] == ["{{ lookup('ansible.builtin.env', 'RB_TEST_TSIG') }}"]
 
 
+def test_a_tsig_key_file_is_a_file_lookup_on_the_controller_never_its_value(tmp_path):
+    """An inventory naming its TSIG secret by a key file (relative to it): the nsupdate task reads
+    that file, by its absolute path, when it runs; the secret is in no file of the export."""
+    secret = "a2V5LWZpbGUtc2VjcmV0LW5ldmVyLWNvcGllZA=="
+    work = tmp_path / "k"
+    work.mkdir()
+    key = work / "tsig.key"
+    key.write_text(secret + "\n")
+    key.chmod(0o600)
+    out, _ = export(work, WINDOWS_INVENTORY.replace("key_secret_env: RB_TEST_TSIG", "key_secret_file: tsig.key"))
+    blobs = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
+    assert secret.encode() not in blobs
+    for flavour in ("modules", "raw"):
+        plays = yaml.safe_load((out / f"{flavour}.yml").read_text())
+        (task,) = [t["community.general.nsupdate"] for p in plays for t in p["tasks"] if "community.general.nsupdate" in t]
+        read = f"lookup('ansible.builtin.file', '{key}')"
+        assert task["key_secret"] == f"{{{{ ({read} | regex_findall('secret\\s+\"([^\"]+)\"') + [{read}]) | first }}}}"
+
+
+@pytest.mark.named
+@pytest.mark.parametrize("form", ["base64", "bind-statement"])
+def test_the_dns_play_takes_the_secret_from_a_key_file_and_converges_on_named(named_server, tmp_path, monkeypatch, form):
+    """The modules flavour's DNS play (--tags dns-records) on the real named, the TSIG secret in a
+    key file (the base64 secret and a newline, or the key as tsig-keygen prints it) and no
+    variable set: it changes the records, a second run changes nothing, and the engine then plans
+    no change (the records are the engine's)."""
+    from runbook_engine.engine.inventory import load_inventory
+    from runbook_engine.engine.runner import Runner
+    from runbook_engine.model.project import Project
+
+    tool("ansible-playbook")
+    srv = named_server
+    monkeypatch.delenv("RB_TEST_TSIG", raising=False)
+    work = tmp_path / "kf"
+    work.mkdir()
+    key = work / "tsig.key"
+    key.write_text(srv.secret + "\n" if form == "base64" else
+                   f'key "{srv.key_name}" {{\n\talgorithm {srv.algorithm};\n\tsecret "{srv.secret}";\n}};\n')
+    key.chmod(0o600)
+    # names of their own on the session's named (other tests there own example.test.'s MX and 192.0.2.11's PTR)
+    n, domain = {"base64": (210, "kf1"), "bind-statement": (220, "kf2")}[form]
+    text = (WINDOWS_INVENTORY
+            .replace("fip: {address: 192.0.2.10, hostname: surfnavi, domain: example.test,",
+                     f"fip: {{address: 192.0.2.{n}, hostname: surfnavi, domain: {domain}.example.test,")
+            .replace("hostname: sv1, ip: 192.0.2.11", f"hostname: sv1, ip: 192.0.2.{n + 1}")
+            .replace("hostname: sv2, ip: 192.0.2.12", f"hostname: sv2, ip: 192.0.2.{n + 2}")
+            .replace("server: 192.0.2.53, key_name: runbook, key_secret_env: RB_TEST_TSIG",
+                     f"server: {srv.host}, port: {srv.port}, key_name: {srv.key_name}, key_secret_file: tsig.key"))
+    out, inv_path = export(work, text, ("modules",))
+    assert srv.secret.encode() not in b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
+    first, log1, _ = play(out, work, "--tags", "dns-records", playbook="modules.yml")
+    assert first["localhost"][3] == 0 and first["localhost"][1] > 0, log1[-3000:]
+    assert srv.secret not in log1
+    second, log2, _ = play(out, work, "--tags", "dns-records", playbook="modules.yml")
+    assert second["localhost"][1] == 0 and second["localhost"][3] == 0, log2[-3000:]
+    report = Runner(Project(REPO, state_dir=work / "state"), load_inventory(inv_path), steps=["dns-records"]).run("plan")
+    assert report.exit_code == 0 and sum(r.changes for r in report.results) == 0, \
+        [(r.node, r.status, r.message) for r in report.results]
+
+
 def test_script_files_carry_the_engine_bytes(exported):
     """files/ holds byte for byte what the engine writes (artifacts.scripts.render_scripts)."""
     from runbook_engine.artifacts.scripts import render_scripts
@@ -172,10 +232,10 @@ def test_script_files_carry_the_engine_bytes(exported):
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
-def play(out: Path, tmp: Path, *extra: str, prefix: tuple[str, ...] = ()) -> tuple[dict, str, float]:
-    """Run raw.yml; {host: (ok, changed, unreachable, failed)}, the output, the seconds."""
+def play(out: Path, tmp: Path, *extra: str, prefix: tuple[str, ...] = (), playbook: str = "raw.yml") -> tuple[dict, str, float]:
+    """Run raw.yml (or *playbook*); {host: (ok, changed, unreachable, failed)}, the output, the seconds."""
     t0 = time.perf_counter()
-    res = subprocess.run([*prefix, tool("ansible-playbook"), "-i", "inventory.yml", "raw.yml", *extra], cwd=out,
+    res = subprocess.run([*prefix, tool("ansible-playbook"), "-i", "inventory.yml", playbook, *extra], cwd=out,
                          env=ansible_env(tmp), capture_output=True, text=True, timeout=900)
     seconds = time.perf_counter() - t0
     recap = {m.group(1): tuple(int(m.group(i)) for i in range(2, 6)) for m in RECAP.finditer(res.stdout)}

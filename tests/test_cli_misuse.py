@@ -25,6 +25,10 @@ ESC = "\x1b"
 INVENTORY = ("cluster: c1\nguide: surfnavi\nnodes:\n"
              "  - name: sv1\n    transport: wine\n    prefix: /nonexistent/rb-sv1\n"
              "  - name: sv2\n    transport: wine\n    prefix: /nonexistent/rb-sv2\n")
+# a DNS server whose TSIG secret is in tsig.key beside the inventory (a FIP: the DNS step runs)
+DNS = ("fip: {address: 192.0.2.10, hostname: surfnavi, domain: example.test}\n"
+       "dns:\n  - {name: d1, server: 127.0.0.1, key_name: rb-test, forward_zone: example.test.,\n"
+       "     reverse_zone: 2.0.192.in-addr.arpa.,\n     key_secret_file: tsig.key}\n")
 RUN_ID = "20990101-000000-abcdef"  # a run journaled in the state folder of every case
 COMMANDS = "check, schema, new, build, serve, pdf, report, plan, apply, verify, rollback, runs, bundle, import, run, answers, sandbox, export"
 
@@ -98,6 +102,12 @@ CASES = [
     ("inventory-unknown-transport", ["plan", "-i", "{tmp}/transport.yaml"],
      re.compile(r"\S+/transport\.yaml:4: nodes\.0: unknown transport 'wien' \(known: [a-z0-9, -]*wine[a-z0-9, -]*\); "
                 r"did you mean 'wine'\?")),
+    ("tsig-key-file-readable-by-others", ["plan", "-i", "{tmp}/dns.yaml"],
+     "{tmp}/dns.yaml:14: dns.0.key_secret_file: TSIG key file {tmp}/tsig.key is readable by group or others "
+     "(mode 0644); chmod 600 it"),
+    ("tsig-secret-named-twice", ["apply", "--yes", "-i", "{tmp}/dns-twice.yaml"],
+     "{tmp}/dns-twice.yaml:15: dns.0.key_secret_file: the TSIG secret is named twice: give key_secret_env or "
+     "key_secret_file, not both (got 'tsig.key')"),
     ("inventory-unknown-guide", ["plan", "-i", "{tmp}/guide.yaml"],
      "{tmp}/guide.yaml:2: guide: unknown guide 'surfnav' (known: {guides}); did you mean 'surfnavi'?"),
     ("import-missing-result", ["import", "{tmp}/sv1-plan.result.txt", "-i", "{inv}"],
@@ -201,6 +211,11 @@ def misuse(tmp_path: Path):
     (tmp_path / "transport.yaml").write_text(INVENTORY.replace("transport: wine", "transport: wien", 1), encoding="utf-8")
     (tmp_path / "guide.yaml").write_text(INVENTORY.replace("guide: surfnavi", "guide: surfnav"), encoding="utf-8")
     (tmp_path / "linux-guide.yaml").write_text(INVENTORY.replace("guide: surfnavi", "guide: postgresql"), encoding="utf-8")
+    (tmp_path / "dns.yaml").write_text(INVENTORY + DNS, encoding="utf-8")
+    (tmp_path / "dns-twice.yaml").write_text(INVENTORY + DNS.replace("key_secret_file:", "key_secret_env: RB_TSIG,\n     key_secret_file:"),
+                                             encoding="utf-8")
+    (tmp_path / "tsig.key").write_text("c2VjcmV0LW9mLXRoZS1taXN1c2UtY2FzZXM=\n", encoding="ascii")
+    (tmp_path / "tsig.key").chmod(0o644)  # as a file is written with umask 022
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "todo.txt").write_text("keep me\n", encoding="utf-8")
     state = tmp_path / "state"

@@ -59,8 +59,10 @@ def _mermaid(project) -> None:
 
 def sandbox_inventory(folder: Path) -> Path:
     """The Wine sandbox's inventory of SURFNAVI's four nodes, with its two DNS servers, as
-    `runbook sandbox create` writes it (prefixes that do not exist: nothing is reached)."""
-    from runbook_engine.sandbox.cluster import FORWARD_ZONE, REVERSE_ZONE, TSIG_ENV, node_names, windows_inventory
+    `runbook sandbox create` writes it (prefixes that do not exist: nothing is reached), the TSIG
+    secret named by an environment variable as in a real inventory (the sandbox names its key file)."""
+    from runbook_engine.engine.transports.environ import SANDBOX_TSIG_ENV as TSIG_ENV
+    from runbook_engine.sandbox.cluster import FORWARD_ZONE, REVERSE_ZONE, node_names, windows_inventory
 
     guide = _project().knowledge.guides["surfnavi"]
     names = node_names(guide)

@@ -14,6 +14,7 @@ import dns.update
 import pytest
 
 from plugins.named import FORWARD_ZONE, REVERSE_ZONE, NamedServer
+from runbook_engine.engine.tsig import TsigSecret
 from runbook_engine.engine.dns import (
     Change,
     DnsUpdateError,
@@ -28,6 +29,7 @@ from runbook_engine.engine.dns import (
 )
 
 SECRET_ENV = "RB_TEST_TSIG_SECRET"
+SECRET = TsigSecret(env=SECRET_ENV)
 
 
 @pytest.fixture
@@ -132,7 +134,7 @@ def test_signed_update_adds_records_and_is_idempotent(
 
     caplog.set_level(logging.DEBUG)
     t0 = time.perf_counter()
-    zones = apply_plan(host, port, signed.zones, plan, signed.key_name, SECRET_ENV)
+    zones = apply_plan(host, port, signed.zones, plan, signed.key_name, SECRET)
     elapsed = time.perf_counter() - t0
     assert zones == [FORWARD_ZONE, REVERSE_ZONE]
     assert signed.secret not in caplog.text
@@ -150,7 +152,7 @@ def test_signed_update_adds_records_and_is_idempotent(
     moved = fip_records("fip.example.test.", "192.0.2.101", ttl=300)
     plan2 = plan_records(read_records(host, port, moved), moved)
     assert [(c.action, c.key[1]) for c in plan2] == [("replace", "A"), ("add", "PTR")]
-    apply_plan(host, port, signed.zones, plan2, signed.key_name, SECRET_ENV)
+    apply_plan(host, port, signed.zones, plan2, signed.key_name, SECRET)
     assert read_records(host, port, moved)[("fip.example.test.", "A")] == ["192.0.2.101"]
     assert plan_records(read_records(host, port, moved), moved) == []
 
@@ -159,10 +161,10 @@ def test_signed_update_adds_records_and_is_idempotent(
 def test_add_with_stale_plan_fails_on_prerequisite(signed: NamedServer) -> None:
     rec = Record("race.example.test.", "A", "192.0.2.50", 300)
     plan = plan_records({}, [rec])
-    apply_changes(signed.host, signed.port, FORWARD_ZONE, plan, signed.key_name, SECRET_ENV)
+    apply_changes(signed.host, signed.port, FORWARD_ZONE, plan, signed.key_name, SECRET)
     other = [Change("add", rec.key, (Record("race.example.test.", "A", "192.0.2.51", 300),))]
     with pytest.raises(DnsUpdateError, match="YXRRSET"):
-        apply_changes(signed.host, signed.port, FORWARD_ZONE, other, signed.key_name, SECRET_ENV)
+        apply_changes(signed.host, signed.port, FORWARD_ZONE, other, signed.key_name, SECRET)
 
 
 @pytest.mark.named
@@ -176,7 +178,7 @@ def test_wrong_secret_fails_clearly_without_the_secret(
     with pytest.raises(DnsUpdateError) as ei:
         apply_changes(
             named_server.host, named_server.port, FORWARD_ZONE, plan, named_server.key_name,
-            SECRET_ENV,
+            SECRET,
         )
     msg = str(ei.value)
     print(f"\nwrong secret -> {msg}")
@@ -193,7 +195,7 @@ def test_wrong_secret_fails_clearly_without_the_secret(
 def test_unknown_key_name_fails_clearly(signed: NamedServer) -> None:
     plan = plan_records({}, [Record("badkey.example.test.", "A", "192.0.2.79", 300)])
     with pytest.raises(DnsUpdateError, match="BADKEY"):
-        apply_changes(signed.host, signed.port, FORWARD_ZONE, plan, "no-such-key", SECRET_ENV)
+        apply_changes(signed.host, signed.port, FORWARD_ZONE, plan, "no-such-key", SECRET)
 
 
 @pytest.mark.named
@@ -204,10 +206,10 @@ def test_secret_env_missing_or_malformed(
     args = (named_server.host, named_server.port, FORWARD_ZONE, plan, named_server.key_name)
     monkeypatch.delenv(SECRET_ENV, raising=False)
     with pytest.raises(DnsUpdateError, match=SECRET_ENV):
-        apply_changes(*args, SECRET_ENV)
+        apply_changes(*args, SECRET)
     monkeypatch.setenv(SECRET_ENV, "not base64 !!")
     with pytest.raises(DnsUpdateError, match="base64") as ei:
-        apply_changes(*args, SECRET_ENV)
+        apply_changes(*args, SECRET)
     assert "not base64 !!" not in str(ei.value)
 
 
@@ -215,7 +217,7 @@ def test_secret_env_missing_or_malformed(
 def test_change_outside_zone_rejected(signed: NamedServer) -> None:
     plan = plan_records({}, [Record("fip.example.test.", "A", "192.0.2.10", 300)])
     with pytest.raises(ValueError, match="zone"):
-        apply_changes(signed.host, signed.port, REVERSE_ZONE, plan, signed.key_name, SECRET_ENV)
+        apply_changes(signed.host, signed.port, REVERSE_ZONE, plan, signed.key_name, SECRET)
 
 
 # -- the dns-records action through the rfc2136 connector, on a real named -------------------
@@ -241,14 +243,17 @@ def _project(tmp_path, drop_mx: bool = False):
     return Project(root, state_dir=tmp_path / "state")
 
 
-def _inventory(tmp_path, srv: NamedServer, fip: str, host: str, node_ips: list[str], extra_dns: list[dict] = ()):
+def _inventory(tmp_path, srv: NamedServer, fip: str, host: str, node_ips: list[str], extra_dns: list[dict] = (),
+               secret: dict | None = None):
+    """The inventory (tmp_path/inventory.yaml, loaded) of the guide's DNS records on *srv*; *secret*:
+    how it names the TSIG secret (default: key_secret_env)."""
     import yaml
 
     from runbook_engine.engine.inventory import load_inventory
 
     guide = "surfnavi"
     server = {"name": "primary", "server": srv.host, "port": srv.port, "key_name": srv.key_name,
-              "key_secret_env": SECRET_ENV, "forward_zone": FORWARD_ZONE, "reverse_zone": REVERSE_ZONE}
+              **(secret or {"key_secret_env": SECRET_ENV}), "forward_zone": FORWARD_ZONE, "reverse_zone": REVERSE_ZONE}
     path = tmp_path / "inventory.yaml"
     path.write_text(yaml.safe_dump({
         "cluster": "dns-test", "guide": guide,
@@ -337,3 +342,95 @@ def test_rollback_puts_the_dns_records_back_through_the_connector(signed, tmp_pa
     assert before[(host, "A")] == ["192.0.2.99"] and before[("180.2.0.192.in-addr.arpa.", "PTR")] == []
     journal = (tmp_path / "state" / "runs" / applied.run_id / "journal.jsonl").read_text()
     assert signed.secret not in journal
+
+
+# -- the TSIG secret in a key file: `runbook plan / apply` on the real named, no variable set ---------
+
+
+def _key_file(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
+    key = tmp_path / "keys" / "tsig.key"
+    key.parent.mkdir(exist_ok=True)
+    key.write_text(text, encoding="ascii")
+    key.chmod(mode)
+    return key
+
+
+def _runbook(capsys, *argv: str) -> tuple[int, str, str]:
+    """The `runbook` command in process; exit code, stdout, stderr."""
+    from runbook_engine import cli
+
+    capsys.readouterr()
+    code = cli.main(["--root", str(REPO), *argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def no_secret_variable(monkeypatch, tmp_path):
+    """No TSIG secret in the environment, and a state folder of the test's own."""
+    for name in (SECRET_ENV, "RUNBOOK_TSIG_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RUNBOOK_STATE", str(tmp_path / "state"))
+    return tmp_path / "state"
+
+
+@pytest.mark.named
+@pytest.mark.parametrize("form", ["base64", "bind-statement"])
+def test_plan_and_apply_take_the_tsig_secret_from_a_key_file_and_write_it_nowhere(named_server, no_secret_variable,
+                                                                                  tmp_path, capsys, form):
+    """A 0600 key file named relative to the inventory (the base64 secret with a newline, or the
+    key as tsig-keygen prints it): plan, apply, plan again converge on the real named with no
+    variable set, and neither the secret nor its bytes are in any file of the state folder (the
+    run's journal and results) or in the output."""
+    srv, state = named_server, no_secret_variable
+    text = (srv.secret + "\n" if form == "base64" else
+            f'key "{srv.key_name}" {{\n\talgorithm {srv.algorithm};\n\tsecret "{srv.secret}";\n}};\n')
+    _key_file(tmp_path, text)
+    octet = {"base64": 190, "bind-statement": 195}[form]
+    host = f"kf-{form}"
+    _inventory(tmp_path, srv, f"192.0.2.{octet}", host, [f"192.0.2.{octet + 1}"],
+               secret={"key_secret_file": "keys/tsig.key"})
+    argv = ("--inventory", str(tmp_path / "inventory.yaml"), "--step", "dns-records")
+    said = []
+    code, out, err = _runbook(capsys, "plan", *argv)
+    said.append(out + err)
+    assert code == 1 and "dns:primary" in out, out + err  # changes pending
+    code, out, err = _runbook(capsys, "apply", "--yes", *argv)
+    said.append(out + err)
+    assert code == 0, out + err
+    name = f"{host}.example.test."
+    got = read_records(srv.host, srv.port, [(name, "A"), (f"{octet}.2.0.192.in-addr.arpa.", "PTR")])
+    assert got == {(name, "A"): [f"192.0.2.{octet}"], (f"{octet}.2.0.192.in-addr.arpa.", "PTR"): [name]}
+    code, out, err = _runbook(capsys, "plan", *argv)
+    said.append(out + err)
+    assert code == 0, out + err  # converged
+    secret, raw = srv.secret.encode(), base64.b64decode(srv.secret)
+    files = [f for f in state.rglob("*") if f.is_file()]
+    assert any(f.name == "journal.jsonl" for f in files), files
+    for f in files:
+        data = f.read_bytes()
+        assert secret not in data and raw not in data, f"the TSIG secret is in {f}"
+    assert all(srv.secret not in text for text in said)
+
+
+@pytest.mark.named
+def test_a_key_file_others_can_read_stops_the_run_in_one_line_before_named_is_touched(named_server, no_secret_variable,
+                                                                                      tmp_path, capsys):
+    """Mode 0644: exit 2, one line naming the file and its mode, no traceback, no run written,
+    and the records on named as they were."""
+    srv, state = named_server, no_secret_variable
+    key = _key_file(tmp_path, srv.secret + "\n", 0o644)
+    _inventory(tmp_path, srv, "192.0.2.200", "kf-open", ["192.0.2.201"], secret={"key_secret_file": str(key)})
+    keys = [("kf-open.example.test.", "A"), ("200.2.0.192.in-addr.arpa.", "PTR"), ("201.2.0.192.in-addr.arpa.", "PTR")]
+    before = read_records(srv.host, srv.port, keys)
+    inv = tmp_path / "inventory.yaml"
+    line = next(i for i, text in enumerate(inv.read_text().splitlines(), start=1) if "key_secret_file:" in text)
+    for argv in (("apply", "--yes"), ("plan",)):
+        code, out, err = _runbook(capsys, *argv, "--inventory", str(inv))
+        lines = err.splitlines()
+        assert code == 2 and out == "" and len(lines) == 1, (code, out, err)
+        assert "Traceback" not in err and srv.secret not in err
+        assert lines[0] == (f"{inv}:{line}: dns.0.key_secret_file: TSIG key file {key} is readable "
+                            "by group or others (mode 0644); chmod 600 it"), lines[0]
+    assert read_records(srv.host, srv.port, keys) == before
+    assert not state.exists() or not any(state.rglob("journal.jsonl"))

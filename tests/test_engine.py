@@ -433,19 +433,36 @@ def _environ_hits(secret: bytes) -> list[str]:
     return hits
 
 
-def test_the_tsig_secret_reaches_no_node_process_and_no_process_the_run_leaves(tmp_path_factory):
-    """The TSIG secret is in this process's environment (the DNS client reads it in-process) and
-    nowhere else: not in `set` on a node, not in the environment of Wine's long-lived wineserver
-    and services, nor of the BIND servers, after a full apply."""
+def test_the_sandbox_needs_no_exported_tsig_secret_and_the_secret_reaches_no_process_and_no_run_file(tmp_path_factory):
+    """`runbook apply` on the sandbox from a process with no TSIG variable in its environment: the
+    sandbox's inventory names its own key file (mode 0600, in the sandbox folder), the DNS step
+    changes the records, and the secret is nowhere else: not in the output, not in `set` on a
+    node, not in the environment of any process (Wine's long-lived wineserver and services, the
+    BIND servers), not in any file of the state folder outside the sandbox's own (the run's
+    journal and results)."""
+    import stat
+
+    import yaml
+
     from plugins.cluster import destroy, make_sandbox
 
     sb = make_sandbox(tmp_path_factory.mktemp("canary-state"), nodes=1)
     try:
         secret = sb.secret.encode()
-        assert secret and os.environ.get("RUNBOOK_TSIG_SECRET") == sb.secret
-        report = runner(sb, steps=CHANGING).run("apply")
-        assert report.exit_code == 0, [(r.node, r.step, r.status, r.message) for r in report.results]
-        assert any(r.step == "dns-records" and r.status == "changed" for r in report.results)  # the secret was used
+        key = sb.state / "sandbox" / "dns" / "tsig.secret"
+        dns = yaml.safe_load(sb.inventory.read_text())["dns"]
+        assert dns and all(d["key_secret_file"] == str(key) and "key_secret_env" not in d for d in dns), dns
+        assert stat.S_IMODE(key.stat().st_mode) == 0o600 and key.read_bytes().strip() == secret
+        env = {k: v for k, v in os.environ.items() if k != "RUNBOOK_TSIG_SECRET"}
+        assert all(sb.secret not in v for v in env.values())
+        steps = [a for s in CHANGING for a in ("--step", s)]
+        proc = subprocess.run([sys.executable, "-m", "runbook_engine.cli", "--root", str(REPO), "apply", "--yes", "--json",
+                               "--inventory", str(sb.inventory), *steps], env={**env, "RUNBOOK_STATE": str(sb.state)},
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        results = json.loads(proc.stdout)["results"]
+        assert any(r["step"] == "dns-records" and r["status"] == "changed" for r in results), results  # the secret was used
+        assert sb.secret not in proc.stdout + proc.stderr
         t = sb.transport("sv1")
         try:
             shown = t.run(["set"]).results[0].stdout
@@ -454,6 +471,10 @@ def test_the_tsig_secret_reaches_no_node_process_and_no_process_the_run_leaves(t
         assert "WINEPREFIX" in shown or "PATH" in shown.upper()  # `set` did print the environment
         assert sb.secret not in shown
         assert _environ_hits(secret) == []
+        files = [f for top in sb.state.iterdir() if top.name != "sandbox"
+                 for f in ([top] if top.is_file() else top.rglob("*")) if f.is_file()]
+        assert any(f.name == "journal.jsonl" for f in files), files
+        assert [f for f in files if secret in f.read_bytes()] == []
     finally:
         destroy(sb)
 

@@ -210,6 +210,10 @@ INVENTORY_CASES = [
     ("mx-preference-string", BASE + FIP % '"10"', 7, "valid integer"),
     ("dns-port-string", BASE + DNS.format(port='"53"', env="RB_TSIG"), 10, "valid integer"),
     ("dns-secret-env-lowercase", BASE + DNS.format(port="53", env="rb_tsig"), 12, "String should match pattern"),
+    ("dns-secret-named-twice", BASE + DNS.format(port="53", env="RB_TSIG") + "    key_secret_file: tsig.key\n", 15,
+     "dns.0.key_secret_file: the TSIG secret is named twice: give key_secret_env or key_secret_file, not both"),
+    ("dns-secret-not-named", BASE + DNS.format(port="53", env="RB_TSIG").replace("    key_secret_env: RB_TSIG\n", ""), 8,
+     "dns.0: the TSIG secret is not named: give key_secret_env (an environment variable) or key_secret_file"),
     ("node-name-uppercase", "cluster: c1\nguide: surfnavi\nnodes:\n  - name: SV1\n    transport: wine\n    prefix: /x\n", 4, "String should match pattern"),
     ("duplicate-node", BASE + NODE, 1, "duplicate node name 'sv1'"),
     ("unknown-transport", BASE + "  - name: sv2\n    transport: telnet\n", 7, "telnet"),
@@ -257,6 +261,90 @@ def test_a_good_tsig_secret_passes_the_check(project, tmp_path, monkeypatch):
     inv = tmp_path / "inventory.yaml"
     inv.write_text(BASE + FIP % "10" + DNS.format(port="53", env="RB_HOSTILE_TSIG"), encoding="utf-8")
     assert secret_errors(Project(project), str(inv), load_inventory(inv)) == []
+
+
+# --- TSIG key files: held to what ssh asks of a key, checked before anything runs at the line that
+# names the file (relative to the inventory's folder), the value never shown ---
+
+KEY_SECRET = base64.b64encode(b"hostile-tsig-key-file-value-0042").decode()
+DNS_FILE = DNS.replace("key_secret_env: {env}", "key_secret_file: {file}")
+
+
+def _bind_statement(name: str = "rb-test", algorithm: str = "hmac-sha256", secret: str = KEY_SECRET) -> str:
+    """A key as tsig-keygen prints it (what named.conf includes)."""
+    return f'key "{name}" {{\n\talgorithm {algorithm};\n\tsecret "{secret}";\n}};\n'
+
+
+# (id, what the path holds: file text or None (nothing) or "<folder>", its mode, what the line must say)
+KEY_FILE_CASES = [
+    ("missing", None, 0o600, "does not exist"),
+    ("readable-by-others", KEY_SECRET + "\n", 0o644, "is readable by group or others (mode 0644); chmod 600 it"),
+    ("writable-by-group", KEY_SECRET + "\n", 0o620, "is writable by group or others (mode 0620); chmod 600 it"),
+    ("a-folder", "<folder>", 0o700, "is not a regular file"),
+    ("empty", "", 0o600, "is empty"),
+    ("only-a-newline", "\n", 0o600, "is empty"),
+    ("not-base64", "not base64 !\n", 0o600, "holds neither a base64 secret nor a BIND key statement"),
+    ("base64-of-nothing", "====\n", 0o600, "holds neither a base64 secret nor a BIND key statement"),
+    ("bind-other-key", _bind_statement(name="other-key"), 0o600, "holds key 'other-key', but the inventory's key_name is 'rb-test'"),
+    ("bind-other-algorithm", _bind_statement(algorithm="hmac-sha512"), 0o600,
+     "says algorithm hmac-sha512 for key 'rb-test', but the inventory's algorithm is hmac-sha256"),
+    ("bind-bad-secret", _bind_statement(secret="not base64 !"), 0o600, "holds key 'rb-test' with no valid base64 secret"),
+]
+
+
+def _key_file_inventory(tmp_path: Path, holds, mode: int) -> tuple[Path, Path]:
+    """An inventory naming keys/tsig.key (relative), and that file's absolute path."""
+    key = tmp_path / "keys" / "tsig.key"
+    key.parent.mkdir(exist_ok=True)
+    if holds == "<folder>":
+        key.mkdir()
+    elif holds is not None:
+        key.write_text(holds, encoding="ascii")
+    if holds is not None:
+        key.chmod(mode)
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(BASE + FIP % "10" + DNS_FILE.format(port="53", file="keys/tsig.key"), encoding="utf-8")
+    return inv, key.resolve()
+
+
+@pytest.mark.parametrize("case", KEY_FILE_CASES, ids=[c[0] for c in KEY_FILE_CASES])
+def test_a_bad_tsig_key_file_is_one_located_line_naming_the_file_before_anything_runs(project, tmp_path, capsys, case):
+    _id, holds, mode, expect = case
+    inv, key = _key_file_inventory(tmp_path, holds, mode)
+    line = _refused(capsys, project, ["apply", "--yes", "--inventory", str(inv), "--step", "dns-records"], expect)
+    assert line.startswith(f"{inv}:13: dns.0.key_secret_file: TSIG key file {key} "), line
+    assert KEY_SECRET not in line
+
+
+def test_a_tsig_key_file_of_another_user_is_refused(project, tmp_path, capsys):
+    """Owned by nobody (and 0600): refused as ssh refuses such a key, whoever may read it."""
+    from plugins.components import require
+
+    require(os.geteuid() == 0, "giving a file to another user (chown) needs root")
+    inv, key = _key_file_inventory(tmp_path, KEY_SECRET + "\n", 0o600)
+    os.chown(key, 65534, 65534)
+    line = _refused(capsys, project, ["apply", "--yes", "--inventory", str(inv), "--step", "dns-records"],
+                    "is owned by ")
+    assert line.startswith(f"{inv}:13: dns.0.key_secret_file: TSIG key file {key} is owned by "), line
+    assert "uid 65534" in line and "(uid 0)" in line and KEY_SECRET not in line
+
+
+@pytest.mark.parametrize("holds", [KEY_SECRET, KEY_SECRET + "\n", _bind_statement(),
+                                   "# made by tsig-keygen\n" + _bind_statement(name="rb-test.")],
+                         ids=["base64", "base64-newline", "bind-statement", "bind-statement-commented"])
+def test_a_good_tsig_key_file_passes_the_check(project, tmp_path, monkeypatch, holds):
+    """A 0600 file of this user with the base64 secret or the key's BIND statement gets past the
+    check, with no variable set; the secret read is the file's."""
+    from runbook_engine.cli.engine import secret_errors
+    from runbook_engine.engine.inventory import load_inventory
+    from runbook_engine.model.project import Project
+
+    monkeypatch.delenv("RB_HOSTILE_TSIG", raising=False)
+    inv, key = _key_file_inventory(tmp_path, holds, 0o600)
+    loaded = load_inventory(inv)
+    assert secret_errors(Project(project), str(inv), loaded) == []
+    o = loaded.dns[0].options
+    assert o.key_secret_file == key and o.secret.read(o.key_name, o.algorithm) == base64.b64decode(KEY_SECRET)
 
 
 # --- command-line arguments: validated before anything is read or written ---------------------------
@@ -319,7 +407,8 @@ def test_hostile_answers_file_is_one_located_line_and_no_run_is_written(project,
 
 
 def test_the_corpus_has_at_least_sixty_cases():
-    n = len(KB_CASES) + len(INVENTORY_CASES) + len(TSIG_CASES) + len(CLI_CASES) + len(ANSWERS_CASES)
+    n = (len(KB_CASES) + len(INVENTORY_CASES) + len(TSIG_CASES) + len(KEY_FILE_CASES) + len(CLI_CASES)
+         + len(ANSWERS_CASES))
     assert n >= 60, n
 
 

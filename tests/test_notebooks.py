@@ -199,7 +199,7 @@ def test_a_canary_secret_in_the_environment_appears_in_no_output(nb_sandbox, tmp
     from runbook_engine.publish.site import build_site
 
     canary = "canary-7f3a9c0e5b-secret"
-    tsig = os.environ["RUNBOOK_TSIG_SECRET"]  # a real secret, used by the DNS step of this run
+    tsig = nb_sandbox.secret  # a real secret (the sandbox's key file), used by the DNS step of this run
     monkeypatch.setenv("RUNBOOK_SSH_PASSWORD", canary)
     monkeypatch.setenv("RUNBOOK_CANARY", canary)
     project = nb_sandbox.project

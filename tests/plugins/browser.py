@@ -373,7 +373,7 @@ def chromium():
     from runbook_engine.engine.transports.environ import node_environ
 
     # The playwright driver and Chromium live for the whole session: they start with no secret in
-    # their environment (a sandbox's TSIG secret set earlier in the session stays with this process)
+    # their environment (a secret a test set earlier in the session stays with this process)
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(node_environ(saved))

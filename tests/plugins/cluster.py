@@ -6,9 +6,6 @@ The Wine template is cached across runs under .runbook/sandbox-test-cache/cluste
 """
 from __future__ import annotations
 
-import base64
-import os
-import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +15,6 @@ import pytest
 from plugins.components import require_executable
 
 REPO = Path(__file__).resolve().parents[2]
-SESSION_SECRET = base64.b64encode(secrets.token_bytes(32)).decode()
 TEMPLATE_CACHE = REPO / ".runbook" / "sandbox-test-cache" / "cluster-templates"
 
 
@@ -63,24 +59,19 @@ def make_sandbox(state: Path, nodes: int | None = 4, dns: bool = True, phase: st
     require_executable("x86_64-w64-mingw32-gcc", "gcc-mingw-w64-x86-64")
     if dns:
         require_executable("named", "bind9")
-    from runbook_engine.sandbox.cluster import TSIG_ENV, create_cluster, tsig_secret
+    from runbook_engine.sandbox.cluster import create_cluster, tsig_secret
     from runbook_engine.model.project import Project
 
     project = Project(REPO, state_dir=state)
     TEMPLATE_CACHE.mkdir(parents=True, exist_ok=True)
     (state / "sandbox").mkdir(parents=True, exist_ok=True)
-    # every sandbox of a test session shares one TSIG secret, so the environment variable the
-    # engine reads is right for all of them
-    secret_file = state / "sandbox" / "dns" / "tsig.secret"
-    secret_file.parent.mkdir(parents=True, exist_ok=True)
-    secret_file.write_text(SESSION_SECRET)
     link = state / "sandbox" / "templates"
     if not link.exists():
         link.symlink_to(TEMPLATE_CACHE, target_is_directory=True)
     inv = create_cluster(project, project.knowledge, nodes=nodes, dns=dns, fresh=True, phase=phase, active=active,
                          guide_id=guide)
+    # the inventory names the sandbox's own key file (key_secret_file): no variable to export
     secret = tsig_secret(project) or ""
-    os.environ[TSIG_ENV] = secret
     return Sandbox(project=project, state=state, inventory=inv, secret=secret)
 
 

@@ -94,24 +94,25 @@ def expected_results(runner) -> int:
 
 
 def secret_errors(project: Project, path: str | None, inventory, steps=None) -> list[KbError]:
-    """Every DNS server's TSIG secret checked before anything runs (set, base64), at the line of
-    its ``key_secret_env`` in the inventory; only when a step of *steps* (default: any) targets
-    the DNS servers. The value is never shown."""
+    """Every DNS server's TSIG secret checked before anything runs (an environment variable set
+    and base64; a key file that is its user's alone and holds a base64 secret or the key's BIND
+    statement), at the line of its ``key_secret_env`` or ``key_secret_file`` in the inventory;
+    only when a step of *steps* (default: any) targets the DNS servers. The value is never shown."""
     from runbook_engine.engine.actions import step_scope
-    from runbook_engine.engine.dns import secret_problem
     from runbook_engine.model.yamlio import locate, read_yaml
 
     if not inventory.dns:
         return []
     if steps is not None and not any(step_scope(s).name == "dns-servers" for s in steps):
         return []
-    problems = [(i, p) for i, server in enumerate(inventory.dns) if (p := secret_problem(server.options.key_secret_env))]
+    problems = [(i, o.secret.option, p) for i, server in enumerate(inventory.dns)
+                if (p := (o := server.options).secret.problem(o.key_name, o.algorithm))]
     if not problems:
         return []
     inv_path = Path(path) if path else project.sandbox_inventory
     raw = read_yaml(inv_path, inv_path.parent, confine=False)  # for the lines, only when something is wrong
-    return [KbError(str(inv_path), locate(raw, ("dns", i, "key_secret_env")), f"dns.{i}.key_secret_env: {problem}")
-            for i, problem in problems]
+    return [KbError(str(inv_path), locate(raw, ("dns", i, key)), f"dns.{i}.{key}: {problem}")
+            for i, key, problem in problems]
 
 
 def executor_for(args, inventory, nodes: list[str] | None):

@@ -9,15 +9,14 @@ For a floating IP (FIP) the guide registers:
 
 Flow: :func:`read_records` (what the server holds now, queried directly over TCP) →
 :func:`plan_records` (what must change; nothing when everything already matches) →
-:func:`apply_changes` (one signed UPDATE message per zone). The TSIG secret is read from an
-environment variable whose *name* is passed in; it is never logged and never put in an exception.
+:func:`apply_changes` (one signed UPDATE message per zone). The TSIG secret is read from where a
+:class:`~runbook_engine.engine.tsig.TsigSecret` says (an environment variable or a key file), when
+the update is signed; it is never logged and never put in an exception.
 
 All names are fully qualified (trailing dot), made of LDH labels, and compared in lower case.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import ipaddress
 import logging
 import os
@@ -37,6 +36,8 @@ import dns.rdatatype
 import dns.tsig
 import dns.tsigkeyring
 import dns.update
+
+from runbook_engine.engine.tsig import TsigSecret, TsigSecretError
 
 log = logging.getLogger(__name__)
 
@@ -283,28 +284,13 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def secret_problem(key_secret_env: str) -> str | None:
-    """Why the TSIG secret in the environment variable *key_secret_env* cannot be used (unset,
-    not base64, empty once decoded), or None. Never says anything of the value itself."""
-    secret = os.environ.get(key_secret_env)
-    if not secret:
-        return f"TSIG secret environment variable {key_secret_env} is not set"
+def _keyring(key_name: str, secret: TsigSecret, algorithm: str) -> dict[dns.name.Name, bytes]:
+    """The TSIG keyring, with the secret read from where *secret* says."""
+    name = dns.name.from_text(check_fqdn(key_name.rstrip(".") + ".", "TSIG key name"))
     try:
-        raw = base64.b64decode(secret.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return f"TSIG secret in {key_secret_env} is not valid base64"
-    if not raw:
-        return f"TSIG secret in {key_secret_env} is empty"
-    return None
-
-
-def _keyring(key_name: str, key_secret_env: str) -> dict[dns.name.Name, bytes]:
-    """The TSIG keyring, with the secret read from the environment variable named *key_secret_env*."""
-    problem = secret_problem(key_secret_env)
-    if problem:
-        raise DnsUpdateError(problem)
-    raw = base64.b64decode(os.environ[key_secret_env].strip(), validate=True)
-    return {dns.name.from_text(check_fqdn(key_name.rstrip(".") + ".", "TSIG key name")): raw}
+        return {name: secret.read(key_name, algorithm)}
+    except TsigSecretError as exc:
+        raise DnsUpdateError(str(exc)) from None
 
 
 _TSIG_PEER_ERRORS: dict[type, str] = {
@@ -321,7 +307,7 @@ def apply_changes(
     zone: str,
     changes: Sequence[Change],
     key_name: str,
-    key_secret_env: str,
+    secret: TsigSecret,
     algorithm: str = "hmac-sha256",
     *,
     timeout: float = 5.0,
@@ -342,7 +328,7 @@ def apply_changes(
             raise ValueError(f"{ch.key[0]} is not in zone {zone}")
     if not changes:
         return
-    keyring = _keyring(key_name, key_secret_env)
+    keyring = _keyring(key_name, secret, algorithm.lower())
     (keyname,) = keyring
     upd = dns.update.UpdateMessage(
         zone, keyring=keyring, keyname=keyname, keyalgorithm=dns.name.from_text(algorithm.lower())
@@ -365,7 +351,7 @@ def apply_changes(
         code = _TSIG_PEER_ERRORS.get(type(exc), type(exc).__name__)
         raise DnsUpdateError(
             f"{where} failed: NOTAUTH ({code}): the server rejected TSIG key {key_name} "
-            f"({algorithm.lower()}); check the key name and the secret in {key_secret_env}"
+            f"({algorithm.lower()}); check the key name and the secret in {secret.where}"
         ) from None
     except (dns.exception.DNSException, OSError) as exc:
         raise DnsUpdateError(f"{where} failed: {_reason(exc)}") from None
@@ -384,7 +370,7 @@ def apply_plan(
     zones: Iterable[str],
     changes: Sequence[Change],
     key_name: str,
-    key_secret_env: str,
+    secret: TsigSecret,
     algorithm: str = "hmac-sha256",
 ) -> list[str]:
     """Group *changes* by :func:`zone_for` and send one UPDATE per zone; return the zones updated."""
@@ -393,5 +379,5 @@ def apply_plan(
     for ch in changes:
         by_zone.setdefault(zone_for(ch.key[0], zone_list), []).append(ch)
     for zone, zone_changes in by_zone.items():
-        apply_changes(server, port, zone, zone_changes, key_name, key_secret_env, algorithm)
+        apply_changes(server, port, zone, zone_changes, key_name, secret, algorithm)
     return list(by_zone)

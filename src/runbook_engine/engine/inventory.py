@@ -4,7 +4,8 @@ A node has the keys every node has (name, transport, lang, hostname, ip, cluster
 and the keys of its transport (wine: prefix; ssh: host, port, user, key, known_hosts,
 password_env; local: command), validated by that transport's ``Options`` model. A DNS server is
 reached by the ``rfc2136`` transport and carries its keys. Secrets are never in the inventory: it
-names the environment variables that hold them.
+names the environment variables that hold them (a TSIG secret: or its key file, ``key_secret_file``).
+A relative path (a node's key or known_hosts, a key file) is relative to the inventory's folder.
 
 An optional ``cluster_state`` says which phase the cluster is in (``install``: before the failover
 group manages the services; ``operation``: the group runs and the cluster starts the monitored
@@ -265,7 +266,8 @@ def load_inventory(path: Path) -> Inventory:
     register_secret_names([getattr(t.options, k, None) for t in (*inv.nodes, *inv.dns)
                            for k in ("password_env", "passphrase_env", "key_secret_env")])
     nodes = [n.model_copy(update={"options": _relative_to(n.options, path.parent)}) for n in inv.nodes]
-    return inv.model_copy(update={"nodes": nodes})
+    dns = [d.model_copy(update={"options": _relative_to(d.options, path.parent)}) for d in inv.dns]
+    return inv.model_copy(update={"nodes": nodes, "dns": dns})
 
 
 #: The file `runbook schema` writes :func:`json_schema` to (in schema/), named by example inventories.

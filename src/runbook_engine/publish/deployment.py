@@ -7,7 +7,7 @@ step reads or writes (the inventory's, else the guide's or the family's default)
 paths (``engine.actions.scripts.script_paths``) and the scripts' bytes as the ``script-files`` /
 ``exec-scripts`` action writes them on the configuration node (``engine.actions.scripts.wanted``).
 No node is reached and no secret is read: an inventory names the environment variables that hold
-its secrets, and only the names are kept.
+its secrets, or a TSIG key file, and only the names and the file's path are kept (never read).
 
 The parameter sheet (:func:`parameter_rows`) lists every value of the inventory the guide uses and
 where it is used. "Where" is found, not declared: the hook keeps each page's Markdown as the

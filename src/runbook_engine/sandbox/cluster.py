@@ -30,12 +30,11 @@ from runbook_engine.sandbox.named import NamedError, start_named
 from runbook_engine.engine.actions.preflight import data_drive_of
 from runbook_engine.engine.actions.scripts import clusterpro_dir
 from runbook_engine.engine.cmdline import arg
-from runbook_engine.engine.transports.environ import SANDBOX_TSIG_ENV
 from runbook_engine.engine.transports.wine import WineTransport
 from runbook_engine.engine.transports.wineprefix import windows_to_unix
 from runbook_engine.sandbox.wine import PRODUCT_NAMES, SERVER_IMAGES, NodeImage, SandboxError, create_sandbox, destroy_sandbox, install_clusterpro
 
-TSIG_ENV = SANDBOX_TSIG_ENV
+TSIG_KEY_FILE = "tsig.secret"  # the sandbox's TSIG key file, in <sandbox>/dns/ (mode 0600)
 SANDBOX_FIP = {"address": "192.0.2.10", "domain": "example.test", "mx_preference": 10}  # host name: the guide id
 FORWARD_ZONE = "example.test."
 REVERSE_ZONE = "2.0.192.in-addr.arpa."
@@ -247,10 +246,10 @@ def _stop_on_standby(guide: Guide, standby: dict[str, Path]) -> None:
 
 def _start_dns(root: Path) -> list[dict]:
     """Two named instances (active and standby DNS) sharing one TSIG key. The secret goes to a
-    0600 file that the user exports as RUNBOOK_TSIG_SECRET: the engine reads secrets only from
-    the environment."""
+    key file of mode 0600 in the sandbox folder, which the inventory names (``key_secret_file``,
+    absolute like the nodes' prefixes): a plan or apply on the sandbox needs no variable exported."""
     servers = []
-    secret_file = root / "dns" / "tsig.secret"
+    secret_file = root / "dns" / TSIG_KEY_FILE
     secret = secret_file.read_text().strip() if secret_file.exists() else None
     for name in ("dns-active", "dns-standby"):
         work = root / "dns" / name
@@ -265,8 +264,10 @@ def _start_dns(root: Path) -> list[dict]:
                 write_atomic(secret_file, secret.encode())
             finally:
                 os.umask(old)
+        os.chmod(secret_file, 0o600)  # the sandbox's own file: the engine takes a key file only its owner reads
         servers.append({"name": name, "server": srv.host, "port": srv.port, "key_name": srv.key_name,
-                        "key_secret_env": TSIG_ENV, "forward_zone": FORWARD_ZONE, "reverse_zone": REVERSE_ZONE})
+                        "key_secret_file": str(secret_file), "forward_zone": FORWARD_ZONE,
+                        "reverse_zone": REVERSE_ZONE})
     return servers
 
 
@@ -281,5 +282,5 @@ def destroy_cluster(project: Project) -> None:
 
 
 def tsig_secret(project: Project) -> str | None:
-    f = sandbox_root(project) / "dns" / "tsig.secret"
+    f = sandbox_root(project) / "dns" / TSIG_KEY_FILE
     return f.read_text().strip() if f.exists() else None

@@ -30,7 +30,8 @@ own ``nsupdate`` module runs on the controller too.
 Secrets: nothing secret is written for ansible-runner. Its private data dir (one per round, deleted
 afterwards) holds the playbook and the hosts' variables only; the environment handed to it (which
 ansible-runner records in that dir) is this process's minus every variable an inventory names as a
-secret (``environ.secret_names``). An SSH password (``password_env``) is typed into Ansible's
+secret (``environ.secret_names``); a TSIG key file (``key_secret_file``) is read in-process by the
+DNS update, never named to ansible-runner. An SSH password (``password_env``) is typed into Ansible's
 ``--ask-pass`` prompt by ansible-runner's pexpect from memory.
 """
 from __future__ import annotations

@@ -17,7 +17,8 @@ from typing import Iterable, Mapping
 
 #: what a Wine process needs from this process's environment (Wine's own variables are set on top)
 WINE_ALLOWLIST = ("PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "TZ")
-#: the variable the sandbox's inventory names for its TSIG secret (and the README tells users to set)
+#: the variable the example inventories name for a TSIG secret (the sandbox's names its key file);
+#: it held the sandbox's secret before, and may still be exported in a shell
 SANDBOX_TSIG_ENV = "RUNBOOK_TSIG_SECRET"
 #: variables that hold secrets whatever the inventory says (before any inventory is loaded too)
 ALWAYS_SECRET = frozenset({SANDBOX_TSIG_ENV})

@@ -8,22 +8,26 @@
   zone. ``add`` carries the prerequisite that the RRset is absent (a concurrent writer fails it).
   Result per operation: rc 0, or rc 1 with the server's answer on stdout (REFUSED, NOTAUTH, ...).
 
-The TSIG secret is read from the environment variable the inventory names, at the moment of the
-update; it never enters a command, a result, the journal, the report or an exception message.
+The TSIG secret is read from where the inventory names it (``key_secret_env``: an environment
+variable; ``key_secret_file``: a key file only its owner can read, see engine/tsig.py), exactly one
+of them, at the moment of the update; it never enters a command, a result, the journal, the report
+or an exception message.
 """
 from __future__ import annotations
 
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import StringConstraints, ValidationInfo, field_validator, model_validator
 
 from runbook_engine.model.rules import EnvName, IPv4, Port
 from runbook_engine.engine import dns as dnsops
 from runbook_engine.engine.transports import register_transport
 from runbook_engine.engine.transports.base import BatchResult, CommandResult, Options, Transport, TransportError
+from runbook_engine.engine.tsig import TsigSecret
 
 UPDATES = ("add", "replace", "delete")
 
@@ -32,14 +36,37 @@ class Rfc2136Options(Options):
     server: IPv4
     port: Port = 53
     key_name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{0,62}$")]
-    key_secret_env: EnvName
+    # the TSIG secret: the name of the environment variable that holds it, or the key file that
+    # holds it (relative to the inventory's folder); exactly one
+    key_secret_env: EnvName | None = None
+    key_secret_file: Path | None = None
     algorithm: Literal["hmac-sha256", "hmac-sha512"] = "hmac-sha256"
     forward_zone: Annotated[str, StringConstraints(pattern=r"^([a-z0-9-]+\.)+$")]
     reverse_zone: Annotated[str, StringConstraints(pattern=r"^([0-9]+\.)+in-addr\.arpa\.$")]
 
+    @field_validator("key_secret_file")
+    @classmethod
+    def _one_secret(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        # here, not in the model's check below, so that the error is at this key's line
+        if value is not None and info.data.get("key_secret_env") is not None:
+            raise ValueError("the TSIG secret is named twice: give key_secret_env or key_secret_file, not both")
+        return value
+
+    @model_validator(mode="after")
+    def _a_secret(self):
+        if self.key_secret_env is None and self.key_secret_file is None:
+            raise ValueError("the TSIG secret is not named: give key_secret_env (an environment variable) "
+                             "or key_secret_file (a key file only its owner can read)")
+        return self
+
     @property
     def zones(self) -> list[str]:
         return [self.forward_zone, self.reverse_zone]
+
+    @property
+    def secret(self) -> TsigSecret:
+        """Where the TSIG secret is (never its value)."""
+        return TsigSecret(env=self.key_secret_env, file=self.key_secret_file)
 
 
 @register_transport("rfc2136")
@@ -111,7 +138,7 @@ class Rfc2136Transport(Transport):
             self.round_trips += 1
             try:
                 dnsops.apply_changes(o.server, o.port, zone, [ch for _, ch in items], o.key_name,
-                                     o.key_secret_env, o.algorithm, timeout=self.timeout)
+                                     o.secret, o.algorithm, timeout=self.timeout)
                 rc, text = 0, ""
             except (dnsops.DnsError, ValueError) as exc:
                 rc, text = 1, str(exc)

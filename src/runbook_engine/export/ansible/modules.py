@@ -14,7 +14,7 @@
 
 Changes: ``win_service`` (start_mode manual; state stopped in the install phase), ``win_file`` +
 ``win_copy`` (the scripts' exact bytes from ``files/``), ``community.general.nsupdate`` on the
-controller (the TSIG secret from an environment lookup), ``systemd_service`` (enabled false; masked
+controller (the TSIG secret from an environment or a file lookup), ``systemd_service`` (enabled false; masked
 where the service says so; stopped in the install phase), ``file`` + ``copy`` (mode 0700), and one
 ``command`` task for the nftables table (no module writes a table: ``nft -f -`` with the engine's
 ruleset text, run only when the table read back differs; ``nft --check`` in check mode). A Windows
@@ -31,7 +31,7 @@ from runbook_engine.engine.facts.nft import FAMILY
 from runbook_engine.engine.facts.system import PRODUCT_KEY
 from runbook_engine.export.ansible import Export, Tasks, translator
 from runbook_engine.export.ansible.jinja import lit, nft_expected, nft_signature
-from runbook_engine.export.steps import StepExport, TargetPlan
+from runbook_engine.export.steps import ExportError, StepExport, TargetPlan
 
 MANUAL, STOPPED = "manual", "stopped"
 
@@ -178,22 +178,51 @@ def _env(name: str) -> str:
     return "{{ lookup('ansible.builtin.env', '" + name + "') }}"
 
 
+#: the secret of a BIND key statement (tsig-keygen's output), the key file's other form
+_BIND_SECRET = 'secret\\s+"([^"]+)"'
+
+
+def _tsig_secret(target) -> tuple[str, str]:
+    """The nsupdate task's ``key_secret`` for *target*'s TSIG secret, and a note saying where it
+    comes from. Never the value: the export reads neither the variable nor the key file.
+
+    ``key_secret_file``: community.general.nsupdate takes the secret itself, not a key file (as the
+    ``nsupdate`` command's ``-k`` would), so the task reads the file with a ``file`` lookup on the
+    controller when it runs: the secret then travels as the env lookup's does (a module argument on
+    the controller, ``no_log`` in the module) and the export holds only the path. The file lookup
+    strips the trailing newline; ``regex_findall`` takes the secret out of a BIND key statement, and
+    a file that holds only the base64 secret is used as it is. Ansible checks neither the file's
+    owner and mode nor a BIND statement's key name and algorithm: the engine does (engine/tsig.py)."""
+    o = target.options
+    if o.key_secret_file is None:
+        return _env(o.key_secret_env), f"the TSIG secret comes from the environment variable {o.key_secret_env} of the controller (never a file)"
+    try:
+        path = lit(str(o.key_secret_file))
+    except ValueError:
+        raise ExportError(f"dns server {target.name}: key_secret_file {o.key_secret_file}: a path with a quote or a "
+                          "backslash cannot be written into a playbook's file lookup") from None
+    read = f"lookup('ansible.builtin.file', {path})"
+    return (f"{{{{ ({read} | regex_findall({lit(_BIND_SECRET)}) + [{read}]) | first }}}}",
+            f"the TSIG secret is read on the controller from the key file {o.key_secret_file} when the task runs "
+            "(never copied here); keep it at that path, mode 0600")
+
+
 @translator("modules", "dns-records")
 @translator("raw", "dns-records")
 def dns_records(ex: Export, st: StepExport, tp: TargetPlan) -> Tasks:
     """The RRsets on one DNS server, as community.general.nsupdate (the engine's rfc2136 transport
     speaks DNS itself: there is no command batch to carry, in either flavour)."""
     o = tp.target.options
+    secret, where = _tsig_secret(tp.target)
     records = [{"zone": d.data["zone"], "record": d.data["name"], "type": d.data["rtype"], "value": list(d.value),
                 "ttl": d.data["ttl"]} for d in tp.desired]
     task = {"name": f"DNS records on {tp.target.name}", "community.general.nsupdate": {
         "server": str(o.server), "port": o.port, "protocol": "tcp", "key_name": o.key_name,
-        "key_algorithm": o.algorithm, "key_secret": _env(o.key_secret_env),
+        "key_algorithm": o.algorithm, "key_secret": secret,
         "zone": "{{ item.zone }}", "record": "{{ item.record }}", "type": "{{ item.type }}",
         "value": "{{ item.value }}", "ttl": "{{ item.ttl }}", "state": "present"},
         "loop": records, "loop_control": {"label": "{{ item.record }} {{ item.type }}"}}
-    return Tasks([task], controller=True, notes=[
-        f"the TSIG secret comes from the environment variable {o.key_secret_env} of the controller (never a file)"])
+    return Tasks([task], controller=True, notes=[where])
 
 
 def extra_plays(ex: Export, step) -> list:
