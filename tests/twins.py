@@ -119,7 +119,8 @@ SANDBOX_DNS = [("dns-active", 15353), ("dns-standby", 15354)]
 def _sandbox_inventory_cached(guide_id: str, lang: str):
     from runbook_engine.engine.inventory import Inventory
     from runbook_engine.model.project import Project
-    from runbook_engine.sandbox.cluster import (FORWARD_ZONE, REVERSE_ZONE, SANDBOX_CONFIGURATION_LINUX, TSIG_ENV,
+    from runbook_engine.engine.transports.environ import SANDBOX_TSIG_ENV as TSIG_ENV
+    from runbook_engine.sandbox.cluster import (FORWARD_ZONE, REVERSE_ZONE, SANDBOX_CONFIGURATION_LINUX,
                                                 node_names, resource_names, windows_inventory)
 
     kb = Project.find(Path(__file__).resolve().parents[1]).knowledge
