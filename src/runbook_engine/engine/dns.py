@@ -38,6 +38,8 @@ import dns.tsig
 import dns.tsigkeyring
 import dns.update
 
+from runbook_engine.engine.messages import Said
+
 log = logging.getLogger(__name__)
 
 RTYPES = ("A", "MX", "PTR")
@@ -283,19 +285,34 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def secret_problem(key_secret_env: str) -> str | None:
+#: why a TSIG secret cannot be used, by label (kb/site.yaml words it for a person): the English
+#: line the engine's own errors carry
+SECRET_PROBLEMS = {
+    "error-secret-unset": "TSIG secret environment variable {env} is not set",
+    "error-secret-not-base64": "TSIG secret in {env} is not valid base64",
+    "error-secret-empty": "TSIG secret in {env} is empty",
+}
+
+
+def secret_said(key_secret_env: str) -> Said | None:
     """Why the TSIG secret in the environment variable *key_secret_env* cannot be used (unset,
     not base64, empty once decoded), or None. Never says anything of the value itself."""
     secret = os.environ.get(key_secret_env)
     if not secret:
-        return f"TSIG secret environment variable {key_secret_env} is not set"
+        return Said.of("error-secret-unset", env=key_secret_env)
     try:
         raw = base64.b64decode(secret.strip(), validate=True)
     except (binascii.Error, ValueError):
-        return f"TSIG secret in {key_secret_env} is not valid base64"
+        return Said.of("error-secret-not-base64", env=key_secret_env)
     if not raw:
-        return f"TSIG secret in {key_secret_env} is empty"
+        return Said.of("error-secret-empty", env=key_secret_env)
     return None
+
+
+def secret_problem(key_secret_env: str) -> str | None:
+    """:func:`secret_said` as the engine's English line."""
+    said = secret_said(key_secret_env)
+    return SECRET_PROBLEMS[said.id].format(**said.fields) if said is not None else None
 
 
 def _keyring(key_name: str, key_secret_env: str) -> dict[dns.name.Name, bytes]:
