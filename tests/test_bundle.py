@@ -35,10 +35,12 @@ JA_SERVICE, JA_DISPLAY = "RbBundleJa", "バンドル試験用サービス（ソ�
 # --- helpers ------------------------------------------------------------------------------------
 
 def runbook(state: Path, *argv: str, cwd: Path | None = None) -> tuple[int, str, str]:
-    """`runbook ARGV` in this process with *state* as the state folder: exit code, stdout, stderr."""
+    """`runbook ARGV` in this process with *state* as the state folder, in an English locale (the
+    lines the tests read are the English ones): exit code, stdout, stderr."""
     out, err = io.StringIO(), io.StringIO()
-    old_state, old_cwd = os.environ.get("RUNBOOK_STATE"), Path.cwd()
+    old_state, old_cwd, old_lc = os.environ.get("RUNBOOK_STATE"), Path.cwd(), os.environ.get("LC_ALL")
     os.environ["RUNBOOK_STATE"] = str(state)
+    os.environ["LC_ALL"] = "en_US.UTF-8"
     try:
         if cwd:
             os.chdir(cwd)
@@ -50,6 +52,10 @@ def runbook(state: Path, *argv: str, cwd: Path | None = None) -> tuple[int, str,
             os.environ.pop("RUNBOOK_STATE", None)
         else:
             os.environ["RUNBOOK_STATE"] = old_state
+        if old_lc is None:
+            os.environ.pop("LC_ALL", None)
+        else:
+            os.environ["LC_ALL"] = old_lc
     return code, out.getvalue(), err.getvalue()
 
 

@@ -21,6 +21,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 ESC = "\x1b"
+LANGS = ("ja", "en")  # language codes: identifiers in a Japanese line too
 
 INVENTORY = ("cluster: c1\nguide: surfnavi\nnodes:\n"
              "  - name: sv1\n    transport: wine\n    prefix: /nonexistent/rb-sv1\n"
@@ -130,13 +131,13 @@ CASES = [
      "{tmp}/linux-guide.yaml is windows"),
     ("build-inventory-misspelt", ["build", "--inventory", "{tmp}/inventroy.yaml"],
      "error: --inventory {tmp}/inventroy.yaml: no such file; did you mean 'inventory.yaml'?"),
-    ("pdf-unknown-guide", ["pdf", "surfnav", "--lang", "ja"],
+    ("pdf-unknown-guide", ["pdf", "surfnav", "--lang", "en"],
      "error: unknown guide 'surfnav' (known: {guides}); did you mean 'surfnavi'?"),
     ("pdf-bad-lang", ["pdf", "surfnavi", "--lang", "jp"],
      "error: runbook pdf: argument --lang: unknown value 'jp' (known: ja, en)"),
     ("pdf-inventory-of-another-guide", ["pdf", "tomcat-10", "--lang", "en", "-i", "{inv}"],
      "error: --inventory {inv}: the inventory is for guide 'surfnavi', not 'tomcat-10'"),
-    ("pdf-out-is-a-folder", ["pdf", "surfnavi", "--lang", "ja", "--out", "{tmp}"],
+    ("pdf-out-is-a-folder", ["pdf", "surfnavi", "--lang", "en", "--out", "{tmp}"],
      "error: --out {tmp}: a folder, not a file (give the PDF's file name)"),
     ("report-unknown-run", ["report", "20990101-000000-abcdee", "--lang", "en"],
      f"error: RUN_ID: unknown run '20990101-000000-abcdee' in {{state}}/runs (known: {RUN_ID}); did you mean '{RUN_ID}'?"),
@@ -180,9 +181,10 @@ CASES = [
 
 def runbook(*argv: str, state: Path, root: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """`python -m runbook_engine --root ROOT ARGV...` in a process of its own, with *state* as its
-    state folder."""
+    state folder, in an English locale (the cases are written in English; a Japanese or C locale
+    makes every line Japanese: see test_with_lang_ja_every_line_the_command_line_prints_is_japanese)."""
     environ = {**os.environ, "PYTHONPATH": str(REPO / "src"), "RUNBOOK_STATE": str(state),
-               "NO_MKDOCS_2_WARNING": "1", **(env or {})}
+               "NO_MKDOCS_2_WARNING": "1", "LC_ALL": "en_US.UTF-8", **(env or {})}
     environ.pop("RUNBOOK_ROOT", None)
     return subprocess.run([sys.executable, "-m", "runbook_engine", "--root", str(root), *argv],
                           capture_output=True, text=True, env=environ, timeout=300)
@@ -337,7 +339,30 @@ def test_a_failed_notebook_run_leaves_no_colour_code_in_any_file(misuse):
     assert ESC not in text and "\\u001b" not in text
 
 
-def test_runbook_build_says_what_it_built_without_a_repr(tmp_path):
+#: what `runbook build` says, stage by stage, in each language (``{root}``: the project's runbooks/,
+#: ``{site}``: the site; ``N`` a page count, the same where a language starts and ends)
+BUILD_LINES = {
+    "en": ["notebooks: rendering the runbook notebooks",
+           r"notebooks: (\d+ written to {root}|0 written to {root} \(all up to date\))",
+           r"ja: rendering (?P<ja>\d+) pages", "ja: writing the search index",
+           r"site \(ja\): (?P=ja) pages in \d+\.\d s -> {site}",
+           r"en: rendering (?P<en>\d+) pages", "en: writing the search index",
+           r"site \(en\): (?P=en) pages in \d+\.\d s -> {site}/en",
+           r"done in \d+\.\d s: the site is in {site}"],
+    "ja": ["ノートブック: ランブックのノートブックを生成しています",
+           r"ノートブック: (\d+ 件を {root} に書き出しました|{root} のノートブックはすべて最新です)",
+           r"ja: (?P<ja>\d+) ページを生成しています", "ja: 検索インデックスを作成しています",
+           r"サイト \(ja\): (?P=ja) ページを \d+\.\d 秒で生成しました -> {site}",
+           r"en: (?P<en>\d+) ページを生成しています", "en: 検索インデックスを作成しています",
+           r"サイト \(en\): (?P=en) ページを \d+\.\d 秒で生成しました -> {site}/en",
+           r"完了しました \(\d+\.\d 秒\): サイトは {site} にあります"],
+}
+
+
+def test_runbook_build_says_each_stage_as_it_starts_and_ends_in_the_operators_language(tmp_path):
+    """In a pipe, `runbook build` prints a line as each stage starts and ends (the notebooks, each
+    language's pages and search index, the whole build), in the order they happen, in the
+    language of --lang; with --json it prints the JSON alone (no line for people, no repr)."""
     from plugins.components import require
     from runbook_engine.model.project import Project
     from runbook_engine.publish.site import SiteBuildError, mermaid_js
@@ -353,20 +378,85 @@ def test_runbook_build_says_what_it_built_without_a_repr(tmp_path):
         (root / d).symlink_to(REPO / d, target_is_directory=True)
     shutil.copy2(REPO / "mkdocs.yml", root / "mkdocs.yml")
     site, env = tmp_path / "site", {"RUNBOOK_MERMAID_JS": str(mermaid)}
-    proc = runbook("build", "--out", str(site), state=tmp_path / "state", root=root, env=env)
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.splitlines()
-    assert re.fullmatch(rf"notebooks: \d+ written to {re.escape(str(root / 'runbooks'))}( \(all up to date\))?", lines[0])
-    assert re.fullmatch(rf"site \(ja\): \d+ pages in \d+\.\d s -> {re.escape(str(site))}", lines[1]), lines[1]
-    assert re.fullmatch(rf"site \(en\): \d+ pages in \d+\.\d s -> {re.escape(str(site / 'en'))}", lines[2]), lines[2]
-    assert len(lines) == 3 and not REPR.search(proc.stdout), proc.stdout
+    paths = {"root": re.escape(str(root / "runbooks")), "site": re.escape(str(site))}
+    for lang, expected in BUILD_LINES.items():
+        proc = runbook("build", "--out", str(site), "--lang", lang, state=tmp_path / "state", root=root, env=env)
+        assert proc.returncode == 0, proc.stderr
+        lines = proc.stdout.splitlines()
+        assert len(lines) == len(expected), proc.stdout
+        pattern = re.compile("\n".join(e.replace("{root}", paths["root"]).replace("{site}", paths["site"])
+                                       for e in expected))
+        assert pattern.fullmatch("\n".join(lines)), proc.stdout  # every line, in this order
+        assert not REPR.search(proc.stdout) and ESC not in proc.stdout, proc.stdout
+        if lang == "ja":
+            assert english_words(proc.stdout, LANGS) == set(), proc.stdout
 
-    proc = runbook("build", "--out", str(site), "--json", state=tmp_path / "state", root=root, env=env)
+    proc = runbook("build", "--out", str(site), "--json", "--lang", "ja", state=tmp_path / "state", root=root, env=env)
     assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout)
+    out = json.loads(proc.stdout)  # nothing but the JSON on stdout
     assert out["site"] == str(site) and out["notebooks"] == []
     assert {lang: (b["folder"], b["pages"] > 0) for lang, b in out["languages"].items()} == {
         "ja": (str(site), True), "en": (str(site / "en"), True)}
+
+
+# --- the operator's language ---------------------------------------------------------------------
+
+def english_words(text: str, names=()) -> set[str]:
+    """The English words of *text* a Japanese line may not hold: not in code (backticks) or quotes
+    (a name), not in a path, an option, a number or an identifier (a digit, a dot, a hyphen or an
+    underscore inside), not an upper-case name (FILE, RUN_ID, PDF, DNS), and not one of *names*
+    (guide ids, commands)."""
+    text = re.sub(r"`[^`]*`|'[^']*'", " ", text)
+    words = set()
+    for token in text.split():
+        if "/" in token or token.startswith("-") or re.search(r"[0-9_.]|\w-\w", token):
+            continue
+        words |= {w for w in re.findall(r"[A-Za-z]+", token) if not w.isupper() and w not in names}
+    return words
+
+
+def test_with_lang_ja_every_line_the_command_line_prints_is_japanese(misuse):
+    """--lang ja (or a Japanese or C locale) words every line for people in Japanese: the runs, a
+    result, a note, and a misuse (the same one line on stderr, exit 2). Guide ids, node names,
+    paths, options and commands stay as they are."""
+    tmp, state = misuse
+    inv = str(tmp / "inventory.yaml")
+    names = {*GUIDES.split(", "), "windows", "linux"}  # guide ids and --platform values
+    said = []
+    runs = runbook("runs", "--lang", "ja", state=state)
+    assert runs.returncode == 0, runs.stderr
+    assert runs.stdout.splitlines()[0].split() == ["実行", "ID", "開始日時", "モード", "ガイド", "状態", "変更", "変更したノード"]
+    assert runs.stdout.splitlines()[2].split() == [RUN_ID, "2100-01-01", "00:00:00Z", "適用", "surfnavi", "中断", "0", "-"]
+    said.append(runs.stdout)
+    empty = runbook("runs", state=tmp / "no-state", env={"LC_ALL": "C.UTF-8"})  # a C locale: Japanese
+    assert empty.stdout == f"{tmp / 'no-state' / 'runs'} にはまだ実行がありません\n"
+    check = runbook("check", "--lang", "ja", state=state)
+    assert check.returncode == 0 and check.stdout.startswith("OK: ガイド "), check.stdout + check.stderr
+    said += [check.stdout]
+    for argv, expected in [
+        (["plan", "surfnav", "-i", inv], "エラー: ガイド 'surfnav' はありません (候補: {guides})。'surfnavi' のことですか?"),
+        (["apply", "--node", "sv9", "-i", inv], "エラー: --node: {inv} にノード 'sv9' はありません (候補: sv1, sv2)。'sv1' のことですか?"),
+        (["rollback", "20990101-000000-abcdee", "-i", inv],
+         f"エラー: RUN_ID: {state}/runs に実行 '20990101-000000-abcdee' はありません (候補: {RUN_ID})。'{RUN_ID}' のことですか?"),
+        (["plan", "-i", str(tmp / "inventroy.yaml")],
+         "エラー: --inventory {tmp}/inventroy.yaml: ファイルがありません。'inventory.yaml' のことですか?"),
+        (["sandbox", "create", "--guide", "postgresql", "--platform", "windows"],
+         "エラー: ガイド 'postgresql' は windows ではなく linux のガイドです (windows のガイド: sqlserver-2019, surfnavi)"),
+        (["build", "--out", inv], "エラー: --out {inv}: フォルダではなくファイルです (サイトはビルドが丸ごと置き換えるフォルダです)"),
+    ]:
+        proc = runbook(*argv, "--lang", "ja", state=state)
+        assert (proc.returncode, proc.stdout) == (2, ""), proc.stderr
+        assert proc.stderr == expected.format(guides=GUIDES, inv=inv, tmp=tmp) + "\n"
+        said.append(proc.stderr)
+    # an apply with nobody to ask for a confirmation
+    proc = runbook("apply", "-i", inv, "--lang", "ja", state=state)
+    assert (proc.returncode, proc.stdout) == (2, ""), proc.stderr
+    assert proc.stderr.splitlines()[-1] == ("エラー: `runbook apply` は適用の前に確認を求めますが、端末がありません。"
+                                            "確認なしで適用するには --yes を指定してください")
+    said.append(proc.stderr)
+    for text in said:
+        assert english_words(text, names) == set(), text
+        assert ESC not in text
 
 
 @pytest.mark.parametrize("environ,lang", [

@@ -343,13 +343,15 @@ def test_runbook_build_with_an_inventory_writes_site_cluster_atomically_and_leav
     notebooks = _tree(root / "runbooks")
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "RUNBOOK_STATE": str(tmp_path / "state"),
            "NO_MKDOCS_2_WARNING": "1", "RUNBOOK_MERMAID_JS": str(mermaid_js(project)), **CANARIES}
-    argv = [sys.executable, "-m", "runbook_engine", "--root", str(root), "build", "--inventory", str(MAIL)]
+    argv = [sys.executable, "-m", "runbook_engine", "--root", str(root), "build", "--inventory", str(MAIL), "--lang", "en"]
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
     out = root / "site-mail-cluster"
     lines = proc.stdout.splitlines()
     assert lines[0] == f"manual for cluster mail-cluster (guide surfnavi) from {MAIL}"
-    assert re.fullmatch(rf"site \(ja\): 11 pages in \d+\.\d s -> {re.escape(str(out))}", lines[1]), lines
+    assert lines[1:3] == ["ja: rendering 11 pages", "ja: writing the search index"], lines
+    assert re.fullmatch(rf"site \(ja\): 11 pages in \d+\.\d s -> {re.escape(str(out))}", lines[3]), lines
+    assert re.fullmatch(rf"done in \d+\.\d s: the site is in {re.escape(str(out))}", lines[-1]), lines
     assert (out / "surfnavi" / "parameters" / "index.html").is_file() and (out / "en" / "index.html").is_file()
     assert _tree(root / "runbooks") == notebooks
     assert [p.name for p in root.iterdir() if p.name.startswith(".site-mail-cluster")] == []  # no staging left

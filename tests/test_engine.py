@@ -248,7 +248,7 @@ def test_kill_9_during_apply_leaves_no_half_written_file_and_a_rerun_converges(t
 
             monkeypatch.setenv("RUNBOOK_STATE", str(sb.state))
             capsys.readouterr()
-            cli.main(["--root", str(REPO), "plan", "--inventory", str(sb.inventory), "--step", "preflight"])
+            cli.main(["--root", str(REPO), "plan", "--inventory", str(sb.inventory), "--step", "preflight", "--lang", "en"])
             told = f"note: run {killed} was interrupted" in capsys.readouterr().err
             assert told == (runs[killed].intents > 0)  # the user is told, when it changed anything
             rc = cli.main(["--root", str(REPO), "rollback", "--to-before", killed, "--inventory", str(sb.inventory)])

@@ -77,7 +77,7 @@ def guide_project(request, tmp_path_factory):
 
 def test_new_guide_as_data_only_passes_check(guide_project):
     gid, root = guide_project
-    proc = _runbook(root, "check")
+    proc = _runbook(root, "check", "--lang", "en")
     in_repo = len([p for p in (REPO / "kb" / "guides").iterdir() if p.is_dir()])
     assert f"{in_repo + 1} guide(s)" in proc.stdout
 

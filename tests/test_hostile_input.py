@@ -129,6 +129,12 @@ def _tree(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch) -> None:
+    """The expected lines are the English ones (a Japanese or C locale words them in Japanese)."""
+    monkeypatch.setenv("LC_ALL", "en_US.UTF-8")
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch) -> Path:
     root = tmp_path / "proj"

@@ -409,7 +409,7 @@ def test_fixture_guide_passes_check_as_data_only(project_copy, capsys):
     """A guide written only as YAML, with its own services, registry key, procedure and DNS
     records, in both languages, goes through `runbook check` once copied into kb/guides/."""
     shutil.copytree(FIXTURE_GUIDE, project_copy / "kb" / "guides" / FIXTURE_GUIDE.name)
-    rc = cli.main(["--root", str(project_copy), "check"])
+    rc = cli.main(["--root", str(project_copy), "check", "--lang", "en"])
     out = capsys.readouterr()
     assert rc == 0, out.err
     guides_in_repo = len([p for p in (REPO / "kb" / "guides").iterdir() if p.is_dir()])

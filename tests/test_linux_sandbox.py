@@ -87,7 +87,8 @@ def test_cli_creates_and_destroys_a_linux_sandbox(tmp_path):
     from runbook_engine.model.project import Project
 
     destroy_cluster(Project(REPO, state_dir=tmp_path / "probe-requirements"))
-    env = {"RUNBOOK_STATE": str(tmp_path / "cli-state"), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    env = {"RUNBOOK_STATE": str(tmp_path / "cli-state"), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+           "LC_ALL": "en_US.UTF-8"}  # the lines below are the English ones
     cli = [sys.executable, "-m", "runbook_engine.cli", "--root", str(REPO)]
     out = subprocess.run(cli + ["sandbox", "create", "--platform", "linux", "--nodes", "2"], cwd=REPO, env=env,
                          capture_output=True, text=True)

@@ -402,6 +402,6 @@ def test_runbook_answers_writes_every_manual_step_commented_out_in_the_guides_or
             done = tmp_path / f"{g.id}.{lang}.yaml"
             done.write_text("\n".join(l[2:] if j in entries else l for j, l in enumerate(lines)) + "\n", encoding="utf-8")
             assert list(yaml.safe_load(done.read_text(encoding="utf-8"))) == [s.id for s in manual]
-            assert answers_errors(str(done), g) == []
+            assert answers_errors(str(done), g, Messages(kb, lang)) == []
     help_text = runbook("run", "--help", state=tmp_path / "state").stdout
     assert "runbook answers GUIDE > answers.yaml" in help_text and "--confirm STEP_ID" in help_text

@@ -97,7 +97,7 @@ def test_a_scaffold_with_every_placeholder_written_passes_check(project, capsys,
     _fill(folder)
     assert not _placeholder_lines(folder)
     capsys.readouterr()
-    rc = cli.main(["--root", str(project), "check"])
+    rc = cli.main(["--root", str(project), "check", "--lang", "en"])
     out = capsys.readouterr()
     assert rc == 0, out.err
     assert f"{len(_repo_guides()) + 1} guide(s)" in out.out
@@ -106,7 +106,7 @@ def test_a_scaffold_with_every_placeholder_written_passes_check(project, capsys,
 @pytest.mark.parametrize("bad", ["Demo", "demo_portal", "-demo", "demo-", "../demo", "デモ", "a" * 65])
 def test_a_guide_id_that_is_not_lower_case_kebab_is_refused_and_nothing_is_written(project, capsys, bad):
     before = sorted(p.name for p in (project / "kb" / "guides").iterdir())
-    assert cli.main(["--root", str(project), "new", "--family", "clusterpro-x-windows", "--", bad]) == 2
+    assert cli.main(["--root", str(project), "new", "--family", "clusterpro-x-windows", "--lang", "en", "--", bad]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a guide id" in err[0]
     assert sorted(p.name for p in (project / "kb" / "guides").iterdir()) == before
@@ -116,7 +116,7 @@ def test_a_guide_id_that_is_not_lower_case_kebab_is_refused_and_nothing_is_writt
 def test_an_existing_guide_id_is_refused_and_the_guide_is_untouched(project, capsys):
     guide = project / "kb" / "guides" / "surfnavi"
     before = {p.name: p.read_bytes() for p in guide.iterdir()}
-    assert cli.main(["--root", str(project), "new", "--family", "clusterpro-x-windows", "surfnavi"]) == 2
+    assert cli.main(["--root", str(project), "new", "--family", "clusterpro-x-windows", "--lang", "en", "surfnavi"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "exists already" in err[0]
     assert {p.name: p.read_bytes() for p in guide.iterdir()} == before

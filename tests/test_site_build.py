@@ -389,7 +389,7 @@ def test_serve_rebuilds_when_kb_changes_and_keeps_the_last_good_site_on_an_error
     env.pop("RUNBOOK_ROOT", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "runbook_engine.cli", "--root", str(root), "serve", "--port", "0",
-         "--out", str(tmp_path / "site")],
+         "--out", str(tmp_path / "site"), "--lang", "en"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()

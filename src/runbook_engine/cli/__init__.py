@@ -2,7 +2,8 @@
 
 One module per group of commands, each with a ``register(subparsers)``; this module only
 assembles them. Exit codes: 0 converged / success, 1 drift or a failed change, 2 bad input (one line on
-stderr: cli/arguments.py), 3 waiting for an operator.
+stderr: cli/arguments.py), 3 waiting for an operator. Every line for a person is in the operator's
+language (``--lang``, default: the locale's): labels of kb/site.yaml (engine/messages.py).
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import sys
 
 from runbook_engine.cli import bundle, engine, export, kb, printed, run, sandbox, site
 from runbook_engine.cli.arguments import BadArgument, Parser, argument_errors
-from runbook_engine.cli.base import EXIT_DRIFT, EXIT_INPUT, EXIT_OK, EXIT_WAITING, check_project, fail_input
+from runbook_engine.cli.base import (EXIT_DRIFT, EXIT_INPUT, EXIT_OK, EXIT_WAITING, check_project, error, fail_input,
+                                     messages_of)
 from runbook_engine.model.errors import KbInvalid
 
 #: the command modules, in the order `runbook --help` lists them
@@ -35,13 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     errs = argument_errors(args)  # before anything is read or written
     if errs:
-        return fail_input(errs)
+        return fail_input([error(e) for e in errs], messages_of(args))
     try:
         return args.func(args)
     except KbInvalid as exc:
         return fail_input(exc.errors)
     except BadArgument as exc:
-        return fail_input([f"error: {exc}"])
+        return fail_input([error(exc.said)], messages_of(args))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 """The command line's own values: the parser that reports misuse in one line, the checks every
 argument passes before anything is read or written (model.rules), and the checks of names against
 what the project knows (guides, nodes, steps, runs, bundles), each failing as one line naming what
-is known and the closest name (``unknown guide 'my-guid' (known: …); did you mean 'my-guide'?``).
+is known and the closest name (``unknown guide 'my-guid' (known: …); did you mean 'my-guide'?``),
+in the operator's language (labels of kb/site.yaml, worded when printed: :class:`Said`).
 
-A misuse is exit code 2 with exactly one line on stderr and no traceback.
+A misuse is exit code 2 with exactly one line on stderr and no traceback. What argparse itself
+finds (an unknown option or command, a missing argument) is said before the command knows its
+language, in argparse's English, as ``--help`` is.
 """
 from __future__ import annotations
 
@@ -12,13 +15,53 @@ import os
 import sys
 from pathlib import Path
 
-from runbook_engine.model.errors import did_you_mean, one_line, unknown
+from runbook_engine.engine.messages import Said
+from runbook_engine.model.errors import closest, did_you_mean, one_line, unknown
 from runbook_engine.model.rules import LANGS, PATTERNS, fits
+
+LANG_HELP = ("language of the output (default: from the locale, LC_ALL, LC_MESSAGES or LANG: ja for a "
+             "Japanese or a C locale, en for any other)")
 
 
 class BadArgument(Exception):
     """A command-line value that names nothing the project knows: its one line (without the
-    ``error:`` prefix). ``runbook`` prints it and exits 2."""
+    ``error:`` prefix), a :class:`Said` worded in the operator's language or a text as it is
+    (another layer's). ``runbook`` prints it and exits 2."""
+
+    def __init__(self, said: Said | str):
+        super().__init__(said)
+        self.said = said
+
+
+def lang_option(p, default: str | None = None, help_: str = LANG_HELP) -> None:
+    """``--lang ja|en``: the language of everything the command says (None: the locale's)."""
+    p.add_argument("--lang", choices=list(LANGS), default=default, help=help_)
+
+
+def about(what: str, text: Said | str) -> Said:
+    """*text* about an option or argument: ``--node: …``."""
+    return Said.of("error-about", what=what, text=text)
+
+
+def unknown_name(what: str, value: str, known, *, where: Said | str = "", limit: int = 0) -> Said:
+    """model.errors.unknown in the operator's language: ``unknown guide 'x' (known: …); did you
+    mean 'y'?``; *what* is a noun's label (``noun-guide``), *where* a place (``error-in``)."""
+    names = [str(k) for k in known]
+    shown = names[:limit] if 0 < limit < len(names) else names
+    listing: Said | str = ", ".join(shown) or Said.of("error-known-none")
+    if len(shown) < len(names):
+        listing = Said.of("error-known-more", names=listing, n=len(names) - len(shown))
+    return Said.of("error-unknown", what=Said.of(what), name=value, where=where, known=listing,
+                   hint=mean(closest(value, names)))
+
+
+def mean(name: str | None) -> Said | str:
+    """``; did you mean 'NAME'?`` in the operator's language (nothing without a name)."""
+    return Said.of("error-did-you-mean", name=name) if name is not None else ""
+
+
+def in_place(place: Said | str) -> Said:
+    return Said.of("error-in", place=place)
 
 
 class Parser(argparse.ArgumentParser):
@@ -83,19 +126,19 @@ ARGUMENTS: dict[str, tuple[str, str]] = {
 FILES: dict[str, str] = {"answers": "--answers", "inventory": "--inventory", "result": "RESULT"}
 
 
-def file_problem(value: str, name: str) -> str | None:
+def file_problem(value: str, name: str) -> Said | None:
     """The one line when *value* is not a regular file (with the closest file name of its folder)."""
     p = Path(value)
     if p.is_file():
         return None
     if p.is_dir():
-        return f"{name} {value}: a folder, not a file"
+        return Said.of("error-folder-not-file", option=name, path=value)
     folder = p.parent if p.parent.is_dir() else None
-    near = did_you_mean(p.name, sorted(q.name for q in folder.iterdir() if q.is_file())) if folder else ""
-    return f"{name} {value}: no such file{near}"
+    near = closest(p.name, sorted(q.name for q in folder.iterdir() if q.is_file())) if folder else None
+    return Said.of("error-no-such-file", option=name, path=value, hint=mean(near))
 
 
-def argument_errors(args) -> list[str]:
+def argument_errors(args) -> list[Said]:
     """One line per command-line value that breaks its rule (model.rules): a guide, node, step or
     run id that could carry a path (``..``, ``/``) or a metacharacter into a file name or a
     command never reaches one. Files given as arguments must be regular files."""
@@ -104,12 +147,12 @@ def argument_errors(args) -> list[str]:
         value = getattr(args, attr, None)
         for v in value if isinstance(value, list) else [value]:
             if v is not None and not fits(kind, v):
-                errs.append(f"error: {name} {v!r}: not a valid {kind.replace('-', ' ')} "
-                            f"(it must match {PATTERNS[kind].pattern})")
+                errs.append(Said.of("error-not-valid", option=name, value=repr(v), kind=Said.of(f"noun-{kind}"),
+                                    pattern=PATTERNS[kind].pattern))
     for attr, name in FILES.items():
         value = getattr(args, attr, None)
         if value is not None and (problem := file_problem(value, name)):
-            errs.append(f"error: {problem}")
+            errs.append(problem)
     return errs
 
 
@@ -118,7 +161,7 @@ def argument_errors(args) -> list[str]:
 def known_guide(kb, guide_id: str):
     """The guide *guide_id* of the knowledge base."""
     if guide_id not in kb.guides:
-        raise BadArgument(unknown("guide", guide_id, kb.guides))
+        raise BadArgument(unknown_name("noun-guide", guide_id, kb.guides))
     return kb.guides[guide_id]
 
 
@@ -128,8 +171,7 @@ def inventory_path(project, path: str | None) -> Path:
         return Path(path)
     default = project.sandbox_inventory
     if not default.is_file():
-        raise BadArgument(f"no inventory given and no sandbox yet ({default} does not exist): "
-                          "run `runbook sandbox create` or pass --inventory FILE")
+        raise BadArgument(Said.of("error-no-inventory", path=default))
     return default
 
 
@@ -138,13 +180,8 @@ def known_nodes(inventory, names, source) -> list[str]:
     nodes = [n.name for n in inventory.nodes]
     for name in names or []:
         if name not in nodes:
-            raise BadArgument("--node: " + unknown("node", name, nodes, where=f"in {source}"))
+            raise BadArgument(about("--node", unknown_name("noun-node", name, nodes, where=in_place(source))))
     return list(names or [])
-
-
-def article(word: str) -> str:
-    """*word* after its indefinite article: ``a manual``, ``an automated``."""
-    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
 
 def engine_steps(guide, ids) -> list[str]:
@@ -155,10 +192,12 @@ def engine_steps(guide, ids) -> list[str]:
     modes = {s.id: s.mode for s in guide.steps()}
     for sid in ids or []:
         if sid in modes and sid not in runnable:
-            raise BadArgument(f"--step: step '{sid}' of guide '{guide.id}' is {article(modes[sid])} step: the engine runs "
-                              f"its automated and check steps (known: {', '.join(runnable) or 'none'})")
+            raise BadArgument(about("--step", Said.of("error-not-engine-step", step=sid, guide=guide.id,
+                                                      mode=Said.of(f"mode-a-{modes[sid]}"),
+                                                      known=", ".join(runnable) or Said.of("error-known-none"))))
         if sid not in runnable:
-            raise BadArgument("--step: " + unknown("step", sid, runnable, where=f"in guide '{guide.id}'"))
+            raise BadArgument(about("--step", unknown_name("noun-step", sid, runnable,
+                                                           where=Said.of("error-in-guide", guide=guide.id))))
     return list(ids or [])
 
 
@@ -168,10 +207,11 @@ def manual_steps(guide, ids, option: str = "--confirm") -> list[str]:
     manual = [sid for sid, mode in steps.items() if mode == "manual"]
     for sid in ids or []:
         if sid in steps and sid not in manual:
-            raise BadArgument(f"{option}: step '{sid}' of guide '{guide.id}' is {article(steps[sid])} step: only a "
-                              "manual step is confirmed (the engine runs the others)")
+            raise BadArgument(about(option, Said.of("error-not-manual-step", step=sid, guide=guide.id,
+                                                    mode=Said.of(f"mode-a-{steps[sid]}"))))
         if sid not in manual:
-            raise BadArgument(f"{option}: " + unknown("manual step", sid, manual, where=f"in guide '{guide.id}'"))
+            raise BadArgument(about(option, unknown_name("noun-manual-step", sid, manual,
+                                                         where=Said.of("error-in-guide", guide=guide.id))))
     return list(ids or [])
 
 
@@ -185,16 +225,20 @@ def known_run(state: Path, run_id: str, option: str = "RUN_ID", cluster: str | N
     ids = [r.run_id for r in reversed(runs) if cluster is None or r.cluster == cluster]  # newest first
     folder = Path(state) / "runs"
     if other is not None:
-        raise BadArgument(f"{option}: run '{run_id}' was on cluster '{other.cluster}', "
-                          f"the inventory is cluster '{cluster}'")
+        raise BadArgument(about(option, Said.of("error-run-other-cluster", run_id=run_id, other=other.cluster,
+                                                cluster=cluster)))
     if run_id not in ids and (folder / run_id).is_dir() and not (folder / run_id / "journal.jsonl").exists():
-        raise BadArgument(f"{option}: run '{run_id}' journaled no change (a plan, or a notebook run "
-                          "without --apply): nothing to roll back")
+        raise BadArgument(about(option, Said.of("error-run-no-change", run_id=run_id)))
     if run_id not in ids:
-        where = f"of cluster '{cluster}' in {folder}" if cluster else f"in {folder}"
-        raise BadArgument(f"{option}: " + unknown("run", run_id, ids, where=where, limit=5)
-                          + ("" if len(ids) <= 5 else "; `runbook runs` lists them all"))
+        where = Said.of("error-in-cluster", cluster=cluster, place=folder) if cluster else in_place(folder)
+        raise BadArgument(about(option, unknown_run(run_id, ids, where)))
     return run_id
+
+
+def unknown_run(run_id: str, ids: list[str], where: Said) -> Said:
+    """An unknown run: the latest five named (and where to see them all)."""
+    said = unknown_name("noun-run", run_id, ids, where=where, limit=5)
+    return said if len(ids) <= 5 else Said.of("error-runs-all", text=said)
 
 
 def known_plan_bundle(state: Path, bundle_id: str) -> str:
@@ -204,6 +248,6 @@ def known_plan_bundle(state: Path, bundle_id: str) -> str:
     plans = [r for r in Store(state).records() if r.kind == "plan"]
     ids = [r.id for r in sorted(plans, key=lambda r: r.created, reverse=True)]
     if bundle_id not in ids:
-        raise BadArgument("--plan: " + unknown("plan bundle", bundle_id, ids, where=f"in {Path(state) / 'bundles'}",
-                                               limit=5))
+        raise BadArgument(about("--plan", unknown_name("noun-plan-bundle", bundle_id, ids,
+                                                       where=in_place(Path(state) / "bundles"), limit=5)))
     return bundle_id

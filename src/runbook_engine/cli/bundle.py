@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from runbook_engine.cli.arguments import engine_steps, inventory_path, known_nodes, known_plan_bundle, known_run
-from runbook_engine.cli.base import EXIT_OK, fail_input, project_of
-from runbook_engine.cli.engine import guide_for, load_inventory_for, messages, show
+from runbook_engine.cli.arguments import (engine_steps, inventory_path, known_nodes, known_plan_bundle, known_run,
+                                          lang_option)
+from runbook_engine.cli.base import EXIT_OK, fail_input, messages_for, project_of
+from runbook_engine.cli.engine import guide_for, load_inventory_for, show
+from runbook_engine.engine.messages import plain
 from runbook_engine.model.errors import KbInvalid
 
 
@@ -14,14 +16,13 @@ def _inventory(project, args):
     return load_inventory_for(project, args.inventory)
 
 
-def _said(written, args) -> None:
+def _said(written, args, say) -> None:
     rec = written.record
     inv = f" --inventory {args.inventory}" if args.inventory else ""
-    print(f"wrote {written.cmd}: {rec.kind} bundle {rec.id} for node {rec.node} (guide {rec.guide}, "
-          f"{len(rec.batches)} batch(es), {written.commands} command(s), commands sha256 {rec.digest})")
-    print(f"on {rec.node}: copy it to a local folder and run it from a command prompt; it writes "
-          f"{rec.result_name} next to itself")
-    print(f"then, here: runbook import {rec.result_name}{inv}")
+    print(plain(say.L("bundle-wrote", cmd=written.cmd, kind=say.L(f"bundle-kind-{rec.kind}"), id=rec.id, node=rec.node,
+                      guide=rec.guide, batches=len(rec.batches), commands=written.commands, digest=rec.digest)))
+    print(plain(say.L("bundle-carry", node=rec.node, result=rec.result_name)))
+    print(plain(say.L("bundle-then", command=f"runbook import {rec.result_name}{inv}")))
 
 
 def cmd_bundle(args) -> int:
@@ -54,9 +55,9 @@ def cmd_bundle(args) -> int:
     except BundleRefused as exc:
         return fail_input([str(exc)])
     except NothingToChange as exc:
-        print(f"nothing to change on {args.node} according to plan bundle {exc.plan}: no bundle written")
+        print(plain(messages_for(project, args.lang).L("bundle-nothing", node=args.node, plan=exc.plan)))
         return EXIT_OK
-    _said(written, args)
+    _said(written, args, messages_for(project, args.lang))
     return EXIT_OK
 
 
@@ -74,10 +75,12 @@ def cmd_import(args) -> int:
         return fail_input(exc.errors)
     except BundleRefused as exc:
         return fail_input([str(exc)])
-    code = show(done.report, args.json, messages(None, project))
+    say = messages_for(project, args.lang)
+    code = show(done.report, args.json, say)
     rec = done.record
-    journal = f", journal {done.journal}" if done.journal else ""
-    print(f"imported {rec.kind} bundle {rec.id} of node {rec.node} (run on computer {done.computer}){journal}",
+    label = "bundle-imported-journal" if done.journal else "bundle-imported"
+    print(plain(say.L(label, kind=say.L(f"bundle-kind-{rec.kind}"), id=rec.id, node=rec.node, computer=done.computer,
+                      journal=done.journal)),
           file=sys.stderr if args.json else sys.stdout)
     return code
 
@@ -98,6 +101,7 @@ def register(sub) -> None:
         k.add_argument("--node", required=True, help="node name in the inventory")
         k.add_argument("--inventory", "-i", help="inventory YAML (default: the sandbox's)")
         k.add_argument("--out", "-o", help="the .cmd file to write (default: ./<node>-<kind>-<id>.cmd)")
+        lang_option(k)
         if k is not kinds.choices["plan"]:
             k.add_argument("--yes", "-y", action="store_true",
                            help="the .cmd changes the node without listing the changes and asking first")
@@ -108,4 +112,5 @@ def register(sub) -> None:
     i.add_argument("--inventory", "-i", help="inventory YAML (default: the sandbox's)")
     i.add_argument("--node", help="refuse a result that is not this node's")
     i.add_argument("--json", action="store_true", help="print the report as JSON")
+    lang_option(i)
     i.set_defaults(func=cmd_import)

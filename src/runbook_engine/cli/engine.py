@@ -6,17 +6,13 @@ import sys
 import time
 from pathlib import Path
 
-from runbook_engine.cli.arguments import (BadArgument, default_lang, engine_steps, inventory_path, known_guide,
-                                          known_nodes, known_run)
-from runbook_engine.cli.base import fail_input, project_of
+from runbook_engine.cli.arguments import (BadArgument, about, engine_steps, inventory_path, known_guide, known_nodes,
+                                          known_run, lang_option)
+from runbook_engine.cli.base import error, fail_input, messages_for, project_of, worded
 from runbook_engine.cli.display import Display
-from runbook_engine.engine.messages import plain
-from runbook_engine.model.rules import LANGS
+from runbook_engine.engine.messages import Said, plain
 from runbook_engine.model.errors import KbError, KbInvalid, unknown
 from runbook_engine.model.project import Project
-
-LANG_HELP = ("language of the output (default: from the locale, LC_ALL, LC_MESSAGES or LANG: ja for a "
-             "Japanese or a C locale, en for any other)")
 
 
 def load_inventory_for(project: Project, path: str | None):
@@ -46,7 +42,7 @@ def print_report(report, say, stream=None) -> None:
     for line in report_lines(report, say):
         print(line, file=stream)
     for note in getattr(report, "notes", []):
-        print(say.L("report-note", note=note), file=stream)
+        print(plain(say.L("report-note", note=say.text(note))), file=stream)
 
 
 def show(report, as_json: bool, say=None) -> int:
@@ -60,10 +56,7 @@ def show(report, as_json: bool, say=None) -> int:
 
 def messages(lang: str | None, project: Project | None = None):
     """The run's texts in *lang* (default: the locale's)."""
-    from runbook_engine.engine.messages import Messages
-
-    project = project or Project.find(None)
-    return Messages(project.knowledge, lang or default_lang())
+    return messages_for(project or Project.find(None), lang)
 
 
 class Progress:
@@ -93,11 +86,12 @@ def expected_results(runner) -> int:
     return len(skipped) + sum(len(steps) for _, steps in work.values())
 
 
-def secret_errors(project: Project, path: str | None, inventory, steps=None) -> list[KbError]:
+def secret_errors(project: Project, path: str | None, inventory, steps=None, say=None) -> list[KbError]:
     """Every DNS server's TSIG secret checked before anything runs (an environment variable set
     and base64; a key file that is its user's alone and holds a base64 secret or the key's BIND
-    statement), at the line of its ``key_secret_env`` or ``key_secret_file`` in the inventory;
-    only when a step of *steps* (default: any) targets the DNS servers. The value is never shown."""
+    statement), at the line of its ``key_secret_env`` or ``key_secret_file`` in the inventory, in
+    *say*'s language where the problem has a label; only when a step of *steps* (default: any)
+    targets the DNS servers. The value is never shown."""
     from runbook_engine.engine.actions import step_scope
     from runbook_engine.model.yamlio import locate, read_yaml
 
@@ -106,9 +100,11 @@ def secret_errors(project: Project, path: str | None, inventory, steps=None) -> 
     if steps is not None and not any(step_scope(s).name == "dns-servers" for s in steps):
         return []
     problems = [(i, o.secret.option, p) for i, server in enumerate(inventory.dns)
-                if (p := (o := server.options).secret.problem(o.key_name, o.algorithm))]
+                if (p := (o := server.options).secret.said(o.key_name, o.algorithm))]
     if not problems:
         return []
+    say = say or messages_for(project, None)
+    problems = [(i, key, worded(say, p)) for i, key, p in problems]
     inv_path = Path(path) if path else project.sandbox_inventory
     raw = read_yaml(inv_path, inv_path.parent, confine=False)  # for the lines, only when something is wrong
     return [KbError(str(inv_path), locate(raw, ("dns", i, key)), f"dns.{i}.{key}: {problem}")
@@ -126,11 +122,11 @@ def executor_for(args, inventory, nodes: list[str] | None):
     try:
         cls = executor_class(name)
     except ValueError as exc:
-        raise BadArgument(f"--executor: {exc}") from None
+        raise BadArgument(about("--executor", str(exc))) from None
     if extra is not None and name != "ansible":
-        raise BadArgument(f"--ansible-inventory: an Ansible inventory is read by --executor ansible only (not {name})")
+        raise BadArgument(Said.of("error-ansible-inventory-native", executor=name))
     if extra is not None and not Path(extra).exists():
-        raise BadArgument(f"--ansible-inventory {extra}: no such file or folder")
+        raise BadArgument(Said.of("error-no-such-path", option="--ansible-inventory", path=extra))
     if name == "native":
         return None
     try:
@@ -150,9 +146,11 @@ def cmd_engine(args) -> int:
 
     project = project_of(args)
     executor = None
+    say = None
     try:
         try:
             kb = project.knowledge  # bad kb/ exits 2 before any node is touched
+            say = messages_for(project, args.lang)
             source = inventory_path(project, args.inventory)
             inv = load_inventory(source)
             guide = guide_for(kb, args.guide, inv, source)
@@ -160,17 +158,16 @@ def cmd_engine(args) -> int:
             steps = engine_steps(guide, args.step) or None
             executor = executor_for(args, inv, nodes)
             runner = Runner(project, inv, guide_id=guide.id, nodes=nodes, steps=steps, executor=executor)
-            errs = secret_errors(project, args.inventory, inv, runner.steps)
+            errs = secret_errors(project, args.inventory, inv, runner.steps, say)
             if errs:
                 raise KbInvalid(errs)
         except KbInvalid as exc:
             return fail_input(exc.errors)
         except KeyError as exc:
-            return fail_input([f"error: {exc.args[0]}"])
+            return fail_input([error(str(exc.args[0]))], say)
         except ValueError as exc:  # the guide's platform is not the inventory's
-            return fail_input([f"error: {exc}"])
-        note_interrupted(project, inv.cluster)
-        say = messages(args.lang, project)
+            return fail_input([error(str(exc))], say)
+        note_interrupted(project, inv.cluster, say)
         if args.command == "apply" and not args.yes:
             return confirm_and_apply(runner, args, say)
         return show(run_with_progress(runner, args.command, say, args.json), args.json, say)
@@ -191,15 +188,13 @@ def run_with_progress(runner, mode: str, say, as_json: bool):
             runner.on_result = runner.on_round = None
 
 
-def note_interrupted(project: Project, cluster: str) -> None:
+def note_interrupted(project: Project, cluster: str, say) -> None:
     """Say (on stderr) which earlier runs of the cluster were interrupted after changing something:
     a re-run converges, but the exact state before them needs them rolled back too."""
     from runbook_engine.engine.runs import interrupted
 
     for r in interrupted(project.state, cluster):
-        print(f"note: run {r.run_id} was interrupted after {r.intents} journaled change(s) on "
-              f"{', '.join(r.nodes)}; `runbook rollback --to-before {r.run_id}` restores the state before it",
-              file=sys.stderr)
+        print(say.L("note-interrupted", run_id=r.run_id, n=r.intents, nodes=", ".join(r.nodes)), file=sys.stderr)
 
 
 def confirm_and_apply(runner, args, say) -> int:
@@ -207,7 +202,7 @@ def confirm_and_apply(runner, args, say) -> int:
     (exit 2) unless --yes: nothing runs unattended by accident. The notebook's step cells do not
     come here (their manual gates confirm)."""
     if not sys.stdin.isatty():
-        return fail_input(["error: apply asks for confirmation and there is no terminal: pass --yes to apply without asking"])
+        return fail_input([error(Said.of("error-apply-no-terminal"))], say)
     plan = run_with_progress(runner, "plan", say, False)
     print_report(plan, say)
     failed = [r for r in plan.results if r.status in ("error", "unreachable")]
@@ -234,12 +229,12 @@ def cmd_rollback(args) -> int:
 
     project = project_of(args)
     if (args.run_id is None) == (args.to_before is None):
-        return fail_input(["error: give RUN_ID (roll back that run) or --to-before RUN_ID (that run and every later one)"])
+        raise BadArgument(Said.of("error-rollback-which"))
     try:
         inv = load_inventory_for(project, args.inventory)
     except KbInvalid as exc:
         return fail_input(exc.errors)
-    say = messages(args.lang, project)
+    say = messages_for(project, args.lang)
 
     def undo(run_id: str, executor):
         with Display(quiet=args.json) as display:
@@ -259,7 +254,8 @@ def cmd_rollback(args) -> int:
         code = 0
         for run in runs:  # newest first: each restores the state before it, down to --to-before's
             if not args.json:
-                print(say.L("rollback-heading", run_id=run.run_id, status=run.status, n=run.intents))
+                print(say.L("rollback-heading", run_id=run.run_id, status=say.L(f"runs-status-{run.status}"),
+                            n=run.intents))
             code = show(undo(run.run_id, executor), args.json, say)
             if code:
                 break  # an older run's undo assumes the newer ones were undone
@@ -279,14 +275,25 @@ def cmd_runs(args) -> int:
     if args.json:
         print(json.dumps([r.as_dict() for r in runs], ensure_ascii=False, indent=2))
         return 0
+    say = messages_for(project, args.lang)
     if not runs:
-        print(f"no runs yet in {project.state / 'runs'}")
+        print(say.L("runs-none", path=project.state / "runs"))
+        return 0
+    headers = [say.L(c) for c in ("col-run-id", "col-started", "col-run-mode", "col-guide", "col-status", "col-changes",
+                                  "col-nodes")]
+    rows = []
     for r in runs:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.started))
-        state = r.status + (", rolled back" if r.rolled_back else "")
-        print(f"{r.run_id}  {when}Z  {r.mode:<8} {r.guide:<12} {state:<24} {r.intents} change(s)"
-              + (f" on {', '.join(r.nodes)}" if r.nodes else ""))
+        state = say.L(f"runs-status-{r.status}")
+        rows.append([r.run_id, time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(r.started)),
+                     say.run_mode(r.mode) if r.mode in RUN_MODES else r.mode, r.guide,
+                     say.L("runs-rolled-back", status=state) if r.rolled_back else state,
+                     str(r.intents), ", ".join(r.nodes) or "-"])
+    Display().table(headers, rows)
     return 0
+
+
+#: the modes a run's journal names (``runbook runs`` words them)
+RUN_MODES = ("plan", "apply", "verify", "rollback")
 
 
 def executor_options(p) -> None:
@@ -311,7 +318,7 @@ def register(sub) -> None:
         e.add_argument("--step", action="append", help="only this step id (repeatable)")
         e.add_argument("--json", action="store_true", help="print the report as JSON")
         executor_options(e)
-        e.add_argument("--lang", choices=list(LANGS), default=None, help=LANG_HELP)
+        lang_option(e)
         if name == "apply":
             e.add_argument("--yes", "-y", action="store_true",
                            help="apply without showing the plan and asking first (non-interactive use)")
@@ -324,9 +331,10 @@ def register(sub) -> None:
     r.add_argument("--inventory", "-i", help="inventory YAML (default: the sandbox's)")
     r.add_argument("--json", action="store_true", help="print the report as JSON")
     executor_options(r)
-    r.add_argument("--lang", choices=list(LANGS), default=None, help=LANG_HELP)
+    lang_option(r)
     r.set_defaults(func=cmd_rollback)
 
     rs = sub.add_parser("runs", help="the runs of the state folder: finished, interrupted, rolled back")
     rs.add_argument("--json", action="store_true", help="print them as JSON")
+    lang_option(rs)
     rs.set_defaults(func=cmd_runs)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from runbook_engine.cli.arguments import inventory_path, known_guide
-from runbook_engine.cli.base import fail_input, project_of
+from runbook_engine.cli.arguments import BadArgument, inventory_path, known_guide, lang_option
+from runbook_engine.cli.base import error, fail_input, messages_for, project_of
+from runbook_engine.engine.messages import Said, plain
 from runbook_engine.model.errors import KbInvalid
 
 
@@ -25,23 +26,24 @@ def cmd_export_ansible(args) -> int:
     except KbInvalid as exc:
         return fail_input(exc.errors)
     if kb.family_of(guide).os != inv.platform:
-        return fail_input([f"error: guide '{guide.id}' is a {kb.family_of(guide).os} guide, but inventory {source} "
-                           f"is {inv.platform}"])
+        raise BadArgument(Said.of("error-platform-mismatch", guide=guide.id, os=kb.family_of(guide).os, path=source,
+                                  platform=inv.platform))
     out = Path(args.out) if args.out else Path("ansible") / guide.id
     if out.exists() and not out.is_dir():
-        return fail_input([f"error: --out {out}: a file, not a folder"])
+        raise BadArgument(Said.of("error-out-file", path=out))
     flavours = FLAVOURS if args.flavour == "both" else (args.flavour,)
+    say = messages_for(project, args.lang)
     try:
         written = export_ansible(project, guide, inv, out, flavours)
     except ExportError as exc:
-        return fail_input([f"error: {exc}"])
+        return fail_input([error(str(exc))], say)
     if args.json:
         print(json.dumps({"guide": guide.id, "inventory": str(source), "out": str(out),
                           "files": [str(p) for p in written]}, ensure_ascii=False, indent=2))
     else:
-        print(f"exported guide '{guide.id}' for inventory {source} to {out}: "
-              + ", ".join(p.name for p in written if p.parent == out)
-              + f" and {sum(1 for p in written if p.parent != out)} file(s) in files/")
+        print(plain(say.L("export-done", guide=guide.id, inventory=source, path=out,
+                          files=", ".join(p.name for p in written if p.parent == out),
+                          n=sum(1 for p in written if p.parent != out))))
     return 0
 
 
@@ -55,4 +57,5 @@ def register(sub) -> None:
                    help="modules: idiomatic modules for real fleets; raw: the engine's command batches (default: both)")
     a.add_argument("--out", "-o", help="folder to write into (default: ansible/GUIDE)")
     a.add_argument("--json", action="store_true", help="print what was written as JSON")
+    lang_option(a)
     a.set_defaults(func=cmd_export_ansible)

@@ -4,8 +4,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from runbook_engine.cli.arguments import BadArgument
-from runbook_engine.cli.base import EXIT_OK, check_project, fail_input, project_of
+from runbook_engine.cli.arguments import BadArgument, lang_option
+from runbook_engine.cli.base import EXIT_OK, check_project, fail_input, messages_for, messages_of, project_of, worded
+from runbook_engine.engine.messages import Said, plain
 
 
 def cmd_check(args) -> int:
@@ -14,7 +15,9 @@ def cmd_check(args) -> int:
     if errors:
         return fail_input(errors)
     kb = project.knowledge
-    print(f"ok: {len(kb.guides)} guide(s), {sum(len(f.ports) for f in kb.families.values())} port records in {len(kb.families)} famil{'y' if len(kb.families) == 1 else 'ies'}, scripts lint clean")
+    say = messages_for(project, args.lang)
+    print(plain(say.L("check-ok", guides=len(kb.guides), ports=sum(len(f.ports) for f in kb.families.values()),
+                      families=len(kb.families))))
     return EXIT_OK
 
 
@@ -35,7 +38,7 @@ def cmd_schema(args) -> int:
     project = project_of(args)
     folder = Path(args.out) if args.out else project.root / "schema"
     if folder.exists() and not folder.is_dir():
-        raise BadArgument(f"--out {folder}: a file, not a folder (the *.schema.json files are written into it)")
+        raise BadArgument(Said.of("error-out-file-schema", path=folder))
     for name, text in schema_files().items():
         print(write_atomic(folder / name, text.encode("utf-8")))
     return EXIT_OK
@@ -48,12 +51,13 @@ def cmd_new(args) -> int:
     from runbook_engine.model.rules import PLACEHOLDER, fits
 
     project = project_of(args)
+    say = messages_of(args)  # before the new guide's placeholders make kb/ invalid
     gid = args.guide_id
     if not fits("id", gid) or len(gid) > 64:
-        return fail_input([f"error: GUIDE_ID {gid!r}: not a guide id (lower-case kebab-case: a-z, 0-9 and '-', at most 64 characters)"])
+        raise BadArgument(Said.of("error-new-not-id", id=repr(gid)))
     folder = project.kb / "guides" / gid
     if folder.exists():
-        return fail_input([f"error: GUIDE_ID {gid}: {folder} exists already"])
+        raise BadArgument(Said.of("error-new-exists", id=gid, path=folder))
     try:
         family = load_family(project.kb, args.family)
     except KbInvalid as exc:
@@ -62,15 +66,17 @@ def cmd_new(args) -> int:
     try:
         write_folder(folder, files)
     except FileExistsError:
-        return fail_input([f"error: GUIDE_ID {gid}: {folder} exists already"])
+        raise BadArgument(Said.of("error-new-exists", id=gid, path=folder)) from None
     for name in files:
         print(folder / name)
-    print(f"write every {PLACEHOLDER} in these files; `runbook check` names each one left", file=sys.stderr)
+    print(worded(say, Said.of("new-todo", placeholder=PLACEHOLDER)), file=sys.stderr)
     return EXIT_OK
 
 
 def register(sub) -> None:
-    sub.add_parser("check", help="validate kb/ and lint every generated script").set_defaults(func=cmd_check)
+    c = sub.add_parser("check", help="validate kb/ and lint every generated script")
+    lang_option(c)
+    c.set_defaults(func=cmd_check)
     s = sub.add_parser("schema", help="write the JSON Schemas of the YAML files (kb/ and inventories)")
     s.add_argument("--out", help="folder for the *.schema.json files (default: schema/)")
     s.set_defaults(func=cmd_schema)
@@ -80,4 +86,5 @@ def register(sub) -> None:
     n.add_argument("--family", metavar="FAMILY", required=True,
                    help="the product family the guide runs on: a file name of kb/family/ without .yaml "
                         "(clusterpro-x-windows, clusterpro-x-linux)")
+    lang_option(n)
     n.set_defaults(func=cmd_new)

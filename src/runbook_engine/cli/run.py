@@ -6,14 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from runbook_engine.cli.arguments import default_lang, inventory_path, known_guide, known_nodes, manual_steps
+from runbook_engine.cli.arguments import (default_lang, inventory_path, known_guide, known_nodes, lang_option,
+                                          manual_steps)
 from runbook_engine.cli.base import EXIT_OK, fail_input, project_of
 from runbook_engine.cli.display import Display
+from runbook_engine.engine.messages import Messages
 from runbook_engine.model.errors import KbInvalid
-from runbook_engine.model.rules import LANGS
-
-LANG_HELP = ("language of the output (default: from the locale, LC_ALL, LC_MESSAGES or LANG: ja for a "
-             "Japanese or a C locale, en for any other)")
 
 RUN_EPILOG = """\
 manual steps:
@@ -43,9 +41,9 @@ exit codes: 0 done (or a dry run), 1 a step failed, 2 bad input, 3 waiting for a
 """
 
 
-def answers_errors(path: str, guide) -> list:
+def answers_errors(path: str, guide, say: Messages) -> list:
     """An answers file is a mapping of the guide's manual step ids to a note (or nothing), read
-    as safely as kb/; anything else is one located line."""
+    as safely as kb/; anything else is one located line (in *say*'s language)."""
     from runbook_engine.model.errors import KbError
     from runbook_engine.model.yamlio import locate, read_yaml
 
@@ -54,21 +52,20 @@ def answers_errors(path: str, guide) -> list:
     if raw is None:
         return []
     if not isinstance(raw, dict):
-        what = "a list" if isinstance(raw, list) else "a single value"
-        return [KbError(str(p), 1, f"an answers file maps step ids to notes ({{step id: note}}), not {what}")]
+        what = say.L("answers-not-a-list" if isinstance(raw, list) else "answers-not-a-value")
+        return [KbError(str(p), 1, say.L("answers-not-a-mapping", what=what))]
     manual = {s.id for s in guide.steps() if s.mode == "manual"}
     errs = []
     for k, v in raw.items():
         if k not in manual:
-            errs.append(KbError(str(p), locate(raw, (k,)), f"{k}: not a manual step of guide '{guide.id}'"))
+            errs.append(KbError(str(p), locate(raw, (k,)), say.L("answers-not-manual", step=k, guide=guide.id)))
         elif v is not None and not isinstance(v, str):
-            errs.append(KbError(str(p), locate(raw, (k,)), f"{k}: the note must be text"))
+            errs.append(KbError(str(p), locate(raw, (k,)), say.L("answers-note-not-text", step=k)))
     return errs
 
 
 def cmd_run(args) -> int:
     from runbook_engine.engine.inventory import load_inventory
-    from runbook_engine.engine.messages import Messages
     from runbook_engine.publish.execute import RunRequest, run_notebook
 
     project = project_of(args)
@@ -79,7 +76,7 @@ def cmd_run(args) -> int:
         inv = load_inventory(inv_path)
         known_nodes(inv, [args.node], inv_path)
         manual_steps(guide, args.confirm)
-        errs = answers_errors(args.answers, guide) if args.answers else []
+        errs = answers_errors(args.answers, guide, Messages(kb, args.lang)) if args.answers else []
         if errs:
             return fail_input(errs)
     except KbInvalid as exc:
@@ -185,9 +182,8 @@ def register(sub) -> None:
                         epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     rn.add_argument("guide", help="guide id")
     rn.add_argument("--node", required=True, help="node name in the inventory")
-    rn.add_argument("--lang", choices=list(LANGS), default=default_lang(),
-                    help="notebook and output language (default: from the locale, LC_ALL, LC_MESSAGES or LANG: ja "
-                         "for a Japanese or a C locale, en for any other)")
+    lang_option(rn, default_lang(), "notebook and output language (default: from the locale, LC_ALL, LC_MESSAGES or "
+                                    "LANG: ja for a Japanese or a C locale, en for any other)")
     rn.add_argument("--apply", action="store_true",
                     help="apply changes, up to the first manual step nobody confirmed (default: a dry run of every step)")
     rn.add_argument("--confirm", action="append", metavar="STEP_ID",
@@ -204,5 +200,5 @@ def register(sub) -> None:
                         epilog="example: runbook answers GUIDE > answers.yaml  (then uncomment the steps done; "
                                "runbook run GUIDE --node NODE --answers answers.yaml)")
     an.add_argument("guide", help="guide id")
-    an.add_argument("--lang", choices=list(LANGS), default=default_lang(), help=LANG_HELP)
+    lang_option(an, default_lang())
     an.set_defaults(func=cmd_answers)

@@ -1,8 +1,10 @@
-"""`runbook sandbox create | deliver | destroy`: the embedded sandbox cluster."""
+"""`runbook sandbox create | deliver | destroy`: the embedded sandbox cluster. Creating it says
+each node as it is ready (and the DNS servers), in the operator's language."""
 from __future__ import annotations
 
-from runbook_engine.cli.arguments import known_guide
-from runbook_engine.cli.base import EXIT_OK, fail_input, project_of
+from runbook_engine.cli.arguments import BadArgument, known_guide, lang_option
+from runbook_engine.cli.base import EXIT_OK, error, fail_input, messages_for, project_of
+from runbook_engine.engine.messages import Said, plain
 from runbook_engine.model.errors import KbInvalid
 
 
@@ -15,32 +17,36 @@ def cmd_sandbox(args) -> int:
         kb = project.knowledge
     except KbInvalid as exc:
         return fail_input(exc.errors)
+    say = messages_for(project, args.lang)
+
+    def line(text: Said | str, indent: str = "") -> None:
+        print(indent + plain(say.text(text)), flush=True)
+
     if args.sandbox_command == "create":
         if args.guide:
             guide_id = args.guide
         elif args.platform:
             on = kb.guides_on(args.platform)
             if not on:
-                return fail_input([f"error: no {args.platform} guide in kb/"])
+                raise BadArgument(Said.of("error-no-platform-guide", platform=args.platform))
             guide_id = kb.default_guide() if kb.default_guide() in on else on[0]
         else:
             guide_id = kb.default_guide()
         known_guide(kb, guide_id)
         os_ = kb.family_of(kb.guides[guide_id]).os
         if args.platform and args.platform != os_:
-            return fail_input([f"error: guide '{guide_id}' is a {os_} guide, not {args.platform} "
-                               f"({args.platform} guides: {', '.join(kb.guides_on(args.platform)) or 'none'})"])
-        kind = "systemd-nspawn containers" if os_ == "linux" else "Wine prefixes"
-        print(f"creating the sandbox for guide '{guide_id}' ({os_}: {kind}) ...", flush=True)
+            raise BadArgument(Said.of("error-guide-not-platform", guide=guide_id, os=os_, platform=args.platform,
+                                      guides=", ".join(kb.guides_on(args.platform)) or Said.of("error-known-none")))
+        line(Said.of("sandbox-creating", guide=guide_id, os=os_, kind=Said.of(f"sandbox-kind-{os_}")))
         try:
             inv_path = create_cluster(project, kb, nodes=args.nodes, guide_id=guide_id, dns=not args.no_dns,
                                       phase=args.phase, active=args.active,
-                                      progress=lambda line: print(line, flush=True), transport=args.transport)
+                                      progress=lambda said: line(said, "  "), transport=args.transport)
         except ValueError as exc:  # more nodes than the guide's topology has, an unknown --active
-            return fail_input([f"error: {exc}"])
+            return fail_input([error(str(exc))], say)
         except SandboxError as exc:
-            return fail_input([f"error: {exc}"])
-        print(f"sandbox inventory: {inv_path}")
+            return fail_input([error(str(exc))], say)
+        line(Said.of("sandbox-inventory", path=inv_path))
     elif args.sandbox_command == "deliver":
         from runbook_engine.cli.engine import load_inventory_for
 
@@ -50,11 +56,11 @@ def cmd_sandbox(args) -> int:
         except KbInvalid as exc:
             return fail_input(exc.errors)
         except SandboxError as exc:
-            return fail_input([f"error: {exc}"])
-        print(f"configuration delivered: {len(files)} files on {len(inv.nodes)} nodes")
+            return fail_input([error(str(exc))], say)
+        line(Said.of("sandbox-delivered", files=len(files), nodes=len(inv.nodes)))
     else:
         destroy_cluster(project)
-        print("sandbox removed")
+        line(Said.of("sandbox-removed"))
     return EXIT_OK
 
 
@@ -79,7 +85,9 @@ def register(sub) -> None:
                         "operation: clpgrp installed, the failover group active on --active, its services "
                         "running there and stopped on the standby nodes")
     c.add_argument("--active", default=None, help="with --phase operation: the active node (default: the first)")
-    sbs.add_parser("deliver", help="stand in for the operator's delivery of the cluster configuration: copy the "
-                                   "configuration folder's scripts to every node's CLUSTERPRO folder")
-    sbs.add_parser("destroy", help="stop and remove the sandbox")
+    d = sbs.add_parser("deliver", help="stand in for the operator's delivery of the cluster configuration: copy the "
+                                       "configuration folder's scripts to every node's CLUSTERPRO folder")
+    x = sbs.add_parser("destroy", help="stop and remove the sandbox")
+    for p in (c, d, x):
+        lang_option(p)
     sb.set_defaults(func=cmd_sandbox)

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from runbook_engine.engine.messages import Said
+
 
 def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
@@ -86,7 +88,12 @@ class Journal:
 
 
 class NodeBusy(Exception):
-    pass
+    """Another run holds the node's lock: the English line, and :attr:`said` for the operator's
+    language."""
+
+    def __init__(self, message: str, said: Said):
+        super().__init__(message)
+        self.said = said
 
 
 @dataclass
@@ -105,7 +112,9 @@ class NodeLock:
             self.fd = -1
             open_by = _processes_holding(self.path)
             seen = f" (open in {', '.join(open_by)})" if open_by else ""
-            raise NodeBusy(f"node is busy: {holder} holds {self.path.name}{seen}; wait for it to finish") from None
+            said = (Said.of("error-node-busy-open", holder=holder, lock=self.path.name, open=", ".join(open_by))
+                    if open_by else Said.of("error-node-busy", holder=holder, lock=self.path.name))
+            raise NodeBusy(f"node is busy: {holder} holds {self.path.name}{seen}; wait for it to finish", said) from None
         os.ftruncate(self.fd, 0)
         os.write(self.fd, f"run (pid {os.getpid()})".encode())
         return self

@@ -6,10 +6,14 @@ read here: the terminal and the notebook word a run with the same texts. ``{name
 filled in by the code (only the names given; any other brace is kept as written). Identifiers
 (step ids, node names, options) are written in backticks: the notebook shows them as code, the
 terminal without the backticks (:func:`plain`).
+
+A text made below the command line (an engine error, a build's progress, a sandbox's line) is a
+:class:`Said`: its label id and fields, worded by the command line in the operator's language.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from runbook_engine.model.schema import KnowledgeBase
 
@@ -19,6 +23,19 @@ _CODE = re.compile(r"`([^`]+)`")
 #: how a confirmation was given, as the confirmation records store it -> its label
 HOW = {"--confirm": "how-confirm", "answers file": "how-answers", "interactive": "how-interactive"}
 EARLIER = "earlier run "  # + run id: a confirmation recorded by an earlier run
+
+
+@dataclass(frozen=True)
+class Said:
+    """A text by its label id and fields, worded where it is shown (:meth:`Messages.text`). A
+    field may be a Said itself (a noun, a place), worded in the same language."""
+
+    id: str
+    fields: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, label_id: str, **fields) -> "Said":
+        return cls(label_id, fields)
 
 
 def plain(text: str) -> str:
@@ -37,6 +54,13 @@ class Messages:
         if not fields:
             return text
         return _FIELD.sub(lambda m: str(fields[m[1]]) if m[1] in fields else m[0], text)
+
+    def text(self, value) -> str:
+        """*value* worded: a :class:`Said` by its label (its fields worded too), anything else as
+        it is (a text the code made: a system's own message, a path)."""
+        if isinstance(value, Said):
+            return self.L(value.id, **{k: self.text(v) for k, v in value.fields.items()})
+        return str(value)
 
     def status(self, status: str, kind: str = "") -> str:
         """A step's status (engine.status.Status, or a manual step's: confirmed, waiting,

@@ -37,7 +37,8 @@ def report_lines(report, say: Messages) -> Iterable[str]:
             yield ""
             yield plain(say.L("report-node", node=node))
         counts = say.L("report-step-counts", changes=r.changes, trips=r.round_trips, seconds=f"{r.seconds:.2f}")
-        yield f"  [{r.step}] {r.action}: {say.status(r.status)}  ({counts}){'  ' + r.message if r.message else ''}"
+        message = plain(say.text(r.said)) if getattr(r, "said", None) else r.message
+        yield f"  [{r.step}] {r.action}: {say.status(r.status)}  ({counts}){'  ' + message if message else ''}"
         for row in r.rows:
             mark = say.row_status(row.status) if row.status in STATUS_MARK else str(row.status)
             arrow = f"{show(row.current)} -> {show(row.desired)}" if row.status in (RowStatus.CHANGE, RowStatus.CHANGED) else show(row.current)

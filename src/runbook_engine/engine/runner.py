@@ -39,6 +39,7 @@ from runbook_engine.engine.facts.base import COMMAND_NOT_FOUND, Fact, FactFailed
 from runbook_engine.engine.facts.cluster import ActiveNode, ActiveNodeSh
 from runbook_engine.engine.inventory import Inventory
 from runbook_engine.engine.journal import Journal, NodeBusy, intents, node_lock, operator_name, rollback_run_id
+from runbook_engine.engine.messages import Said
 from runbook_engine.engine.status import FAILED, RowStatus, Status
 from runbook_engine.engine.targets import Target, all_targets
 from runbook_engine.engine.transports import open_transport, transport_class
@@ -84,7 +85,8 @@ class StepResult:
     seconds: float = 0.0
     round_trips: int = 0
     retries: int = 0  # of round_trips, those repeated because Wine answered 9009
-    message: str = ""
+    message: str = ""  # English, as the journal and the JSON report keep it
+    said: Said | None = None  # the message for a person, when it has a label (engine/messages.py)
 
     @property
     def changes(self) -> int:
@@ -438,7 +440,7 @@ class _TargetRun:
         self.transport: Transport | None = None
         self.prepared: list[_Prepared] = []
         self.fatal: tuple[Status, str] | None = None  # the whole target failed (busy, unreachable)
-        self.busy = False
+        self.busy: Said | None = None  # why the target is busy (its lock is held)
         self.asked_cluster = False
         self.cluster: str | None = None
         self.cluster_error: str | None = None
@@ -449,7 +451,7 @@ class _TargetRun:
         try:
             self.stack.enter_context(node_lock(runner.state, runner.inventory.cluster, target.lock_name))
         except NodeBusy as exc:
-            self.fatal, self.busy = (Status.ERROR, str(exc)), True
+            self.fatal, self.busy = (Status.ERROR, str(exc)), exc.said
             return
         try:
             self.transport = runner.open_transport(target)
@@ -577,7 +579,8 @@ class _TargetRun:
     def results(self) -> list[StepResult]:
         name = self.target.name
         if self.fatal is not None and self.busy:
-            return [StepResult(step="-", action="-", node=name, status=self.fatal[0], message=self.fatal[1])]
+            return [StepResult(step="-", action="-", node=name, status=self.fatal[0], message=self.fatal[1],
+                               said=self.busy)]
         by_step = {p.step.id: p for p in self.prepared}
         out = []
         for step in self.steps:
@@ -719,7 +722,9 @@ def rollback(project: Project, inventory: Inventory, run_id: str, state: Path | 
                                        f"{t.describe(bad[0])[:80]} (rc {bad[0].rc})")
         except TransportError as exc:
             res.status, res.message = Status.UNREACHABLE, str(exc)
-        except (NodeBusy, *TARGET_ERRORS) as exc:
+        except NodeBusy as exc:
+            res.status, res.message, res.said = Status.ERROR, str(exc), exc.said
+        except TARGET_ERRORS as exc:
             res.status, res.message = Status.ERROR, str(exc)
         return res
 

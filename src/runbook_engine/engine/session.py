@@ -266,7 +266,7 @@ class Session:
         if status == Status.SKIPPED:  # the step has no target among this run's nodes
             msgs = self.L(f"scope-none-{step_scope(step).name}", node=self._scope_node(step))
         else:
-            msgs = "; ".join(r.message for r in results if r.message)
+            msgs = "; ".join(self.say.text(r.said) if r.said else r.message for r in results if r.message)
         rec = self._record(step, status, t0, changes=changes, detail=msgs, rows=rows)
         headers = [self.L(h) for h in ("col-node", "col-target", "col-current", "col-desired", "col-status", "col-message")]
         return self._show(rec, headers, rows)

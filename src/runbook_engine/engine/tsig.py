@@ -22,6 +22,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from runbook_engine.engine.messages import Said
+
 #: a key file larger than this is not a key file (a tsig-keygen hmac-sha512 key is ~150 bytes)
 MAX_KEY_FILE = 64 * 1024
 
@@ -34,7 +36,12 @@ _KEY_SECRET = re.compile(r'(?:^|[\s;])secret\s+"([^"]*)"\s*;')
 
 
 class TsigSecretError(Exception):
-    """The TSIG secret cannot be used (one line naming where it is, never its value)."""
+    """The TSIG secret cannot be used (one line naming where it is, never its value); *said*
+    words the common ones (a variable unset, not base64, empty) by label for a person."""
+
+    def __init__(self, text: str, said: Said | None = None):
+        super().__init__(text)
+        self.said = said
 
 
 def _owner(uid: int) -> str:
@@ -87,6 +94,14 @@ class TsigSecret:
             return str(exc)
         return None
 
+    def said(self, key_name: str, algorithm: str) -> Said | str | None:
+        """:meth:`problem` for a person: by label where there is one, else the English line."""
+        try:
+            self.read(key_name, algorithm)
+        except TsigSecretError as exc:
+            return exc.said or str(exc)
+        return None
+
     def read(self, key_name: str, algorithm: str) -> bytes:
         """The secret's bytes; :class:`TsigSecretError` says why not."""
         return self._from_file(key_name, algorithm) if self.file is not None else self._from_env()
@@ -94,12 +109,14 @@ class TsigSecret:
     def _from_env(self) -> bytes:
         value = os.environ.get(str(self.env))
         if not value:
-            raise TsigSecretError(f"TSIG secret environment variable {self.env} is not set")
+            raise TsigSecretError(f"TSIG secret environment variable {self.env} is not set",
+                                  Said.of("error-secret-unset", env=str(self.env)))
         raw = _decode(value)
         if raw is None:
-            raise TsigSecretError(f"TSIG secret in {self.env} is not valid base64")
+            raise TsigSecretError(f"TSIG secret in {self.env} is not valid base64",
+                                  Said.of("error-secret-not-base64", env=str(self.env)))
         if not raw:
-            raise TsigSecretError(f"TSIG secret in {self.env} is empty")
+            raise TsigSecretError(f"TSIG secret in {self.env} is empty", Said.of("error-secret-empty", env=str(self.env)))
         return raw
 
     def _from_file(self, key_name: str, algorithm: str) -> bytes:

@@ -23,9 +23,9 @@ class KbInvalid(Exception):
         super().__init__("\n".join(str(e) for e in self.errors))
 
 
-def did_you_mean(value: str, known) -> str:
-    """``"; did you mean 'my-guide'?"`` for the known name closest to *value* (difflib's ratio, at
-    least 0.6 as in ``get_close_matches``; of equally close names the first), or ``""``."""
+def closest(value: str, known) -> str | None:
+    """The known name closest to *value* (difflib's ratio, at least 0.6 as in
+    ``get_close_matches``; of equally close names the first), or None."""
     import difflib
 
     best, score = None, 0.6
@@ -33,6 +33,12 @@ def did_you_mean(value: str, known) -> str:
         ratio = difflib.SequenceMatcher(None, str(value), str(name)).ratio()
         if ratio > score or (ratio == score and best is None):
             best, score = str(name), ratio
+    return best
+
+
+def did_you_mean(value: str, known) -> str:
+    """``"; did you mean 'my-guide'?"`` for the known name :func:`closest` to *value*, or ``""``."""
+    best = closest(value, known)
     return f"; did you mean '{best}'?" if best is not None else ""
 
 

@@ -47,8 +47,9 @@ def _missing_message(project: Project, guide, exc: KeyError) -> KbError:
 
 
 #: a label the code, the page templates or the snippets ask for by its id, as L(<quoted id>),
-#: label(<quoted id>) or label(kb, <quoted id>) (publish/labels.py)
-_LABEL_USE = re.compile(r"(?:\bL|\blabel)\(\s*(?:kb\s*,\s*)?[\"']([a-z0-9]+(?:-[a-z0-9]+)*)[\"']")
+#: label(<quoted id>), label(kb, <quoted id>) (publish/labels.py) or Said.of(<quoted id>)
+#: (engine/messages.py: worded where it is shown)
+_LABEL_USE = re.compile(r"(?:\bL|\blabel|\bSaid\.of)\(\s*(?:kb\s*,\s*)?[\"']([a-z0-9]+(?:-[a-z0-9]+)*)[\"']")
 
 
 def used_labels(project: Project) -> dict[str, str]:

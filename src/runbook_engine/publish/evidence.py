@@ -31,6 +31,7 @@ from runbook_engine.engine.report import show
 from runbook_engine.model.schema import KnowledgeBase
 from runbook_engine.publish.labels import label
 from runbook_engine.publish.pdf import document, print_html
+from runbook_engine.publish.progress import OnStage, Stage, unheard
 
 
 class UnknownRun(LookupError):
@@ -367,9 +368,11 @@ class Written:
     seconds: float
 
 
-def write_report(kb: KnowledgeBase, state: Path, run_id: str, lang: str, out: Path) -> Written:
+def write_report(kb: KnowledgeBase, state: Path, run_id: str, lang: str, out: Path,
+                 on_stage: OnStage = unheard) -> Written:
     """The report of *run_id* in *lang* as ``report.<lang>.html`` and ``report.<lang>.pdf`` in the
-    folder *out* (each written atomically). UnknownRun when *state* has no record of the run."""
+    folder *out* (each written atomically). UnknownRun when *state* has no record of the run.
+    *on_stage* hears ``print`` before Chromium prints it (publish/progress.py)."""
     report = EvidenceReport(kb, read_evidence(state, run_id), lang)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -379,5 +382,6 @@ def write_report(kb: KnowledgeBase, state: Path, run_id: str, lang: str, out: Pa
                         body=f'<div class="rb-report">{report.body()}</div>', extra_css=REPORT_CSS)
 
     html_path, pdf_path = out / f"report.{lang}.html", out / f"report.{lang}.pdf"
+    on_stage(Stage("print", lang))
     pages, seconds = print_html(make, html_path, pdf_path)
     return Written(html_path, pdf_path, pages, seconds)

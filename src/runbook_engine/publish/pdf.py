@@ -56,6 +56,7 @@ from runbook_engine.publish.deployment import load_deployment
 from runbook_engine.publish.files import mermaid_js
 from runbook_engine.publish.labels import label
 from runbook_engine.publish.pages import PAGES, guide_pages_of
+from runbook_engine.publish.progress import OnStage, Stage, unheard
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ENV = "RUNBOOK_CHROMIUM"
@@ -404,9 +405,10 @@ def print_html(make_html, doc: Path, out: Path) -> tuple[int, float]:
 
 
 def guide_pdf(project: Project, guide_id: str, lang: str, out: Path, *, inventory: Path | None = None,
-              today: datetime.date | None = None) -> PdfReport:
+              today: datetime.date | None = None, on_stage: OnStage = unheard) -> PdfReport:
     """The guide *guide_id* in *lang* as one PDF at *out* (with *inventory*: the manual for that
-    cluster). The file is written atomically: a temporary file beside *out*, renamed."""
+    cluster). The file is written atomically: a temporary file beside *out*, renamed. *on_stage*
+    hears the build's stages (publish/progress.py), then ``print``."""
     t0 = time.perf_counter()
     kb = project.knowledge
     guide = kb.guides[guide_id]
@@ -419,8 +421,9 @@ def guide_pdf(project: Project, guide_id: str, lang: str, out: Path, *, inventor
         site = Path(tmp) / "site"
         content: dict = {}
         os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
-        build_language(project, lang, site, inventory=inventory, content=content)
+        language = build_language(project, lang, site, inventory=inventory, content=content, on_stage=on_stage)
         built = time.perf_counter()
+        on_stage(Stage("language", lang, done=True, count=language.pages, seconds=language.seconds))
         pages = []
         for p in guide_pages_of(guide, deployment=deployment is not None):
             if p.id in NOT_PRINTED:
@@ -444,6 +447,7 @@ def guide_pdf(project: Project, guide_id: str, lang: str, out: Path, *, inventor
                             pages=pages, stylesheets=css, mermaid="assets/javascripts/mermaid.min.js", numbers=numbers)
 
         partial = out.with_name(f".{out.name}.printing")
+        on_stage(Stage("print", lang))
         try:
             with Printer() as printer:
                 prints = print_document(printer, site / "print.html", make, partial, numbered=True)

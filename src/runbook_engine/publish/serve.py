@@ -2,8 +2,10 @@
 
 A thread polls the modification times of kb/, snippets/, docs/, overrides/ and mkdocs.yml once a
 second; on a change it rebuilds both languages with :func:`build_site` (atomic: the server keeps
-serving the previous site until the new one is swapped in) and prints one line. A failed rebuild
-prints its error on one line and the last good site stays served. A path the site has no file for
+serving the previous site until the new one is swapped in) and says so in one line. A failed
+rebuild says its error in one line and the last good site stays served. The lines are
+:class:`Said` values handed to a *log* callback, and the first build's stages go to *on_stage*
+(publish/progress.py): the command line words and shows them. A path the site has no file for
 (and a folder without an index page) is answered with status 404 and the 404 page of the language
 the path is under (en/404.html below /en/, 404.html elsewhere). Polling rather than watchdog:
 the trees are a few hundred files, a poll costs about a millisecond, and it behaves the same on
@@ -22,15 +24,22 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
+from runbook_engine.engine.messages import Said
 from runbook_engine.model.project import Project
 from runbook_engine.publish.build import build_site
 from runbook_engine.publish.config import LANG_DIRS
+from runbook_engine.publish.progress import OnStage, unheard
 
 #: What a change in rebuilds the site (relative to the project root).
 WATCHED = ("kb", "snippets", "docs", "overrides", "mkdocs.yml")
 POLL_SECONDS = 1.0
 
 Prepare = Callable[[Project], object]
+Log = Callable[[Said], object]
+
+
+def unsaid(line: Said) -> None:  # noqa: ARG001 - nobody reads
+    """The log of a server nobody watches."""
 
 
 def sources_state(root: Path, extra: tuple[Path, ...] = ()) -> dict[str, tuple[int, int]]:
@@ -60,7 +69,7 @@ class Rebuilder(threading.Thread):
     """Polls the project's sources and rebuilds *out* when they change (see the module doc)."""
 
     def __init__(self, project: Project, out: Path, *, prepare: Prepare | None = None,
-                 interval: float = POLL_SECONDS, log: Callable[[str], object] = print,
+                 interval: float = POLL_SECONDS, log: Log = unsaid,
                  inventory: Path | None = None):
         super().__init__(name="site-rebuilder", daemon=True)
         self.project, self.out, self.prepare, self.interval, self.log = project, out, prepare, interval, log
@@ -79,7 +88,7 @@ class Rebuilder(threading.Thread):
 
     def rebuild(self, changed: list[str]) -> bool:
         """Build again from a fresh Project (kb/ re-read); True when the new site is served."""
-        what = changed[0] + (f" and {len(changed) - 1} more" if len(changed) > 1 else "")
+        what = Said.of("serve-changed-more", path=changed[0], n=len(changed) - 1) if len(changed) > 1 else changed[0]
         project = Project(self.project.root, self.project.state_dir)
         start = time.perf_counter()
         try:
@@ -87,9 +96,9 @@ class Rebuilder(threading.Thread):
                 self.prepare(project)
             build_site(project, self.out, inventory=self.inventory)
         except Exception as exc:  # noqa: BLE001 - any error: keep serving the last good site
-            self.log(f"rebuild failed ({what} changed), still serving the last good site: {_one_line(exc)}")
+            self.log(Said.of("serve-rebuild-failed", what=what, error=_one_line(exc)))
             return False
-        self.log(f"rebuilt in {time.perf_counter() - start:.1f} s ({what} changed)")
+        self.log(Said.of("serve-rebuilt", seconds=f"{time.perf_counter() - start:.1f}", what=what))
         return True
 
     def stop(self) -> None:
@@ -133,21 +142,20 @@ def site_handler(out: Path):
 
 
 def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, out: Path | None = None,
-          *, prepare: Prepare | None = None, inventory: Path | None = None) -> None:
-    """Build the site, then serve it with http.server until interrupted, rebuilding it when kb/,
-    snippets/, docs/, overrides/ or mkdocs.yml change. *prepare* runs before every rebuild (the
-    command line writes the notebooks with it). With *inventory*: the manual for that cluster,
-    rebuilt when the inventory changes too."""
+          *, prepare: Prepare | None = None, inventory: Path | None = None, on_stage: OnStage = unheard,
+          log: Log = unsaid) -> None:
+    """Build the site (its stages told to *on_stage*), then serve it with http.server until
+    interrupted, rebuilding it when kb/, snippets/, docs/, overrides/ or mkdocs.yml change (one
+    line to *log* per rebuild). *prepare* runs before every rebuild (the command line writes the
+    notebooks with it). With *inventory*: the manual for that cluster, rebuilt when the
+    inventory changes too."""
     out = Path(out).resolve() if out else project.state / "site"
-    report = build_site(project, out, inventory=inventory)
-    for b in report.languages.values():
-        print(f"{b.lang}: {b.pages} pages in {b.seconds:.2f} s → {b.site_dir}", flush=True)
+    build_site(project, out, inventory=inventory, on_stage=on_stage)
     handler = site_handler(out)
-    rebuilder = Rebuilder(project, out, prepare=prepare, inventory=inventory,
-                          log=functools.partial(print, flush=True))
+    rebuilder = Rebuilder(project, out, prepare=prepare, inventory=inventory, log=log)
     with http.server.ThreadingHTTPServer((host, port), handler) as httpd:
-        print(f"serving {out} on http://{host}:{httpd.server_address[1]}/ "
-              f"(rebuilt when {', '.join(WATCHED)}{f' or {inventory}' if inventory else ''} change)", flush=True)
+        watched = ", ".join(WATCHED) + (f", {inventory}" if inventory else "")
+        log(Said.of("serve-serving", path=out, url=f"http://{host}:{httpd.server_address[1]}/", watched=watched))
         rebuilder.start()
         try:
             with contextlib.suppress(KeyboardInterrupt):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import yaml
@@ -30,6 +31,7 @@ from runbook_engine.sandbox.named import NamedError, start_named
 from runbook_engine.engine.actions.preflight import data_drive_of
 from runbook_engine.engine.actions.scripts import clusterpro_dir
 from runbook_engine.engine.cmdline import arg
+from runbook_engine.engine.messages import Said
 from runbook_engine.engine.transports.wine import WineTransport
 from runbook_engine.engine.transports.wineprefix import windows_to_unix
 from runbook_engine.sandbox.wine import PRODUCT_NAMES, SERVER_IMAGES, NodeImage, SandboxError, create_sandbox, destroy_sandbox, install_clusterpro
@@ -87,12 +89,13 @@ def node_names(guide: Guide, nodes: int | None = None) -> list[str]:
 
 def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int | None = None, guide_id: str | None = None,
                    dns: bool = True, fresh: bool = False, phase: str = "install",
-                   active: str | None = None, progress=lambda line: None, transport: str | None = None) -> Path:
+                   active: str | None = None, progress=lambda said: None, transport: str | None = None) -> Path:
     """Create (or refresh) the sandbox and write its inventory; returns the inventory path.
 
     The nodes are the guide's topology nodes (the first *nodes* of them); the FIP's host name is
     the guide id. Default guide: kb/site.yaml's default_guide. *phase* ``operation``: see the module's text
-    (*active* defaults to the first node)."""
+    (*active* defaults to the first node). *progress* hears each node as it is ready and the DNS
+    servers, as :class:`Said` lines the command line words."""
     guide_id = guide_id or kb.default_guide()
     guide = kb.guides[guide_id]
     root = sandbox_root(project)
@@ -111,17 +114,20 @@ def create_cluster(project: Project, kb: KnowledgeBase, *, nodes: int | None = N
     if transport not in (None, "wine"):
         raise ValueError(f"the Windows sandbox's nodes are Wine prefixes: no --transport {transport}")
     destroy_nodes(root)  # a Linux sandbox before this one
+    started = time.perf_counter()
     prefixes = create_sandbox(root, image_for(guide), names, fresh=fresh)
     for n in names:
         install_clusterpro(root, prefixes[n], {SANDBOX_GROUP: active} if phase == "operation" else None)
+        progress(Said.of("sandbox-node-wine", node=n, seconds=round(time.perf_counter() - started, 2)))
     if phase == "operation":
         _stop_on_standby(guide, {n: prefixes[n] for n in names if n != active})
     inventory = windows_inventory(guide, names, {n: str(p) for n, p in prefixes.items()}, phase=phase, active=active)
     if dns and guide.dns is not None:  # (a guide without DNS records needs no DNS servers)
         try:
             inventory["dns"] = _start_dns(root)
+            progress(Said.of("sandbox-dns", n=len(inventory["dns"])))
         except NamedError as exc:
-            print(f"note: no sandbox DNS ({exc}); the DNS step will be skipped")
+            progress(Said.of("sandbox-no-dns", error=str(exc)))
     text = "# written by `runbook sandbox create`: the embedded Wine sandbox cluster\n" + yaml.safe_dump(
         inventory, sort_keys=False, allow_unicode=True)
     return write_atomic(root / "inventory.yaml", text.encode("utf-8"))

@@ -44,6 +44,7 @@ from runbook_engine.model.schema import Guide, KnowledgeBase
 from runbook_engine.artifacts.files import write_atomic
 from runbook_engine.engine.actions.preflightlinux import script_programs
 from runbook_engine.engine.transports.nspawn import LEADER_FILE, NspawnTransport, leader_pid
+from runbook_engine.engine.messages import Said
 from runbook_engine.sandbox.wine import SandboxError
 
 SUBNET = "192.0.2"
@@ -449,7 +450,7 @@ def nodes_root(root: Path) -> Path:
 
 def create_nodes(root: Path, kb: KnowledgeBase, guide: Guide, names: list[str], *,
                  active: str | None = None, group: str = "failover1", ssh: bool = False,
-                 progress=print) -> dict[str, dict]:
+                 progress=lambda said: None) -> dict[str, dict]:
     """Boot a container per name (after removing any earlier Linux sandbox in *root*); returns per
     node its inventory entries (machine folder, address) and its boot time. *active*: the
     operation phase, the group active there (the guide's units stopped on the other nodes).
@@ -491,7 +492,7 @@ def create_nodes(root: Path, kb: KnowledgeBase, guide: Guide, names: list[str], 
             here = name == (active or names[0])
             out[name]["boot_seconds"] = round(wait_ready(home, name, proc, deadline, started,
                                                          mount_commands(guide, here)), 2)
-            progress(f"  node {name}: systemd running ({out[name]['boot_seconds']} s after start)")
+            progress(Said.of("sandbox-node-running", node=name, seconds=out[name]["boot_seconds"]))
     except BaseException:
         destroy_nodes(root)
         raise
