@@ -18,6 +18,13 @@ pytest_plugins = ["plugins.components", "plugins.wine", "plugins.sshd", "plugins
                   "plugins.nspawn"]
 
 
+def pytest_runtest_logreport(report) -> None:
+    """Each test's outcome, for the mutation harness's baseline (tests/mutation_harness.py)."""
+    import mutation_harness
+
+    mutation_harness.record_outcome(report)
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO

@@ -14,7 +14,10 @@ a pytest plugin there, writes the path of the ``runbook_engine`` actually import
 harness refuses a run that imported anything but the copy's ``src/``.
 
 First the union of all selections must pass on the unmutated copy, with nothing skipped (or a
-survivor would prove nothing). Then each mutation in tests/mutations.yaml (file, exact old text
+survivor would prove nothing). In the test suite, a selection whose every test already passed
+earlier in the same session (same tree, unmutated: tests/conftest.py records each test's outcome
+in :data:`SESSION_OUTCOMES`) is left out of that baseline run; what has not run yet, failed or
+skipped is run there as before. Then each mutation in tests/mutations.yaml (file, exact old text
 found exactly once, new text, description, selection) is applied, its selection run, and the
 file restored. A mutation is caught when pytest reports failed tests (exit code 1) or an
 interrupted session (exit code 2, e.g. a collection error).
@@ -74,6 +77,7 @@ class Outcome:
 class Report:
     outcomes: list[Outcome] = field(default_factory=list)
     baseline_seconds: float = 0.0
+    baseline_skipped: int = 0  # selections that passed earlier in the session (not run again)
 
     @property
     def caught(self) -> int:
@@ -85,7 +89,8 @@ class Report:
 
     def summary(self) -> str:
         lines = [f"mutation score: {self.caught}/{len(self.outcomes)} caught "
-                 f"(baseline {self.baseline_seconds:.1f} s)"]
+                 f"(baseline {self.baseline_seconds:.1f} s; {self.baseline_skipped} selection(s) "
+                 f"passed earlier in the session)"]
         for o in self.outcomes:
             mark = "caught  " if o.caught else "SURVIVED"
             lines.append(f"  {mark} {o.mutation.id} ({o.seconds:.1f} s, rc {o.returncode}): {o.mutation.description}")
@@ -254,8 +259,37 @@ def _tail(output: str, lines: int = 15) -> str:
     return "\n".join(output.strip().splitlines()[-lines:])
 
 
+#: outcome of each test of this pytest session by node id ("passed", "failed", "skipped"), as
+#: tests/conftest.py hears them (:func:`record_outcome`); empty outside a session
+SESSION_OUTCOMES: dict[str, str] = {}
+
+
+def record_outcome(report) -> None:
+    """Called by tests/conftest.py for each report of a test's setup, call and teardown: a test
+    counts as passed only if its call passed and no phase failed or skipped."""
+    now = SESSION_OUTCOMES.get(report.nodeid)
+    if report.failed:
+        SESSION_OUTCOMES[report.nodeid] = "failed"
+    elif report.skipped and now != "failed":
+        SESSION_OUTCOMES[report.nodeid] = "skipped"
+    elif report.when == "call" and report.passed and now is None:
+        SESSION_OUTCOMES[report.nodeid] = "passed"
+
+
+def passed_in_session(nodeids: list[str]):
+    """A predicate for :func:`run_all`: the selection names tests of *nodeids* (the session's
+    collected items: a node id, or a test function of parametrized ones) and every one of them
+    passed earlier in this session."""
+    def check(selection: str) -> bool:
+        matched = [n for n in nodeids if n == selection or n.startswith((selection + "[", selection + "::"))]
+        return bool(matched) and all(SESSION_OUTCOMES.get(n) == "passed" for n in matched)
+    return check
+
+
 def run_all(mutations: list[Mutation] | None = None, *, keep: bool = False, python: str = sys.executable,
-            log=print) -> Report:
+            log=print, already_passed=None) -> Report:
+    """Apply each mutation alone in a copy and run its selection. *already_passed*(selection)
+    true leaves that selection out of the unmutated baseline (it passed in this very tree)."""
     mutations = load_mutations() if mutations is None else mutations
     tmp = Path(tempfile.mkdtemp(prefix="rb-mutations-"))
     report = Report()
@@ -263,14 +297,18 @@ def run_all(mutations: list[Mutation] | None = None, *, keep: bool = False, pyth
         root = make_copy(tmp)
         originals = {m.id: check_applies(root, m) for m in mutations}
         union = list(dict.fromkeys(s for m in mutations for s in m.select))
-        rc, output, imported, seconds = run_pytest(root, union, python)
-        report.baseline_seconds = seconds
-        bad = _wrong_import(root, imported)
-        last = output.strip().splitlines()[-1] if output.strip() else ""
-        if bad or rc != 0 or "skipped" in last:
-            raise RuntimeError(f"baseline (unmutated copy) must pass with nothing skipped: rc {rc}. "
-                               f"{bad}\n{_tail(output, 40)}")
-        log(f"baseline: {len(union)} selections passed in {seconds:.1f} s ({imported})")
+        baseline = [s for s in union if not (already_passed and already_passed(s))]
+        report.baseline_skipped = len(union) - len(baseline)
+        if baseline:
+            rc, output, imported, seconds = run_pytest(root, baseline, python)
+            report.baseline_seconds = seconds
+            bad = _wrong_import(root, imported)
+            last = output.strip().splitlines()[-1] if output.strip() else ""
+            if bad or rc != 0 or "skipped" in last:
+                raise RuntimeError(f"baseline (unmutated copy) must pass with nothing skipped: rc {rc}. "
+                                   f"{bad}\n{_tail(output, 40)}")
+            log(f"baseline: {len(baseline)} selections passed in {seconds:.1f} s ({imported})")
+        log(f"baseline: {report.baseline_skipped} of {len(union)} selections passed earlier in this session")
         for m in mutations:
             path = root / m.file
             path.write_text(originals[m.id].replace(m.old, m.new, 1), encoding="utf-8")

@@ -460,7 +460,7 @@ def applied_scripts(fresh_plan, sandbox) -> str:
 @pytest.mark.named
 @pytest.mark.browser
 @pytest.mark.timeout(1800)
-def test_every_mutation_is_caught(capsys):
+def test_every_mutation_is_caught(capsys, request):
     """Slow (a few minutes): copies the repository, applies each mutation alone and runs the
     tests named for it there (tests/mutation_harness.py). Deselect locally with -m "not mutation"."""
     import os
@@ -473,8 +473,43 @@ def test_every_mutation_is_caught(capsys):
     for name, package in (("wine", "wine"), ("x86_64-w64-mingw32-gcc", "gcc-mingw-w64-x86-64"), ("named", "bind9"), ("git", "git")):
         require_executable(name, package)
     require(os.access("/usr/bin/chromium", os.X_OK), "/usr/bin/chromium not found (Debian package chromium)")
-    report = mutation_harness.run_all(log=lambda line: None)
+    # a selection whose tests all passed earlier in this session is not run again as the baseline
+    already = mutation_harness.passed_in_session([item.nodeid for item in request.session.items])
+    report = mutation_harness.run_all(log=lambda line: None, already_passed=already)
     with capsys.disabled():
         print("\n" + report.summary())
     survivors = {o.mutation.id: o.error or o.tail for o in report.survivors}
     assert survivors == {}, f"score {report.caught}/{len(report.outcomes)}"
+
+
+def test_the_mutation_baseline_leaves_out_only_selections_whose_every_test_passed_in_the_session():
+    """The harness's baseline skips a selection only when each of its tests (every parameter of a
+    function) passed earlier in the session: one failed phase, a skip or a test not yet run keeps
+    the selection in the baseline."""
+    from types import SimpleNamespace
+
+    import mutation_harness as mh
+
+    def rep(nodeid, when, outcome):
+        return SimpleNamespace(nodeid=nodeid, when=when, passed=outcome == "passed",
+                               failed=outcome == "failed", skipped=outcome == "skipped")
+
+    saved = dict(mh.SESSION_OUTCOMES)
+    mh.SESSION_OUTCOMES.clear()
+    try:
+        ids = ["t.py::a[x]", "t.py::a[y]", "t.py::b", "t.py::c", "t.py::d", "t.py::e"]
+        for n in ("t.py::a[x]", "t.py::a[y]", "t.py::b", "t.py::c", "t.py::d"):
+            for when in ("setup", "call", "teardown"):
+                mh.record_outcome(rep(n, when, "passed"))
+        mh.record_outcome(rep("t.py::c", "teardown", "failed"))  # the call passed, the teardown did not
+        mh.record_outcome(rep("t.py::d", "call", "skipped"))
+        check = mh.passed_in_session(ids)
+        assert check("t.py::a") and check("t.py::a[x]") and check("t.py::b")
+        assert not check("t.py::c") and not check("t.py::d")
+        assert not check("t.py::e")  # collected, not run yet
+        assert not check("t.py::zzz")  # names no collected test
+        mh.record_outcome(rep("t.py::a[y]", "teardown", "failed"))
+        assert not check("t.py::a") and check("t.py::a[x]")
+    finally:
+        mh.SESSION_OUTCOMES.clear()
+        mh.SESSION_OUTCOMES.update(saved)
