@@ -19,7 +19,8 @@ from runbook_engine.sandbox.wine import (
     node_env,
 )
 from runbook_engine.engine.transports.wine import WineTransport
-from runbook_engine.engine.transports.wineprefix import stop_wineserver, windows_to_unix, wineserver_processes
+from runbook_engine.engine.transports.wineprefix import (ensure_wineserver, foreign_wineservers, stop_wineserver,
+                                                         warm_log, windows_to_unix, wineserver_processes)
 from runbook_engine.sandbox.scriptrun import run_script
 
 pytestmark = pytest.mark.wine
@@ -273,6 +274,46 @@ def test_wineserver_is_persistent_and_restart_rereads(wine_node: Path) -> None:
     assert "4   DISABLED" in after.results[0].stdout
     assert ": 1  STOPPED" in after.results[1].stdout  # disabled: not started at "boot"
     assert ": 4  RUNNING" in _wait_state(t, "ExpressMailSvc", "RUNNING")
+
+
+def _ended(pid: int) -> bool:
+    """The process is gone (or a zombie nobody has reaped yet)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_a_wineserver_of_a_deleted_node_that_had_the_same_inode_is_ended_not_adopted(wine_template: Path,
+                                                                                    tmp_path: Path) -> None:
+    """Wine finds a prefix's server by the prefix's device and inode. A node deleted while a
+    server of its was still alive, and a new node given the freed inode (ext4 hands it out again
+    at once), share one server directory: the old server would answer the new node with the old
+    node's services, whose programs lie under a directory that is gone. Renaming keeps the inode,
+    so the new name stands for the new node here. The engine ends that server and starts the
+    node's own; the node's services then stop and start."""
+    old = clone_prefix(wine_template, tmp_path / "old", mode="hardlink")
+    new = tmp_path / "new"
+    try:
+        ensure_wineserver(old)
+        [(stale, persistent)] = wineserver_processes(old)
+        assert persistent
+        old.rename(new)  # the old node's directory is gone; the new node has its inode
+        assert foreign_wineservers(new) == [stale] and wineserver_processes(new) == []
+        t = _transport(new)
+        r = t.run(["sc stop ExpressMailSvc"])
+        assert r.results[0].rc == 0, r.results[0].stdout
+        assert _ended(stale)
+        [(own, _p)] = wineserver_processes(new)
+        assert own != stale and foreign_wineservers(new) == []
+        assert "started for" in warm_log(new).read_text() and str(tmp_path / "old") in warm_log(new).read_text()
+        assert ": 1  STOPPED" in _wait_state(t, "ExpressMailSvc", "STOPPED")
+        assert t.run(["sc start ExpressMailSvc"]).results[0].rc == 0
+        assert ": 4  RUNNING" in _wait_state(t, "ExpressMailSvc", "RUNNING")
+    finally:
+        for p in (new, old):
+            if p.exists():
+                stop_wineserver(p)
 
 
 def _digest(path: Path) -> str:

@@ -6,9 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runbook_engine.engine.transports import register_transport
-from runbook_engine.engine.transports.base import Options
+from runbook_engine.engine.transports.base import BatchResult, Options
 from runbook_engine.engine.transports.local import LocalTransport
-from runbook_engine.engine.transports.wineprefix import DEFAULT_LANG, TEMP_DIR_WINDOWS, WINE, ensure_wineserver, node_env
+from runbook_engine.engine.transports.wineprefix import DEFAULT_LANG, LOG, TEMP_DIR_WINDOWS, WINE, ensure_wineserver, node_env
+
+#: cmd.exe's exit code for a program it could not find or start (engine/facts/base.py has the same)
+COMMAND_NOT_FOUND = 9009
 
 
 class WineOptions(Options):
@@ -36,6 +39,7 @@ class WineTransport(LocalTransport):
         self.prefix = Path(self.prefix).resolve()
         base_env = self.env
         self.env = node_env(self.prefix, lang=self.lang, base=base_env)
+        self.env["WINEDEBUG"] = "-all,err+all"  # only errors, on stderr: see run()
         self.argv_prefix = (WINE, "cmd", "/d", "/c")
         self.temp_dir = self.prefix / "drive_c" / "windows" / "temp"
 
@@ -54,3 +58,15 @@ class WineTransport(LocalTransport):
     def _execute(self, batch_text: str) -> tuple[str, str, int]:
         ensure_wineserver(self._prefix, self.env)
         return super()._execute(batch_text)
+
+    def run(self, commands: list[str]) -> BatchResult:
+        """As every transport; where cmd.exe could not start a program (9009), what Wine said on
+        its error channel while the batch ran is reported (``runbook_engine.wine``): the node's
+        Wine runs with ``WINEDEBUG=-all,err+all``, so a process that failed to start says why."""
+        result = super().run(commands)
+        failed = [r.command for r in result.results if r.rc == COMMAND_NOT_FOUND]
+        if failed:
+            said = [ln for ln in result.stderr.splitlines() if ln.startswith(("err:", "wine:", "preloader:"))]
+            LOG.warning("%s: cmd.exe could not start %s (9009); Wine said: %s", self.node,
+                        "; ".join(failed[:3]), " | ".join(said[-12:]) or "nothing on its error channel")
+        return result

@@ -25,7 +25,9 @@ can only return the truncated process status.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Mapping
@@ -36,6 +38,8 @@ from runbook_engine.engine.transports.base import TransportError
 from runbook_engine.engine.transports.environ import node_environ, wine_environ
 
 WINE = "wine"
+#: where a wineserver found serving another directory is reported (:func:`foreign_wineservers`)
+LOG = logging.getLogger("runbook_engine.wine")
 WINESERVER = "wineserver"
 DEFAULT_LANG = "ja_JP.UTF-8"
 #: Where the sandbox installs the ARM stubs (on WINEPATH) and the service executable.
@@ -130,8 +134,9 @@ def _is_persistent(cmdline: list[str]) -> bool:
     return persistent
 
 
-def wineserver_processes(prefix: Path) -> list[tuple[int, bool]]:
-    """``(pid, persistent)`` of the wineservers serving *prefix* (found by their working dir)."""
+def _servers_in_dir(prefix: Path) -> list[tuple[int, bool]]:
+    """``(pid, persistent)`` of every wineserver whose working dir is *prefix*'s server directory
+    (``/tmp/.wine-UID/server-<dev>-<inode>``), whichever directory it was started for."""
     try:
         wanted = _server_dir_name(prefix)
     except FileNotFoundError:
@@ -150,6 +155,70 @@ def wineserver_processes(prefix: Path) -> list[tuple[int, bool]]:
         if cmdline and "wineserver" in os.path.basename(cmdline[0]):
             found.append((int(entry.name), _is_persistent(cmdline)))
     return found
+
+
+def _started_for(pid: int) -> str | None:
+    """The ``WINEPREFIX`` the process *pid* was started with (None: unreadable or unset)."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            for item in fh.read().split(b"\0"):
+                if item.startswith(b"WINEPREFIX="):
+                    return item.split(b"=", 1)[1].decode(errors="replace")
+    except OSError:
+        return None
+    return None
+
+
+def _is_for(pid: int, prefix: Path) -> bool:
+    """Whether the wineserver *pid* was started for *prefix* itself: its ``WINEPREFIX`` names
+    this very directory (same device and inode), not another one that had its inode before."""
+    started = _started_for(pid)
+    if not started:
+        return False
+    try:
+        a, b = os.stat(started), os.stat(prefix)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def wineserver_processes(prefix: Path) -> list[tuple[int, bool]]:
+    """``(pid, persistent)`` of the wineservers serving *prefix*: in its server directory and
+    started for it (see :func:`foreign_wineservers` for the others)."""
+    return [(pid, p) for pid, p in _servers_in_dir(prefix) if _is_for(pid, prefix)]
+
+
+def foreign_wineservers(prefix: Path) -> list[int]:
+    """Wineservers in *prefix*'s server directory that were started for another directory.
+
+    Wine names a prefix's server directory after the prefix's device and inode. A sandbox that
+    deletes a node and clones a new one often gets the deleted directory's inode back (ext4
+    reuses a freed inode at once), so a server that outlived the old node (started by a late
+    client after its stop) answers the new node's programs: with the old node's registry and
+    services, and program paths under a directory that no longer exists. Such a server must
+    never be adopted; :func:`ensure_wineserver` ends it."""
+    return [pid for pid, _p in _servers_in_dir(prefix) if not _is_for(pid, prefix)]
+
+
+def _end_foreign(prefix: Path, log: Path) -> None:
+    """Kill the servers :func:`foreign_wineservers` finds (their clients end with them), wait
+    until they are gone, and say so in the prefix's warm-up log."""
+    foreign = foreign_wineservers(prefix)
+    for pid in foreign:
+        said = (f"wineserver {pid} in the server directory of {prefix} was started for "
+                f"{_started_for(pid)!r}, not for this directory (a deleted directory with the same inode): ended")
+        with open(log, "ab") as f:
+            f.write(f"rb: {said}\n".encode())
+        LOG.warning(said)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 30
+    while foreign and any(pid in foreign for pid, _p in _servers_in_dir(prefix)):
+        if time.monotonic() > deadline:
+            raise TransportError(f"a wineserver started for another directory holds {prefix}'s server directory")
+        time.sleep(0.05)
 
 
 class _PrefixLock:
@@ -236,6 +305,7 @@ def ensure_wineserver(prefix: Path, env: dict[str, str] | None = None) -> bool:
         return False
     with _PrefixLock(prefix):
         for _attempt in range(_SERVER_ATTEMPTS):
+            _end_foreign(prefix, warm_log(prefix))
             servers = wineserver_processes(prefix)
             persistent = [pid for pid, p in servers if p]
             if persistent:
@@ -268,10 +338,11 @@ def stop_wineserver(prefix: Path, env: dict[str, str] | None = None,
     Returns True if a server was running. Waits until it has exited.
     """
     prefix = Path(prefix).resolve()
-    if not prefix.is_dir() or not wineserver_processes(prefix):
+    if not prefix.is_dir() or not _servers_in_dir(prefix):
         return False
     env = env if env is not None else node_env(prefix)
     with _PrefixLock(prefix):
+        _end_foreign(prefix, warm_log(prefix))
         _quiet_run([WINESERVER, "-k"], env, timeout=timeout)
         deadline = time.monotonic() + timeout
         while wineserver_processes(prefix):
