@@ -162,7 +162,7 @@ def test_an_ansible_inventory_without_a_node_is_refused_before_anything_runs(tmp
                                  "--ansible-inventory"),
     ):
         proc = subprocess.run([sys.executable, "-m", "runbook_engine", "--root", str(REPO), "plan", *argv,
-                               "--executor", "ansible"], capture_output=True, text=True, env=env, timeout=120)
+                               "--executor", "ansible", "--lang", "en"], capture_output=True, text=True, env=env, timeout=120)
         assert (proc.returncode, proc.stdout, proc.stderr.splitlines()) == (2, "", [line])
     assert not (tmp_path / "state" / "runs").exists()
 
