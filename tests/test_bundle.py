@@ -25,7 +25,7 @@ from runbook_engine import cli
 from runbook_engine.engine.facts.services import START_TYPES, ServicesConfig, parse_query_all
 from runbook_engine.engine.journal import Journal
 from runbook_engine.engine.runner import Runner, rollback
-from runbook_engine.engine.transports.wineprefix import WINE, ensure_wineserver, node_env, windows_to_unix
+from runbook_engine.engine.transports.wineprefix import ensure_wineserver, node_env, wine_argv, windows_to_unix
 
 REPO = Path(__file__).resolve().parents[1]
 STEP = "services-manual"
@@ -90,7 +90,7 @@ class Offline:
         env = env or node_env(prefix)
         ensure_wineserver(prefix, env)
         win = "C:\\" + "\\".join(cmd.relative_to(windows_to_unix(prefix, "C:\\")).parts)
-        proc = subprocess.run([WINE, "cmd", "/c", win], env=env, stdin=subprocess.DEVNULL, capture_output=True,
+        proc = subprocess.run(wine_argv("cmd", "/c", win), env=env, stdin=subprocess.DEVNULL, capture_output=True,
                               timeout=300)
         results = list(cmd.parent.glob("*.result.txt"))
         assert proc.returncode == 0 and len(results) == 1, proc.stdout.decode("cp932", "replace")
@@ -464,7 +464,7 @@ def test_a_bundle_stops_before_running_anything_when_sc_is_not_on_the_path(sb, o
     env = node_env(prefix)
     ensure_wineserver(prefix, env)
     win = "C:\\" + "\\".join(wrapper.relative_to(windows_to_unix(prefix, "C:\\")).parts)
-    proc = subprocess.run([WINE, "cmd", "/c", win], env=env, stdin=subprocess.DEVNULL, capture_output=True,
+    proc = subprocess.run(wine_argv("cmd", "/c", win), env=env, stdin=subprocess.DEVNULL, capture_output=True,
                           cwd=wrapper.parent, timeout=300)
     said = proc.stdout.decode("cp932", "replace")
     assert "sc.exe が PATH に見つかりません" in said and "リソースキット" in said, said

@@ -19,8 +19,8 @@ from runbook_engine.sandbox.wine import (
     node_env,
 )
 from runbook_engine.engine.transports.wine import WineTransport
-from runbook_engine.engine.transports.wineprefix import (ensure_wineserver, foreign_wineservers, stop_wineserver,
-                                                         warm_log, windows_to_unix, wineserver_processes)
+from runbook_engine.engine.transports.wineprefix import (NO_ASLR, ensure_wineserver, foreign_wineservers, stop_wineserver,
+                                                         warm_log, wine_argv, windows_to_unix, wineserver_processes)
 from runbook_engine.sandbox.scriptrun import run_script
 
 pytestmark = pytest.mark.wine
@@ -316,6 +316,40 @@ def test_a_wineserver_of_a_deleted_node_that_had_the_same_inode_is_ended_not_ado
                 stop_wineserver(p)
 
 
+def _wine_processes(prefix: Path) -> dict[int, str]:
+    """The node's Wine processes but its wineserver: pid -> command line."""
+    found = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            env = (d / "environ").read_bytes().split(b"\0")
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        if f"WINEPREFIX={prefix}".encode() in env and cmd and "wineserver" not in cmd.split()[0]:
+            found[int(d.name)] = cmd
+    return found
+
+
+def test_every_wine_process_of_a_node_runs_without_address_randomisation(wine_node: Path) -> None:
+    """Debian's Wine 8 has no preloader: with the kernel's address randomisation, a new Wine
+    process now and then finds its fixed addresses taken ("failed to map the shared user data:
+    c0000018") and does not start (cmd.exe: 9009). Every process of a node, the services that
+    services.exe starts included, carries ADDR_NO_RANDOMIZE (0x0040000), inherited from the
+    engine's one `setarch -R` start."""
+    t = _transport(wine_node)
+    assert t.argv_prefix[:len(NO_ASLR)] == NO_ASLR
+    t.run(["sc stop ExpressMailSvc"])
+    assert ": 1  STOPPED" in _wait_state(t, "ExpressMailSvc", "STOPPED")
+    assert t.run(["sc start ExpressMailSvc"]).results[0].rc == 0  # a service started now, by services.exe
+    assert ": 4  RUNNING" in _wait_state(t, "ExpressMailSvc", "RUNNING")
+    procs = _wine_processes(wine_node.resolve())
+    assert any("services.exe" in c for c in procs.values()) and len(procs) >= 3, procs
+    flags = {pid: int(Path(f"/proc/{pid}/personality").read_text(), 16) for pid in procs}
+    assert {procs[p]: f for p, f in flags.items() if not f & 0x0040000} == {}
+
+
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -374,7 +408,7 @@ def test_wineserver_start_takes_over_from_a_plain_wine_server_that_appears_meanw
     for _trial in range(4):
         stop_wineserver(wine_node)
         # a busy cmd.exe for about a second, started without waiting for its server to come up
-        plain = subprocess.Popen(["wine", "cmd", "/d", "/c", "for /l %i in (1,1,30000) do @rem"], env=env,
+        plain = subprocess.Popen(wine_argv("cmd", "/d", "/c", "for /l %i in (1,1,30000) do @rem"), env=env,
                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL, start_new_session=True)
         try:

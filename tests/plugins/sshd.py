@@ -31,6 +31,7 @@ import pytest
 
 from plugins.components import require, require_executable
 from runbook_engine.sandbox.wine import force_command_script
+from runbook_engine.engine.transports.wineprefix import wine_argv
 
 SSHD = "/usr/sbin/sshd"
 
@@ -94,7 +95,7 @@ def make_wine_prefix(prefix: Path) -> dict[str, str]:
         stderr=subprocess.DEVNULL, start_new_session=True,
     )
     subprocess.run(
-        ["wine", "cmd", "/c", "echo", "warm"], env=env, stdin=subprocess.DEVNULL,
+        wine_argv("cmd", "/c", "echo", "warm"), env=env, stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=120,
     )
     return env

@@ -6,7 +6,7 @@ from pathlib import Path, PureWindowsPath
 
 from runbook_engine.engine.transports.base import TransportError
 from runbook_engine.engine.transports.wine import WineTransport
-from runbook_engine.engine.transports.wineprefix import WINE, resolve_case, ensure_wineserver, unix_to_windows, windows_to_unix
+from runbook_engine.engine.transports.wineprefix import resolve_case, wine_argv, ensure_wineserver, unix_to_windows, windows_to_unix
 
 
 def run_script(transport: WineTransport, script_path_windows: str, env: dict[str, str],
@@ -33,7 +33,7 @@ def run_script(transport: WineTransport, script_path_windows: str, env: dict[str
     run_env = {**(transport.env or {}), **env,
                "RB_ARM_TRACE": unix_to_windows(prefix, trace_file)}
     _stdout, stderr, rc = transport._run_process(
-        [WINE, "cmd", "/d", "/c", f".\\{win.name}"], cwd=directory, env=run_env
+        wine_argv("cmd", "/d", "/c", f".\\{win.name}"), cwd=directory, env=run_env
     )
     rows: list[list[str]] = []
     if trace_file.exists():

@@ -34,7 +34,7 @@ import yaml
 from runbook_engine.sandbox.native.build import ARM_STUB_NAMES, COMMAND_STUB, build_natives, sources_hash
 from runbook_engine.engine.transports.wineprefix import SYSTEM32_TOOLS
 from runbook_engine.engine.transports.wine import WineTransport
-from runbook_engine.engine.transports.wineprefix import ARM_BIN_DIR, SERVICE_DIR, WINE, ensure_locale, resolve_case, ensure_wineserver, node_env, stop_wineserver, warm_log, windows_to_unix, wineserver_processes
+from runbook_engine.engine.transports.wineprefix import ARM_BIN_DIR, NO_ASLR, SERVICE_DIR, WINE, wine_argv, ensure_locale, resolve_case, ensure_wineserver, node_env, stop_wineserver, warm_log, windows_to_unix, wineserver_processes
 
 DEFAULT_ROOT = Path(".runbook/sandbox")
 #: Bump when the template recipe changes in a way the image digest cannot see.
@@ -203,7 +203,7 @@ def _install_natives(prefix: Path, natives: dict[str, Path], image: NodeImage) -
 def _shape(prefix: Path, image: NodeImage) -> None:
     env = node_env(prefix)
     subprocess.run(
-        [WINE, "winecfg", "-v", image.windows_version], env=env, stdin=subprocess.DEVNULL,
+        wine_argv("winecfg", "-v", image.windows_version), env=env, stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         timeout=120, check=False,
     )
@@ -459,7 +459,7 @@ fi
 f=$(mktemp '{spool}/c-XXXXXXXX.cmd') || exit 255
 printf '@echo off\r\n%s\r\n' "$SSH_ORIGINAL_COMMAND" > "$f"
 winpath="Z:$(printf '%s' "$f" | tr / '\\')"
-wine cmd /c "$winpath"
+{no_aslr} wine cmd /c "$winpath"
 rc=$?
 rm -f "$f"
 exit $rc
@@ -474,4 +474,4 @@ def force_command_script(wine_env: dict[str, str], spool: Path) -> str:
     import shlex
 
     exports = "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in wine_env.items() if k in _WINE_VARS)
-    return _FORCE_COMMAND.format(exports=exports, spool=spool)
+    return _FORCE_COMMAND.format(exports=exports, spool=spool, no_aslr=" ".join(NO_ASLR))

@@ -8,7 +8,7 @@ from pathlib import Path
 from runbook_engine.engine.transports import register_transport
 from runbook_engine.engine.transports.base import BatchResult, Options
 from runbook_engine.engine.transports.local import LocalTransport
-from runbook_engine.engine.transports.wineprefix import DEFAULT_LANG, LOG, TEMP_DIR_WINDOWS, WINE, ensure_wineserver, node_env
+from runbook_engine.engine.transports.wineprefix import DEFAULT_LANG, LOG, TEMP_DIR_WINDOWS, ensure_wineserver, node_env, wine_argv
 
 #: cmd.exe's exit code for a program it could not find or start (engine/facts/base.py has the same)
 COMMAND_NOT_FOUND = 9009
@@ -40,7 +40,7 @@ class WineTransport(LocalTransport):
         base_env = self.env
         self.env = node_env(self.prefix, lang=self.lang, base=base_env)
         self.env["WINEDEBUG"] = "-all,err+all"  # only errors, on stderr: see run()
-        self.argv_prefix = (WINE, "cmd", "/d", "/c")
+        self.argv_prefix = tuple(wine_argv("cmd", "/d", "/c"))
         self.temp_dir = self.prefix / "drive_c" / "windows" / "temp"
 
     @property

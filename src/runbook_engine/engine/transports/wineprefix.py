@@ -27,6 +27,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import platform
 import signal
 import subprocess
 import time
@@ -38,6 +39,20 @@ from runbook_engine.engine.transports.base import TransportError
 from runbook_engine.engine.transports.environ import node_environ, wine_environ
 
 WINE = "wine"
+#: Every Wine process of a node starts with the kernel's address-space randomisation off (the
+#: personality flag ADDR_NO_RANDOMIZE, inherited by each process Wine starts from it: cmd.exe's
+#: programs, services.exe and the services). Debian's Wine 8 ships no preloader, the program that
+#: reserves the addresses Wine maps at fixed places (the shared user data at 0x7ffe0000 ...) before
+#: anything else is mapped; with randomisation a new process now and then finds something there,
+#: says ``err:virtual:virtual_alloc_first_teb wine: failed to map the shared user data: c0000018``
+#: (STATUS_CONFLICTING_ADDRESSES) and never starts, and cmd.exe answers 9009 for a program it ran
+#: a moment before. Seen in a full test run's Wine error channel (WineTransport.run reports it).
+NO_ASLR: tuple[str, ...] = ("setarch", platform.machine(), "-R")
+
+
+def wine_argv(*args: str) -> list[str]:
+    """``wine ARGS`` as every node process is started: without address randomisation."""
+    return [*NO_ASLR, WINE, *args]
 #: where a wineserver found serving another directory is reported (:func:`foreign_wineservers`)
 LOG = logging.getLogger("runbook_engine.wine")
 WINESERVER = "wineserver"
@@ -274,7 +289,7 @@ def _warm(prefix: Path, env: dict[str, str], server_pid: int) -> None:
     never reach EOF), then record which server is warm."""
     log = warm_log(prefix)
     try:
-        rc = _quiet_run([WINE, "cmd", "/d", "/c", "exit 0"], env, timeout=_SERVER_START_TIMEOUT, log=log)
+        rc = _quiet_run(wine_argv("cmd", "/d", "/c", "exit 0"), env, timeout=_SERVER_START_TIMEOUT, log=log)
     except subprocess.TimeoutExpired as exc:
         raise TransportError(f"warming Wine in {prefix} timed out") from exc
     with open(log, "ab") as f:
