@@ -184,12 +184,15 @@ def _started_for(pid: int) -> str | None:
     return None
 
 
-def _is_for(pid: int, prefix: Path) -> bool:
+def _is_for(pid: int, prefix: Path) -> bool | None:
     """Whether the wineserver *pid* was started for *prefix* itself: its ``WINEPREFIX`` names
-    this very directory (same device and inode), not another one that had its inode before."""
+    this very directory (same device and inode), not another one that had its inode before.
+    None when its environment cannot be read (a server still starting or already ending): not
+    known to be another directory's, so never ended on that ground (measured: a plain ``wine``'s
+    server caught that way was ended twice in a full run)."""
     started = _started_for(pid)
     if not started:
-        return False
+        return None
     try:
         a, b = os.stat(started), os.stat(prefix)
     except OSError:
@@ -200,7 +203,7 @@ def _is_for(pid: int, prefix: Path) -> bool:
 def wineserver_processes(prefix: Path) -> list[tuple[int, bool]]:
     """``(pid, persistent)`` of the wineservers serving *prefix*: in its server directory and
     started for it (see :func:`foreign_wineservers` for the others)."""
-    return [(pid, p) for pid, p in _servers_in_dir(prefix) if _is_for(pid, prefix)]
+    return [(pid, p) for pid, p in _servers_in_dir(prefix) if _is_for(pid, prefix) is not False]
 
 
 def foreign_wineservers(prefix: Path) -> list[int]:
@@ -212,7 +215,7 @@ def foreign_wineservers(prefix: Path) -> list[int]:
     client after its stop) answers the new node's programs: with the old node's registry and
     services, and program paths under a directory that no longer exists. Such a server must
     never be adopted; :func:`ensure_wineserver` ends it."""
-    return [pid for pid, _p in _servers_in_dir(prefix) if not _is_for(pid, prefix)]
+    return [pid for pid, _p in _servers_in_dir(prefix) if _is_for(pid, prefix) is False]
 
 
 def _end_foreign(prefix: Path, log: Path) -> None:
