@@ -27,6 +27,8 @@ from runbook_engine.engine.journal import Journal
 from runbook_engine.engine.runner import Runner, rollback
 from runbook_engine.engine.transports.wineprefix import ensure_wineserver, node_env, wine_argv, windows_to_unix
 
+from plugins.components import run_on
+
 REPO = Path(__file__).resolve().parents[1]
 STEP = "services-manual"
 JA_SERVICE, JA_DISPLAY = "RbBundleJa", "バンドル試験用サービス（ソ表示）"
@@ -112,11 +114,7 @@ class Offline:
 def node_state(sb, node: str) -> dict[str, tuple[str, str]]:
     """(start type, state) of each service the step manages, read live."""
     names = [s.service for s in sb.project.knowledge.guides["surfnavi"].manual_services()]
-    t = sb.transport(node)
-    try:
-        res = t.run(["sc query type= service state= all"] + [f'sc qc "{n}"' for n in names]).results
-    finally:
-        t.close()
+    res = run_on(sb, node, "sc query type= service state= all", *[f'sc qc "{n}"' for n in names])
     states = parse_query_all(res[0].stdout)
     starts = [START_TYPES.get(m.group(1)) if (m := re.search(r"START_TYPE\s*:\s*(\d+)", r.stdout)) else None
               for r in res[1:]]
@@ -165,11 +163,7 @@ def journal_changes(state: Path, run_id: str, node: str) -> list[dict]:
 def restore_install_state(sb, node: str) -> None:
     """The node as the sandbox made it: every managed service automatic and running."""
     names = [s.service for s in sb.project.knowledge.guides["surfnavi"].manual_services()]
-    t = sb.transport(node)
-    try:
-        t.run([c for n in names for c in (f'sc config "{n}" start= auto', f'sc start "{n}"')])
-    finally:
-        t.close()
+    run_on(sb, node, *[c for n in names for c in (f'sc config "{n}" start= auto', f'sc start "{n}"')])
 
 
 # --- fixtures -----------------------------------------------------------------------------------

@@ -19,24 +19,14 @@ from runbook_engine.engine.journal import Journal, intents
 from runbook_engine.engine.runner import Runner
 from runbook_engine.model.errors import KbInvalid
 
+from plugins.components import run_on
+
 REPO = Path(__file__).resolve().parents[1]
 STEP = ["services-manual"]
 
 
 def states(sb, node: str) -> dict[str, str]:
-    t = sb.transport(node)
-    try:
-        return parse_query_all(t.run(["sc query type= service state= all"]).results[0].stdout)
-    finally:
-        t.close()
-
-
-def run_on(sb, node: str, commands: list[str]) -> list:
-    t = sb.transport(node)
-    try:
-        return t.run(commands).results
-    finally:
-        t.close()
+    return parse_query_all(run_on(sb, node, "sc query type= service state= all")[0].stdout)
 
 
 def monitored(sb) -> list[str]:
@@ -114,7 +104,7 @@ def test_a_monitored_service_running_on_a_standby_node_is_reported_and_not_stopp
     sb = operation
     runner(sb).run("apply")
     name = monitored(sb)[0]
-    assert run_on(sb, "sv2", [f'sc start "{name}"'])[0].rc == 0
+    assert run_on(sb, "sv2", f'sc start "{name}"')[0].rc == 0
     try:
         verify = runner(sb).run("verify")
         assert verify.exit_code == 1
@@ -126,18 +116,18 @@ def test_a_monitored_service_running_on_a_standby_node_is_reported_and_not_stopp
         assert states(sb, "sv2")[name.lower()] == "RUNNING"  # reported, never stopped
         assert not [c for rec in intents(Journal.read(sb.state, applied.run_id)) for c in rec["commands"]]
     finally:
-        run_on(sb, "sv2", [f'sc stop "{name}"'])
+        run_on(sb, "sv2", f'sc stop "{name}"')
 
 
 @pytest.mark.wine
 def test_an_inventory_that_disagrees_with_clpgrp_changes_nothing_on_any_node(operation):
     sb = operation
     # clpgrp -m moves the group in THIS node's view only: both nodes now say sv2
-    assert [r.rc for r in run_on(sb, "sv1", ["clpgrp -m failover1 -a sv2"])] == [0]
-    assert [r.rc for r in run_on(sb, "sv2", ["clpgrp -m failover1 -a sv2"])] == [0]
+    assert [r.rc for r in run_on(sb, "sv1", "clpgrp -m failover1 -a sv2")] == [0]
+    assert [r.rc for r in run_on(sb, "sv2", "clpgrp -m failover1 -a sv2")] == [0]
     try:
         name = monitored(sb)[0]
-        run_on(sb, "sv1", [f'sc config "{name}" start= auto'])
+        run_on(sb, "sv1", f'sc config "{name}" start= auto')
         applied = runner(sb).run("apply")
         assert applied.exit_code == 1
         assert {r.node for r in applied.results} == {"sv1", "sv2"}
@@ -152,8 +142,8 @@ def test_an_inventory_that_disagrees_with_clpgrp_changes_nothing_on_any_node(ope
             t.close()
         assert "AUTO_START" in qc  # untouched
     finally:
-        run_on(sb, "sv1", ["clpgrp -m failover1 -a sv1"])
-        run_on(sb, "sv2", ["clpgrp -m failover1 -a sv1"])
+        run_on(sb, "sv1", "clpgrp -m failover1 -a sv1")
+        run_on(sb, "sv2", "clpgrp -m failover1 -a sv1")
         runner(sb).run("apply")
 
 

@@ -40,6 +40,8 @@ import dns.zone
 import pytest
 import yaml
 
+from plugins.components import run_on
+
 pytestmark = [pytest.mark.wine, pytest.mark.named]
 
 GUIDE = "surfnavi"
@@ -53,14 +55,6 @@ SETTLE_SECONDS = 20.0  # how long a *_PENDING state may take to settle (sc stop 
 
 
 # --- readers: straight from the nodes and the DNS servers, no engine facts ---------------------------
-
-def run(sb, node: str, commands: list[str]) -> list:
-    t = sb.transport(node)
-    try:
-        return t.run(commands).results
-    finally:
-        t.close()
-
 
 _START = re.compile(r"^\s*START_TYPE\s*:\s*\d+\s+(\S+)", re.M)
 _STATE = re.compile(r"^\s*STATE\s*:\s*\d+\s+(\S+)", re.M)
@@ -89,7 +83,7 @@ def read_services(sb, node: str, names: list[str]) -> dict[str, dict]:
             + [f'reg query "{SERVICES_KEY}" /s /v Start'])
     deadline = time.monotonic() + SETTLE_SECONDS
     while True:
-        res = run(sb, node, cmds)
+        res = run_on(sb, node, *cmds)
         qc, query, reg = res[:len(names)], res[len(names):-1], res[-1]
         assert reg.rc == 0, reg.stdout
         starts = _registry_starts(reg.stdout)
@@ -106,7 +100,7 @@ def read_services(sb, node: str, names: list[str]) -> dict[str, dict]:
 
 def read_registry(sb, node: str, keys: list[str]) -> dict[str, str | None]:
     """`reg query KEY /s` of each key: its whole text, or None where the key is absent."""
-    res = run(sb, node, [f'reg query "{k}" /s' for k in keys])
+    res = run_on(sb, node, *[f'reg query "{k}" /s' for k in keys])
     return {k: r.stdout if r.rc == 0 else None for k, r in zip(keys, res)}
 
 
@@ -374,7 +368,7 @@ def test_rollback_restores_the_exact_before_state_read_from_every_node_and_dns_s
 def test_a_node_without_the_registry_key_is_reported_and_the_engine_does_not_create_it(flow):
     sb, (key,) = flow.sb, registry_keys(flow.guide)
     first, second = flow.node_names
-    assert run(sb, second, [f'reg delete "{key}" /f'])[0].rc == 0
+    assert run_on(sb, second, f'reg delete "{key}" /f')[0].rc == 0
     untouched = read_registry(sb, first, [key])
     report = runner(sb, steps=["registry-key"]).run("apply")
     assert read_registry(sb, second, [key]) == {key: None}  # still absent: the installer's to create

@@ -20,6 +20,8 @@ from runbook_engine.engine.journal import Journal, NodeLock
 from runbook_engine.engine.runner import Runner, rollback
 from runbook_engine.artifacts.scripts import render_scripts
 
+from plugins.components import run_on
+
 pytestmark = [pytest.mark.wine, pytest.mark.named]
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,16 +33,10 @@ def snapshot(sb, node: str) -> dict:
     kb = sb.project.knowledge
     guide = kb.guides["surfnavi"]
     inv = sb.inv()
-    t = sb.transport(node)
-    try:
-        cmds = []
-        for s in guide.services:
-            cmds.append(f'sc qc "{s.service}"')
-        for path in script_paths(kb, guide, inv, inv.node(node), "configuration").values():
-            cmds.append(f'if exist "{path}" (certutil -f -encode "{path}" "%TEMP%\\snap.b64" >nul & type "%TEMP%\\snap.b64") else (echo absent)')
-        res = t.run(cmds).results
-    finally:
-        t.close()
+    cmds = [f'sc qc "{s.service}"' for s in guide.services]
+    for path in script_paths(kb, guide, inv, inv.node(node), "configuration").values():
+        cmds.append(f'if exist "{path}" (certutil -f -encode "{path}" "%TEMP%\\snap.b64" >nul & type "%TEMP%\\snap.b64") else (echo absent)')
+    res = run_on(sb, node, *cmds)
     return {c.command: c.stdout for c in res}
 
 

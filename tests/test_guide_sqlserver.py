@@ -20,6 +20,7 @@ import pytest
 
 from plugins.browser import REPO, assert_guide_pages
 from plugins.cluster import destroy, make_sandbox
+from plugins.components import run_on
 
 GID = "sqlserver-2019"
 LANGS = ["ja", "en"]
@@ -155,12 +156,7 @@ def _services(sb, node: str) -> dict[str, tuple[str | None, str | None]]:
     from runbook_engine.engine.facts.services import ServicesConfig
 
     fact = ServicesConfig(("MSSQLSERVER", "SQLSERVERAGENT"))
-    t = sb.transport(node)
-    try:
-        res = t.run(fact.commands())
-    finally:
-        t.close()
-    states = fact.process(res.results)
+    states = fact.process(run_on(sb, node, *fact.commands()))
     return {name: (st.start, st.state) for name, st in states.items()}
 
 

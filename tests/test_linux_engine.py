@@ -14,6 +14,7 @@ import time
 import pytest
 
 from plugins.cluster import REPO
+from plugins.components import run_on
 from plugins.linux import make_linux_sandbox
 
 pytestmark = pytest.mark.linux
@@ -25,18 +26,10 @@ STEPS = {"os-check": "preflight-linux", "firewall-ports": "firewall-ports", "uni
          "exec-resource": "exec-scripts"}
 
 
-def run_cmds(sb, node, *commands):
-    t = sb.transport(node)
-    try:
-        return t.run(list(commands)).results
-    finally:
-        t.close()
-
-
 def snapshot(sb, node: str) -> dict:
     """The node's state as the guide sees it, read straight from the node (not by the engine)."""
     folder = sb.inv().configuration.folder
-    res = run_cmds(sb, node,
+    res = run_on(sb, node,
                    f"systemctl show -p UnitFileState -p ActiveState -- {UNIT}",
                    "nft list tables",
                    f"if [ -d {folder} ]; then find {folder} -exec stat -c '%n %F %a' {{}} + | sort; "
@@ -94,7 +87,7 @@ def linux_cluster(tmp_path_factory):
     try:
         for node in ("pg-primary", "pg-secondary"):
             # a service the guide knows nothing of, on a port it does not list
-            res = run_cmds(sb, node, f"systemd-run --unit=rb-control --quiet /usr/local/sbin/rb-standin {CONTROL_PORT}")
+            res = run_on(sb, node, f"systemd-run --unit=rb-control --quiet /usr/local/sbin/rb-standin {CONTROL_PORT}")
             assert res[0].rc == 0, res[0].stdout
         deadline = time.monotonic() + 10
         while probe(sb, "pg-primary", CONTROL_PORT) != "open" and time.monotonic() < deadline:
@@ -138,11 +131,11 @@ def test_plan_apply_plan_converges_and_the_end_state_is_the_guides(linux_cluster
     kb = sb.project.knowledge
     want = render_scripts(kb, kb.guides[GUIDE], "ja", sb.project.snippets)
     for node in ("pg-primary", "pg-secondary"):
-        unit = run_cmds(sb, node, f"systemctl show -p UnitFileState -p ActiveState -- {UNIT}")[0].stdout
+        unit = run_on(sb, node, f"systemctl show -p UnitFileState -p ActiveState -- {UNIT}")[0].stdout
         assert sorted(unit.splitlines()) == ["ActiveState=inactive", "UnitFileState=disabled"]
     folder = f"{sb.inv().configuration.folder}/scripts/failover1/exec1"
     for name, script in want.items():
-        mode, data = run_cmds(sb, "pg-primary", f"stat -c %a {folder}/{name}", f"base64 -w0 {folder}/{name}")
+        mode, data = run_on(sb, "pg-primary", f"stat -c %a {folder}/{name}", f"base64 -w0 {folder}/{name}")
         assert mode.stdout == "700"
         import base64
 
@@ -152,18 +145,18 @@ def test_plan_apply_plan_converges_and_the_end_state_is_the_guides(linux_cluster
     assert 5432 in ports["tcp"] and 29001 in ports["tcp"]
     for node in ("pg-primary", "pg-secondary"):
         # PostgreSQL is stopped now (the cluster starts it): a listener of the test's own on its port
-        res = run_cmds(sb, node, "systemd-run --unit=rb-pgport --quiet /usr/local/sbin/rb-standin 5432")
+        res = run_on(sb, node, "systemd-run --unit=rb-pgport --quiet /usr/local/sbin/rb-standin 5432")
         assert res[0].rc == 0
         assert _eventually(lambda: probe(sb, node, 5432) == "open")
         assert probe(sb, node, 29001) == "open"  # CLUSTERPRO's stand-in
         assert probe(sb, node, CONTROL_PORT) == "refused"  # listening, but not a port of the guide
-        run_cmds(sb, node, "systemctl stop rb-pgport")
+        run_on(sb, node, "systemctl stop rb-pgport")
     # verify: converged, and the nodes agree with each other
     ver = runner(sb).run("verify")
     assert ver.exit_code == 0, [(r.node, r.step, r.status, r.message) for r in ver.results]
 
     # drift: the unit re-enabled and started behind the engine's back
-    run_cmds(sb, "pg-secondary", f"systemctl enable --now -- {UNIT}")
+    run_on(sb, "pg-secondary", f"systemctl enable --now -- {UNIT}")
     drift = runner(sb).run("verify")
     bad = [(r.node, r.step) for r in drift.results if r.status == "pending"]
     assert bad == [("pg-secondary", "unit-disabled")], [(r.node, r.step, r.status) for r in drift.results]
@@ -181,7 +174,7 @@ def test_plan_apply_plan_converges_and_the_end_state_is_the_guides(linux_cluster
     assert {n: snapshot(sb, n) for n in before} == before
     assert probe(sb, "pg-primary", CONTROL_PORT) == "open"
     for node in ("pg-primary", "pg-secondary"):
-        unit = run_cmds(sb, node, f"systemctl show -p UnitFileState -p ActiveState -- {UNIT}")[0].stdout
+        unit = run_on(sb, node, f"systemctl show -p UnitFileState -p ActiveState -- {UNIT}")[0].stdout
         assert sorted(unit.splitlines()) == ["ActiveState=active", "UnitFileState=enabled"]
 
 
@@ -221,12 +214,12 @@ def test_kill_9_during_apply_on_a_linux_node_leaves_no_half_written_script(tmp_p
         import base64
 
         for name, script in want.items():
-            res = run_cmds(sb, "pg-primary", f"if [ -e {folder}/{name} ]; then base64 -w0 {folder}/{name}; else echo absent; fi")
+            res = run_on(sb, "pg-primary", f"if [ -e {folder}/{name} ]; then base64 -w0 {folder}/{name}; else echo absent; fi")
             assert res[0].stdout == "absent" or base64.b64decode(res[0].stdout) == script.data, "half-written script"
         rerun = runner(sb).run("apply")
         assert rerun.exit_code == 0, [(r.node, r.step, r.status, r.message) for r in rerun.results]
         assert sum(r.changes for r in runner(sb).run("plan").results) == 0
-        names = run_cmds(sb, "pg-primary", f"ls -A {folder}")[0].stdout.split()
+        names = run_on(sb, "pg-primary", f"ls -A {folder}")[0].stdout.split()
         assert sorted(names) == sorted(want)  # no temporary file left beside the scripts
     finally:
         destroy_cluster(sb.project)
@@ -256,7 +249,7 @@ def test_the_runbook_notebook_runs_on_a_linux_node(tmp_path_factory, tmp_path, m
         assert by["os-check"]["status"] == by["script-programs"]["status"] == "converged"
         # the configuration folder is on pg-primary: on pg-secondary the exec scripts are not this node's
         assert by["exec-resource"]["status"] == "skipped"
-        unit = run_cmds(sb, "pg-secondary", f"systemctl show -p UnitFileState -p ActiveState -- {UNIT}")[0].stdout
+        unit = run_on(sb, "pg-secondary", f"systemctl show -p UnitFileState -p ActiveState -- {UNIT}")[0].stdout
         assert sorted(unit.splitlines()) == ["ActiveState=inactive", "UnitFileState=disabled"]
         second = run_notebook(sb.project, RunRequest(guide=GUIDE, node="pg-secondary", lang="ja", mode="apply",
                                                      inventory=str(sb.inventory)))

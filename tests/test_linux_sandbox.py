@@ -8,17 +8,10 @@ import sys
 import pytest
 
 from plugins.cluster import REPO
+from plugins.components import run_on
 from plugins.linux import make_linux_sandbox
 
 pytestmark = pytest.mark.linux
-
-
-def _run(sb, node, *commands):
-    t = sb.transport(node)
-    try:
-        return t.run(list(commands)).results
-    finally:
-        t.close()
 
 
 def test_nodes_boot_as_a_fresh_installation(linux_sandbox):
@@ -26,7 +19,7 @@ def test_nodes_boot_as_a_fresh_installation(linux_sandbox):
     inv = sb.inv()
     assert inv.platform == "linux" and [n.transport for n in inv.nodes] == ["nspawn", "nspawn"]
     for node in inv.nodes:
-        host, unit, fs, release, path, data, cluster = _run(
+        host, unit, fs, release, path, data, cluster = run_on(
             sb, node.name, "hostname", "systemctl show -p UnitFileState -p ActiveState -- postgresql-15.service",
             "findmnt -n -o FSTYPE,SOURCE --mountpoint /postgres", ". /etc/os-release && echo \"$PRETTY_NAME\"",
             "echo \"$PATH\"", "blkid -o value -s TYPE /dev/sdb1", "blkid -o value -s TYPE /dev/sdc1")
@@ -43,7 +36,7 @@ def test_nodes_boot_as_a_fresh_installation(linux_sandbox):
 
 
 def test_batch_reports_each_commands_exit_code_and_keeps_stdin(linux_sandbox):
-    res = _run(linux_sandbox, "pg-primary", "false", "exit 7", "cat", "echo after; sh -c 'exit 300'", "echo 'a b'")
+    res = run_on(linux_sandbox, "pg-primary", "false", "exit 7", "cat", "echo after; sh -c 'exit 300'", "echo 'a b'")
     assert [r.rc for r in res] == [1, 7, 0, 44, 0]  # `exit` ends its own subshell only; cat reads /dev/null
     assert res[3].stdout == "after" and res[4].stdout == "a b"
 
@@ -61,7 +54,7 @@ def test_nodes_are_separate_hosts_on_one_network(linux_sandbox):
     assert probe(root, b.ip, 29001) == "open"
     assert probe(root, a.ip, 18080) == "refused"  # nothing listens there
     # and node a reaches node b across the bridge (its own network namespace)
-    res = _run(sb, a.name, f"python3 -c \"import socket; socket.create_connection(('{b.ip}', 5432), 2); print('ok')\"")
+    res = run_on(sb, a.name, f"python3 -c \"import socket; socket.create_connection(('{b.ip}', 5432), 2); print('ok')\"")
     assert res[0].stdout == "ok"
 
 
@@ -171,7 +164,7 @@ def test_root_in_a_node_manages_its_own_firewall_and_nothing_of_the_host(linux_s
     """Over SSH a command runs inside the container with its capabilities (not nsenter's): root
     there may change nftables, in the node's network namespace only."""
     host_before = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
-    res = _run(linux_sandbox, "pg-primary", "grep CapBnd /proc/1/status",
+    res = run_on(linux_sandbox, "pg-primary", "grep CapBnd /proc/1/status",
                "nft add table inet rb_cap_probe && nft list tables && nft delete table inet rb_cap_probe")
     assert int(res[0].stdout.split()[1], 16) & (1 << 12), res[0].stdout  # CAP_NET_ADMIN in the bounding set
     assert res[1].rc == 0 and "rb_cap_probe" in res[1].stdout

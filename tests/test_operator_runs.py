@@ -26,6 +26,8 @@ from runbook_engine.engine.status import RowStatus, Status
 from runbook_engine.model.project import Project
 from runbook_engine.model.rules import LANGS
 
+from plugins.components import run_on
+
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 ESC = "\x1b"
@@ -76,11 +78,7 @@ def sandbox(tmp_path):
 
 
 def unit_state(sb, node: str) -> list[str]:
-    t = sb.transport(node)
-    try:
-        out = t.run([f"systemctl show -p UnitFileState -p ActiveState -- {UNIT}"]).results[0].stdout
-    finally:
-        t.close()
+    out = run_on(sb, node, f"systemctl show -p UnitFileState -p ActiveState -- {UNIT}")[0].stdout
     return sorted(out.splitlines())
 
 

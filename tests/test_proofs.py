@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from plugins.browser import REPO
+from twins import fill_dns
 
 LANGS = ["ja", "en"]
 GUIDE = "surfnavi"
@@ -220,24 +221,6 @@ def _site_dns_rows(site_pages, kb, lang: str) -> list[tuple[str, str, str]]:
     return [(r[0], r[1], r[2]) for r in tables[0].rows]
 
 
-def _fill(text: str, inv, guide) -> str:
-    """A site placeholder (<FIP>, <SV1-host>, <SV2-last-octet>.<reverse-zone>.) with the inventory's value."""
-    import re
-
-    fip = inv.fip
-    by_label = {n.name: inv.node(n.id) for n in guide.meta.topology.nodes if n.id in {x.name for x in inv.nodes}}
-
-    def reverse(ip: str) -> str:
-        return ".".join(reversed(ip.split("."))) + ".in-addr.arpa."
-
-    text = re.sub(r"<([A-Z0-9-]+)-last-octet>\.<reverse-zone>\.",
-                  lambda m: reverse(fip.address if m.group(1) == "FIP" else by_label[m.group(1)].ip), text)
-    text = text.replace("<FIP-host>", fip.hostname)
-    text = re.sub(r"<([A-Z0-9]+)-host>", lambda m: by_label[m.group(1)].hostname, text)
-    return (text.replace("<domain>", fip.domain)
-            .replace("<FIP>", fip.address).replace("<preference>", str(fip.mx_preference)))
-
-
 @pytest.mark.wine
 @pytest.mark.named
 @pytest.mark.parametrize("lang", LANGS)
@@ -249,7 +232,7 @@ def test_site_dns_table_is_the_engines_dns_records_plan(fresh_plan, site_pages, 
     kb = sandbox.project.knowledge
     guide = kb.guides[GUIDE]
     inv = sandbox.inv()
-    site = sorted((t, _fill(o, inv, guide).lower(), _fill(d, inv, guide).lower()) for t, o, d in _site_dns_rows(site_pages, kb, lang))
+    site = sorted((t, fill_dns(o, inv, guide).lower(), fill_dns(d, inv, guide).lower()) for t, o, d in _site_dns_rows(site_pages, kb, lang))
     engine = sorted((r.rtype, r.name, r.value) for r in guide_records(guide, inv))
     assert site == engine
     planned = {r.node: r.rows for r in fresh_plan.results if r.step == "dns-records"}
@@ -281,7 +264,7 @@ def test_site_dns_table_is_the_engines_records_for_an_example_inventory_of_every
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     inv = load_inventory(path)
     rows = _site_dns_rows(site_pages, kb, lang)
-    site = [(t, _fill(o, inv, guide).lower(), _fill(d, inv, guide).lower()) for t, o, d in rows]
+    site = [(t, fill_dns(o, inv, guide).lower(), fill_dns(d, inv, guide).lower()) for t, o, d in rows]
     engine = [(r.rtype, r.name, r.value) for r in guide_records(guide, inv)]
     assert len(site) == len(set(site)) and sorted(site) == sorted(engine)
     assert {t for t, _, _ in site} == {r.rtype for r in guide.dns.records}

@@ -379,11 +379,13 @@ def twin_app_ports(project, guide, lang, deployment=None):
     return {"": Expected(header, rows)}
 
 
-def _fill_dns(text: str, inv, guide) -> str:
+def fill_dns(text: str, inv, guide) -> str:
     """A placeholder of the plain site's DNS table (<FIP>, <SV1-host>, <SV2-last-octet>.<reverse-zone>.)
-    with the sandbox inventory's value (its nodes are named after the topology's node ids)."""
+    with the inventory's value (its nodes are named after the topology's node ids; a topology node
+    the inventory does not have fills nothing)."""
     fip = inv.fip
-    by_name = {n.name: inv.node(n.id) for n in guide.meta.topology.nodes}
+    have = {x.name for x in inv.nodes}
+    by_name = {n.name: inv.node(n.id) for n in guide.meta.topology.nodes if n.id in have}
 
     def reverse(ip: str) -> str:
         return ".".join(reversed(ip.split("."))) + ".in-addr.arpa."
@@ -407,7 +409,7 @@ def twin_dns_records(project, guide, lang, deployment=None):
             for d in desired(project, guide, inv, "dns-records") for value in d.value]
 
     def read(table, page):  # the values as the engine compares them: lower case, placeholders filled
-        fill = (lambda s: s) if deployment is not None else (lambda s: _fill_dns(s, inv, guide))
+        fill = (lambda s: s) if deployment is not None else (lambda s: fill_dns(s, inv, guide))
         return [[r[0], fill(r[1]).lower(), fill(r[2]).lower(), *r[3:]] for r in table.rows]
 
     header = [w.L(x) for x in ("record", "dns-owner", "dns-data", "detail", "required")]

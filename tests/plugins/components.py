@@ -1,4 +1,5 @@
-"""require(): skip locally, fail under CI=true, when a real component is absent."""
+"""require(): skip locally, fail under CI=true, when a real component is absent; run_on(): run
+commands on a node of any sandbox (Wine or Linux) through its own transport."""
 from __future__ import annotations
 
 import os
@@ -22,3 +23,13 @@ def require_executable(name: str, package: str) -> str:
     path = shutil.which(name)
     require(path is not None, f"{name} not found (Debian package {package})")
     return path  # type: ignore[return-value]
+
+
+def run_on(sb, node: str, *commands: str) -> list:
+    """The results of *commands* run on *node* of sandbox *sb* (anything with ``transport(node)``),
+    through the node's own transport, closed afterwards."""
+    t = sb.transport(node)
+    try:
+        return t.run(list(commands)).results
+    finally:
+        t.close()
