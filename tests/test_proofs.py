@@ -465,6 +465,17 @@ def test_every_mutation_is_caught(capsys, request):
     assert survivors == {}, f"score {report.caught}/{len(report.outcomes)}"
 
 
+def test_the_mutation_harness_has_each_class_of_slip_the_proofs_stand_against():
+    """Each class of slip the proofs stand against (a script wrong consistently, a table compared
+    with nothing, an end state read as a status, a misused command line, a flake of the harness)
+    has mutations of its own, so that the suite's mutation test covers every class."""
+    import mutation_harness
+
+    kinds = Counter(m.kind for m in mutation_harness.load_mutations())
+    for kind in ("declared-outcomes", "tables", "end-states", "cli-misuse", "flakes"):
+        assert kinds[kind] >= 2, (kind, dict(kinds))
+
+
 def test_the_mutation_baseline_leaves_out_only_selections_whose_every_test_passed_in_the_session():
     """The harness's baseline skips a selection only when each of its tests (every parameter of a
     function) passed earlier in the session: one failed phase, a skip or a test not yet run keeps
