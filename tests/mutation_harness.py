@@ -1,8 +1,8 @@
 """Mutation harness: break the project on purpose, one mutation at a time, and check that the
 tests named for it fail.
 
-The repository's files (``git ls-files --cached --others --exclude-standard``: tracked files and
-new files not yet committed, never ignored ones such as .venv/ or .runbook/) are copied to
+The repository's files (tests/plugins/project.py: ``git ls-files --cached --others --exclude-standard``,
+tracked files and new files not yet committed, never ignored ones such as .venv/ or .runbook/) are copied to
 ``<tmp>/main``; ``<tmp>/shared`` links to the repository's sibling ``shared/`` (the seed the kb
 tests read). The copy's ``.runbook/`` gets links to what is not in git and costs minutes to make:
 the sandbox templates (hard-linked file by file: a mutated copy can neither delete the
@@ -175,16 +175,12 @@ def check_applies(root: Path, m: Mutation) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def repository_files(repo: Path = REPO) -> list[str]:
-    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                         cwd=repo, capture_output=True, check=True).stdout
-    return sorted({p for p in out.decode().split("\0") if p})
-
-
 def make_copy(dest_parent: Path, repo: Path = REPO) -> Path:
     """Copy the repository's files to ``dest_parent/main`` and link what the tests need."""
+    from plugins.project import project_files
+
     root = dest_parent / "main"
-    for rel in repository_files(repo):
+    for rel in project_files(repo):
         src = repo / rel
         if not src.is_file():  # deleted in the working tree, or a submodule
             continue

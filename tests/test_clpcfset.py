@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from plugins.browser import parse_page
+from plugins.project import project_files
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = sorted(p for p in (REPO / "tests" / "data" / "clpcfset").glob("*") if p.is_dir())
@@ -35,10 +36,8 @@ GUIDES = [p.name for p in FIXTURES] + _kb_guides()
 
 
 def _copy_project(dest: Path) -> Path:
-    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                         capture_output=True, text=True, check=True).stdout
-    for rel in out.splitlines():
-        if rel.startswith(("tests/", "bench/", "runbooks/")) or not (REPO / rel).is_file():
+    for rel in project_files(REPO):
+        if rel.startswith(("tests/", "bench/", "runbooks/")):
             continue
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / rel, dest / rel)

@@ -20,20 +20,15 @@ import pytest
 
 from plugins.cluster import TEMPLATE_CACHE
 from plugins.components import require_executable
+from plugins.project import project_files
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = sorted(p for p in (REPO / "tests" / "data" / "guides").glob("*") if p.is_dir())
 CODE_DIRS = ("src", "docs", "snippets", "overrides")
 
 
-def _tracked(root: Path) -> list[str]:
-    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=root,
-                         capture_output=True, text=True, check=True).stdout
-    return [line for line in out.splitlines() if line and (root / line).is_file()]
-
-
 def _copy_project(dest: Path) -> Path:
-    for rel in _tracked(REPO):
+    for rel in project_files(REPO):
         if rel.startswith(("tests/", "bench/", "runbooks/")):
             continue
         target = dest / rel

@@ -476,6 +476,25 @@ def test_the_mutation_harness_has_each_class_of_slip_the_proofs_stand_against():
         assert kinds[kind] >= 2, (kind, dict(kinds))
 
 
+def test_a_copy_without_git_holds_the_same_files_as_gits_list(tmp_path):
+    """The mutation harness's copy has no .git, and the tests that copy the project again there
+    (guides kept outside, clpcfset) read the tree by .gitignore: the same list as git's."""
+    from plugins.project import project_files, walked_files
+
+    assert (REPO / ".git").exists()
+    listed = project_files(REPO)
+    assert "src/runbook_engine/cli/__init__.py" in listed and not any(p.startswith(".venv/") for p in listed)
+    assert walked_files(REPO) == listed
+    # an ignored folder and file, a new file: as git would say
+    (tmp_path / ".gitignore").write_text("build/\n*.pyc\n", encoding="utf-8")
+    for rel in ("a/b.txt", "build/x.txt", "a/build/y.txt", "a/c.pyc", ".git/HEAD"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x", encoding="utf-8")
+    (tmp_path / ".git" / "HEAD").unlink()
+    (tmp_path / ".git").rmdir()
+    assert project_files(tmp_path) == [".gitignore", "a/b.txt"]
+
+
 def test_the_mutation_baseline_leaves_out_only_selections_whose_every_test_passed_in_the_session():
     """The harness's baseline skips a selection only when each of its tests (every parameter of a
     function) passed earlier in the session: one failed phase, a skip or a test not yet run keeps
