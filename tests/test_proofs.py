@@ -478,21 +478,29 @@ def test_the_mutation_harness_has_each_class_of_slip_the_proofs_stand_against():
 
 def test_a_copy_without_git_holds_the_same_files_as_gits_list(tmp_path):
     """The mutation harness's copy has no .git, and the tests that copy the project again there
-    (guides kept outside, clpcfset) read the tree by .gitignore: the same list as git's."""
+    (guides kept outside, clpcfset) read the tree by its .gitignore files: the same list as git's,
+    for a small tree of ignored folders, files and a nested .gitignore, and for this project
+    (when it is a git work tree; a harness's copy is not)."""
+    import subprocess
+
     from plugins.project import project_files, walked_files
 
-    assert (REPO / ".git").exists()
-    listed = project_files(REPO)
-    assert "src/runbook_engine/cli/__init__.py" in listed and not any(p.startswith(".venv/") for p in listed)
-    assert walked_files(REPO) == listed
-    # an ignored folder and file, a new file: as git would say
-    (tmp_path / ".gitignore").write_text("build/\n*.pyc\n", encoding="utf-8")
-    for rel in ("a/b.txt", "build/x.txt", "a/build/y.txt", "a/c.pyc", ".git/HEAD"):
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text("x", encoding="utf-8")
-    (tmp_path / ".git" / "HEAD").unlink()
-    (tmp_path / ".git").rmdir()
-    assert project_files(tmp_path) == [".gitignore", "a/b.txt"]
+    tree = tmp_path / "tree"
+    files = {".gitignore": "build/\n*.pyc\n", "a/b.txt": "x", "build/x.txt": "x", "a/build/y.txt": "x",
+             "a/c.pyc": "x", "cache/.gitignore": "*\n", "cache/data.json": "x", "d/e/f.md": "x"}
+    for rel, text in files.items():
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_text(text, encoding="utf-8")
+    walked = walked_files(tree)
+    assert walked == [".gitignore", "a/b.txt", "d/e/f.md"]
+    assert project_files(tree) == walked  # no .git: the walk
+    subprocess.run(["git", "init", "-q", str(tree)], check=True)
+    assert project_files(tree) == walked  # git's own list
+
+    if (REPO / ".git").exists():
+        listed = project_files(REPO)
+        assert "src/runbook_engine/cli/__init__.py" in listed and not any(p.startswith(".venv/") for p in listed)
+        assert walked_files(REPO) == listed
 
 
 def test_the_mutation_baseline_leaves_out_only_selections_whose_every_test_passed_in_the_session():
