@@ -73,7 +73,7 @@ class ServicesManual(Action):
             if st.start != d.value["start"]:
                 cmds.append(f"sc config {q} start= {d.value['start']}")
                 undo.append(f"sc config {q} start= {st.start}")
-            if role == "install" and st.state not in _STOPPED:
+            if d.value["state"] == "STOPPED" and st.state not in _STOPPED:  # what desired() says, not a 2nd rule
                 # a state change that finds the service already there succeeded: 1062 "not
                 # started" for stop, 1056 "already running" for start (an interrupted run's
                 # journaled intent whose batch never ran, a service that stopped on its own)

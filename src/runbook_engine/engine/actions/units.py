@@ -79,7 +79,7 @@ class UnitsManual(Action):
                     "only; set it by hand (or give the service mask: true)")))
                 continue
             cmds, undo = self._enablement(d.target, st.enablement, d.value["enablement"])
-            if role == "install" and st.active not in _NOT_RUNNING:
+            if d.value["state"] == "inactive" and st.active not in _NOT_RUNNING:  # what desired() says
                 cmds.append(_systemctl("stop", d.target))
                 if st.active in _RUNNING:
                     undo.append(_systemctl("start", d.target))
