@@ -1,7 +1,7 @@
 """project_files(): the project's own files (what a clone has, plus new files not yet committed),
 for the tests and the mutation harness that copy the project. In a git work tree it is git's list
 (``ls-files --cached --others --exclude-standard``); in a copy without .git (a mutation harness's,
-an unpacked archive) the same list is read from the tree by the top-level .gitignore."""
+an unpacked archive) the same list is read from the tree by its .gitignore files."""
 from __future__ import annotations
 
 import fnmatch
